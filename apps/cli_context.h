@@ -1,0 +1,31 @@
+// What every subcommand shares: the global options and the loaded config.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+
+namespace nightshift::cli {
+
+struct GlobalOptions {
+  std::string config_path;  // empty: built-in defaults
+  std::string log_level;    // empty: from config
+};
+
+// Loads the config named by --config (or defaults). On error prints the
+// problem to stderr and returns nullopt; the caller exits non-zero.
+std::optional<config::Config> load_config_or_report(const GlobalOptions& options);
+
+// Sets up the stage's logger from config and --log-level.
+void start_logging(const std::string& stage, const config::Config& config,
+                   const GlobalOptions& options);
+
+// Each command group registers its subcommands; `exit_code` receives the
+// result of whichever command ran.
+void add_bus_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_config_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+
+}  // namespace nightshift::cli

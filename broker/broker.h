@@ -1,0 +1,79 @@
+// The broker: the only process that binds bus sockets. It forwards three
+// devices — events (XSUB -> XPUB), jobs (PULL -> PUSH), results (PULL -> PUSH)
+// — and answers "stats" / "ping" on a control (REP) endpoint.
+//
+// It does not decode bodies (that would cost throughput and every receiver
+// checks anyway); it drops frames that are not [topic][body] and counts them.
+// ZMQ_MAXMSGSIZE on every socket caps frame size.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "schema/result.h"
+
+namespace nightshift::bus {
+
+struct DeviceStats {
+  uint64_t messages = 0;  // forwarded
+  uint64_t bytes = 0;     // forwarded body + topic bytes
+  uint64_t dropped = 0;   // malformed (not two frames)
+  int64_t peers_in = 0;   // connected peers on the inbound socket
+  int64_t peers_out = 0;  // connected peers on the outbound socket
+};
+
+class Broker {
+ public:
+  static Result<std::unique_ptr<Broker>> bind(zmq::context_t& context,
+                                              const config::BusConfig& bus);
+  ~Broker();
+
+  // Forwards until `should_stop` returns true (checked at least every 100 ms).
+  void run(const std::function<bool()>& should_stop);
+
+  nlohmann::json stats_json() const;
+  const DeviceStats& events() const { return devices_[0].stats; }
+  const DeviceStats& jobs() const { return devices_[1].stats; }
+  const DeviceStats& results() const { return devices_[2].stats; }
+
+ private:
+  // Watches a bound socket's connect/disconnect events to count its peers.
+  struct Monitor {
+    zmq::socket_t pair;
+    int64_t* peers = nullptr;
+  };
+  struct Device {
+    std::string name;
+    zmq::socket_t in;   // XSUB or PULL
+    zmq::socket_t out;  // XPUB or PUSH
+    bool pubsub = false;
+    std::vector<zmq::message_t> pending;  // a message the outbound side could not take yet
+    DeviceStats stats;
+  };
+
+  explicit Broker(zmq::context_t& context) : context_(context) {}
+  Status add_device(const std::string& name, zmq::socket_type in_type,
+                    const std::string& in_endpoint, zmq::socket_type out_type,
+                    const std::string& out_endpoint, const config::BusConfig& bus);
+  void forward(Device& device, int budget);
+  bool flush_pending(Device& device);
+  void forward_subscriptions(Device& device, int budget);
+  void answer_control();
+  void read_monitor(Monitor& monitor);
+
+  zmq::context_t& context_;
+  std::vector<Device> devices_;
+  std::vector<std::unique_ptr<Monitor>> monitors_;
+  zmq::socket_t control_;
+  int64_t started_ns_ = 0;
+  uint64_t subscriptions_ = 0;
+};
+
+}  // namespace nightshift::bus

@@ -1,0 +1,207 @@
+#include "config/config.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "config/config_reader.h"
+
+namespace nightshift::config {
+namespace {
+
+void read_gates(ConfigReader r, PromotionGates& g) {
+  r.field("min_auc", g.min_auc, 0, 1);
+  r.field("max_brier", g.max_brier, 0, 1);
+  r.field("min_acc", g.min_acc, 0, 1);
+  r.finish();
+}
+
+void read_dashboard(ConfigReader r, DashboardConfig& d) {
+  r.field("enabled", d.enabled);
+  r.field("bind", d.bind);
+  r.field("port", d.port, 1, 65535);
+  r.finish();
+}
+
+void read_bus(ConfigReader r, BusConfig& b) {
+  for (auto [key, target] : {std::pair{"events_in", &b.events_in},
+                             {"events_out", &b.events_out},
+                             {"jobs_in", &b.jobs_in},
+                             {"jobs_out", &b.jobs_out},
+                             {"results_in", &b.results_in},
+                             {"results_out", &b.results_out},
+                             {"control", &b.control}}) {
+    r.field(key, *target);
+    if (target->rfind("tcp://", 0) != 0 && target->rfind("ipc://", 0) != 0 &&
+        target->rfind("inproc://", 0) != 0) {
+      r.error(key, "endpoint '" + *target + "' must start with tcp://, ipc:// or inproc://");
+    }
+  }
+  r.field("max_message_bytes", b.max_message_bytes, 1024, int64_t{1} << 31);
+  r.field("heartbeat_ivl_ms", b.heartbeat_ivl_ms, 0, 600'000);
+  r.field("heartbeat_timeout_ms", b.heartbeat_timeout_ms, 0, 600'000);
+  r.field("heartbeat_ttl_ms", b.heartbeat_ttl_ms, 0, 6'553'500);
+  r.field("linger_ms", b.linger_ms, 0, 60'000);
+  r.field("send_hwm", b.send_hwm, 0, 100'000'000);
+  r.field("recv_hwm", b.recv_hwm, 0, 100'000'000);
+  r.finish();
+}
+
+void read_storage(ConfigReader r, StorageConfig& s) {
+  r.field("results_db", s.results_db);
+  r.field("market_db", s.market_db);
+  r.field("artifacts_dir", s.artifacts_dir);
+  r.field("backups_dir", s.backups_dir);
+  r.field("checkpoints_dir", s.checkpoints_dir);
+  r.field("telemetry_retention_days", s.telemetry_retention_days, 0, 36'500);
+  r.finish();
+}
+
+void read_logging(ConfigReader r, LoggingConfig& l) {
+  r.choice("level", l.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+  r.field("file", l.file);
+  r.field("max_file_mb", l.max_file_mb, 1, 10'000);
+  r.field("max_files", l.max_files, 1, 1000);
+  r.finish();
+}
+
+void read_scheduler(ConfigReader r, SchedulerConfig& s) {
+  r.field("max_attempts", s.max_attempts, 1, 100);
+  r.field("lease_s", s.lease_s, 1, 86'400);
+  r.field("checkpoint_interval_s", s.checkpoint_interval_s, 1, 86'400);
+  r.field("grace_s", s.grace_s, 0, 86'400);
+  r.field("trials_per_study", s.trials_per_study, 1, 100'000);
+  r.choice("sampler", s.sampler, {"random", "grid", "tpe"});
+  r.field("symbol_failure_limit", s.symbol_failure_limit, 1, 1'000'000);
+  r.finish();
+}
+
+void read_root(ConfigReader& r, Config& c) {
+  r.list("symbols", c.symbols, true);
+  r.list("timeframes", c.timeframes, true);
+  for (const auto& tf : c.timeframes) {
+    if (timeframe_minutes(tf) == 0) {
+      r.error("timeframes", "unknown timeframe '" + tf + "' (known: 1m 5m 15m 30m 1h 4h 1d 1w)");
+    }
+  }
+  r.list("horizons", c.horizons, 1, 10'000, true);
+  r.list("models", c.models, true);
+  r.field("num_workers", c.num_workers, 1, 1024);
+  r.field("max_memory_per_process", c.max_memory_per_process, 0.05, 4096);
+  r.field("memory_threshold", c.memory_threshold, 0.1, 1.0);
+  r.field("n_splits", c.n_splits, 2, 100);
+  r.field("embargo_minutes", c.embargo_minutes, 0, 1'000'000);
+  r.field("holdout_fraction", c.holdout_fraction, 0.01, 0.9);
+  read_gates(r.section("promote_if"), c.promote_if);
+  read_dashboard(r.section("dashboard"), c.dashboard);
+  read_bus(r.section("bus"), c.bus);
+  read_storage(r.section("storage"), c.storage);
+  read_logging(r.section("logging"), c.logging);
+  read_scheduler(r.section("scheduler"), c.scheduler);
+  ConfigReader telemetry = r.section("telemetry");
+  read_section(telemetry, c.telemetry);
+  ConfigReader fetcher = r.section("fetcher");
+  read_section(fetcher, c.fetcher);
+  r.finish();
+}
+
+// Sets root[a][b]... = value, creating maps on the way.
+void set_path(YAML::Node root, const std::string& path, const std::string& value) {
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string part; std::getline(ss, part, '.');) parts.push_back(part);
+  std::vector<YAML::Node> chain{root};
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (!next.IsMap()) next = YAML::Node(YAML::NodeType::Map);
+    chain.back()[parts[i]] = next;
+    chain.push_back(chain.back()[parts[i]]);
+  }
+  chain.back()[parts.back()] = value;
+}
+
+Result<Config> load_node(YAML::Node root, const std::string& name) {
+  Diagnostics diag;
+  diag.file = name.empty() ? std::string("(defaults)") : name;
+  if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) return make_error(diag.file + ": expected a mapping at the top level");
+  for (const auto& o : env_overrides()) {
+    const char* value = std::getenv(o.variable);
+    if (value == nullptr || *value == '\0') continue;
+    set_path(root, o.key_path, value);
+    diag.origin[o.key_path] = o.variable;
+  }
+  Config config;
+  config.source_file = name;
+  ConfigReader reader(root, "", diag);
+  read_root(reader, config);
+  if (!diag.errors.empty()) {
+    std::string message;
+    for (const auto& e : diag.errors) message += (message.empty() ? "" : "\n") + e;
+    return make_error(message);
+  }
+  return config;
+}
+
+}  // namespace
+
+const std::vector<EnvOverride>& env_overrides() {
+  static const std::vector<EnvOverride> overrides = {
+      {"NIGHTSHIFT_WORKERS", "num_workers", "number of trainer workers"},
+      {"NIGHTSHIFT_DASHBOARD_PORT", "dashboard.port", "dashboard HTTP port"},
+      {"NIGHTSHIFT_LOG_LEVEL", "logging.level", "log level"},
+      {"NIGHTSHIFT_LOG_FILE", "logging.file", "rotating log file path"},
+      {"NIGHTSHIFT_RESULTS_DB", "storage.results_db", "results database path"},
+      {"NIGHTSHIFT_MARKET_DB", "storage.market_db", "market cache path"},
+      {"NIGHTSHIFT_ARTIFACTS_DIR", "storage.artifacts_dir", "model artifacts folder"},
+      {"NIGHTSHIFT_MAX_MEMORY_GB", "max_memory_per_process", "memory cap per worker (GB)"},
+      {"NIGHTSHIFT_TELEMETRY_INTERVAL_MS", "telemetry.interval_ms", "telemetry interval"},
+      {"NIGHTSHIFT_DATA_SOURCE", "fetcher.source", "market data source"},
+      {"NIGHTSHIFT_EVENTS_IN", "bus.events_in", "broker endpoint publishers connect to"},
+      {"NIGHTSHIFT_EVENTS_OUT", "bus.events_out", "broker endpoint subscribers connect to"},
+      {"NIGHTSHIFT_JOBS_IN", "bus.jobs_in", "broker endpoint the scheduler pushes to"},
+      {"NIGHTSHIFT_JOBS_OUT", "bus.jobs_out", "broker endpoint workers pull from"},
+      {"NIGHTSHIFT_RESULTS_IN", "bus.results_in", "broker endpoint workers push to"},
+      {"NIGHTSHIFT_RESULTS_OUT", "bus.results_out", "broker endpoint the persister pulls from"},
+      {"NIGHTSHIFT_CONTROL", "bus.control", "broker control/stats endpoint"},
+      {"NIGHTSHIFT_DATASET_ENDPOINT", "fetcher.dataset_endpoint", "fetcher dataset service"},
+  };
+  return overrides;
+}
+
+const std::vector<std::pair<std::string, int>>& known_timeframes() {
+  static const std::vector<std::pair<std::string, int>> tfs = {
+      {"1m", 1},   {"5m", 5},    {"15m", 15},   {"30m", 30},
+      {"1h", 60},  {"4h", 240},  {"1d", 1440},  {"1w", 10080},
+  };
+  return tfs;
+}
+
+int timeframe_minutes(const std::string& tf) {
+  for (const auto& [name, minutes] : known_timeframes()) {
+    if (name == tf) return minutes;
+  }
+  return 0;
+}
+
+Result<Config> load_config_text(const std::string& text, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    return make_error(name + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
+                      e.msg);
+  }
+  return load_node(root, name);
+}
+
+Result<Config> load_config(const std::string& path) {
+  if (path.empty()) return load_node(YAML::Node(), "");
+  std::ifstream in(path);
+  if (!in) return make_error(path + ": cannot open config file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return load_config_text(text.str(), path);
+}
+
+}  // namespace nightshift::config

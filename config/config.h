@@ -1,0 +1,119 @@
+// nightshift configuration: the night-run defaults users already know, plus
+// bus endpoints, storage paths, logging and per-stage sections.
+//
+// load_config() reads YAML, applies NIGHTSHIFT_* environment overrides, and
+// validates everything; every problem names the file, the line and the key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/fetcher_config.h"
+#include "config/telemetry_config.h"
+#include "schema/result.h"
+
+namespace nightshift::config {
+
+struct PromotionGates {
+  double min_auc = 0.52;
+  double max_brier = 0.26;
+  double min_acc = 0.50;
+};
+
+struct DashboardConfig {
+  bool enabled = true;
+  std::string bind = "127.0.0.1";
+  int port = 5000;
+};
+
+// Only the broker binds these; every other stage connects.
+struct BusConfig {
+  std::string events_in = "tcp://127.0.0.1:5550";    // publishers connect (broker XSUB)
+  std::string events_out = "tcp://127.0.0.1:5551";   // subscribers connect (broker XPUB)
+  std::string jobs_in = "tcp://127.0.0.1:5552";      // scheduler PUSH connects
+  std::string jobs_out = "tcp://127.0.0.1:5553";     // workers PULL connect
+  std::string results_in = "tcp://127.0.0.1:5554";   // workers PUSH connect
+  std::string results_out = "tcp://127.0.0.1:5555";  // persister PULL connects
+  std::string control = "tcp://127.0.0.1:5556";      // broker stats (REQ/REP)
+  int64_t max_message_bytes = 16 << 20;
+  int heartbeat_ivl_ms = 1000;
+  int heartbeat_timeout_ms = 5000;
+  int heartbeat_ttl_ms = 10000;
+  int linger_ms = 500;
+  int send_hwm = 100'000;
+  int recv_hwm = 100'000;
+};
+
+struct StorageConfig {
+  std::string results_db = "var/nightshift.db";
+  std::string market_db = "var/market.db";
+  std::string artifacts_dir = "var/models";
+  std::string backups_dir = "var/backups";
+  std::string checkpoints_dir = "var/checkpoints";
+  int telemetry_retention_days = 7;
+};
+
+struct LoggingConfig {
+  std::string level = "info";  // trace, debug, info, warn, error, critical, off
+  std::string file;            // empty: console only
+  int max_file_mb = 10;
+  int max_files = 5;
+};
+
+struct SchedulerConfig {
+  int max_attempts = 3;
+  int lease_s = 600;
+  int checkpoint_interval_s = 30;
+  int grace_s = 30;
+  int trials_per_study = 1;
+  std::string sampler = "random";  // random, grid, tpe
+  int symbol_failure_limit = 5;    // failures before a symbol is skipped for the run
+};
+
+struct Config {
+  // Night-training defaults (top-level keys, as users know them).
+  std::vector<std::string> symbols = {"BTCUSDT", "ETHUSDT", "ADAUSDT",
+                                      "SOLUSDT", "DOGEUSDT", "XRPUSDT"};
+  std::vector<std::string> timeframes = {"1m", "5m", "15m", "1h", "4h", "1d"};
+  std::vector<int> horizons = {1, 3, 5};
+  std::vector<std::string> models = {"logreg_l2"};
+  int num_workers = 4;
+  double max_memory_per_process = 2.0;  // GB, hard cap per worker
+  double memory_threshold = 0.85;       // fraction of the cap: restart between jobs
+  int n_splits = 5;
+  int embargo_minutes = 30;
+  double holdout_fraction = 0.2;
+  PromotionGates promote_if;
+  DashboardConfig dashboard;
+
+  BusConfig bus;
+  StorageConfig storage;
+  LoggingConfig logging;
+  SchedulerConfig scheduler;
+  TelemetryConfig telemetry;
+  FetcherConfig fetcher;
+
+  std::string source_file;  // where it was loaded from; empty for built-in defaults
+};
+
+// Environment overrides: variable -> key path. Applied before validation.
+struct EnvOverride {
+  const char* variable;
+  const char* key_path;
+  const char* description;
+};
+const std::vector<EnvOverride>& env_overrides();
+
+// Loads and validates a YAML file. An empty path means built-in defaults
+// (still subject to environment overrides).
+Result<Config> load_config(const std::string& path);
+
+// Loads YAML text (for tests); `name` is used in error messages.
+Result<Config> load_config_text(const std::string& text, const std::string& name);
+
+// Valid timeframes and their length in minutes (1m .. 1w).
+const std::vector<std::pair<std::string, int>>& known_timeframes();
+int timeframe_minutes(const std::string& tf);  // 0 if unknown
+
+}  // namespace nightshift::config

@@ -1,0 +1,38 @@
+#include "config/fetcher_config.h"
+
+#include "config/config_reader.h"
+
+namespace nightshift::config {
+
+void read_section(ConfigReader& r, SourcePoliteness& p) {
+  r.field("requests_per_s", p.requests_per_s, 0.001, 1000);
+  r.field("burst", p.burst, 1, 1000);
+  r.field("max_retries", p.max_retries, 0, 20);
+  r.field("backoff_base_ms", p.backoff_base_ms, 1, 600'000);
+  r.field("backoff_max_ms", p.backoff_max_ms, 1, 3'600'000);
+  r.field("timeout_ms", p.timeout_ms, 100, 600'000);
+  r.field("circuit_after", p.circuit_after, 1, 100);
+  r.field("circuit_cooldown_s", p.circuit_cooldown_s, 1, 86'400);
+  r.finish();
+}
+
+void read_section(ConfigReader& r, FetcherConfig& f) {
+  r.choice("source", f.source, {"yahoo", "binance", "csv", "synthetic"});
+  r.field("dataset_endpoint", f.dataset_endpoint);
+  r.field("yahoo_base_url", f.yahoo_base_url);
+  r.field("yahoo_cookie_url", f.yahoo_cookie_url);
+  r.field("binance_base_url", f.binance_base_url);
+  r.field("csv_dir", f.csv_dir);
+  r.field("history_days", f.history_days, 1, 36'500);
+  int64_t seed = static_cast<int64_t>(f.synthetic_seed);
+  r.field("synthetic_seed", seed, 0, INT64_MAX);
+  f.synthetic_seed = static_cast<uint64_t>(seed);
+  r.field("synthetic_signal", f.synthetic_signal, 0, 1);
+  ConfigReader yahoo = r.section("yahoo");
+  read_section(yahoo, f.yahoo);
+  ConfigReader binance = r.section("binance");
+  read_section(binance, f.binance);
+  r.finish();
+}
+
+}  // namespace nightshift::config

@@ -1,0 +1,37 @@
+// Fetcher stage settings: sources, politeness, market cache, dataset service.
+#pragma once
+
+#include <string>
+
+namespace nightshift::config {
+
+class ConfigReader;
+
+struct SourcePoliteness {
+  double requests_per_s = 1.0;
+  int burst = 2;
+  int max_retries = 5;
+  int backoff_base_ms = 1000;
+  int backoff_max_ms = 60'000;
+  int timeout_ms = 15'000;
+  int circuit_after = 3;          // consecutive rate-limit answers that open the circuit
+  int circuit_cooldown_s = 300;
+};
+
+struct FetcherConfig {
+  std::string source = "synthetic";  // yahoo, binance, csv, synthetic
+  std::string dataset_endpoint = "tcp://127.0.0.1:5560";
+  std::string yahoo_base_url = "https://query1.finance.yahoo.com";
+  std::string yahoo_cookie_url = "https://fc.yahoo.com";
+  std::string binance_base_url = "https://api.binance.com";
+  std::string csv_dir = "data/csv";
+  int history_days = 365;
+  uint64_t synthetic_seed = 42;
+  double synthetic_signal = 0.0;  // strength of the planted predictable component
+  SourcePoliteness yahoo{0.5, 2, 5, 2000, 120'000, 15'000, 3, 600};
+  SourcePoliteness binance{5.0, 10, 5, 1000, 60'000, 15'000, 3, 300};
+};
+
+void read_section(ConfigReader& reader, FetcherConfig& out);
+
+}  // namespace nightshift::config

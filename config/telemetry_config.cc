@@ -1,0 +1,42 @@
+#include "config/telemetry_config.h"
+
+#include "config/config_reader.h"
+
+namespace nightshift::config {
+
+void read_section(ConfigReader& r, AlertThresholds& a) {
+  r.field("gpu_temp_warning_c", a.gpu_temp_warning_c, 0, 150);
+  r.field("gpu_temp_critical_c", a.gpu_temp_critical_c, 0, 150);
+  r.field("vram_pct", a.vram_pct, 0, 100);
+  r.field("host_mem_pct", a.host_mem_pct, 0, 100);
+  r.field("host_cpu_pct", a.host_cpu_pct, 0, 100);
+  r.field("disk_pct", a.disk_pct, 0, 100);
+  r.field("hysteresis_pct", a.hysteresis_pct, 0, 50);
+  r.field("hysteresis_c", a.hysteresis_c, 0, 50);
+  r.field("min_duration_ms", a.min_duration_ms, 0, 3'600'000);
+  if (a.gpu_temp_warning_c > a.gpu_temp_critical_c) {
+    r.error("gpu_temp_warning_c", "must not exceed gpu_temp_critical_c");
+  }
+  r.finish();
+}
+
+void read_section(ConfigReader& r, TelemetryConfig& t) {
+  r.field("enabled", t.enabled);
+  r.field("interval_ms", t.interval_ms, 10, 3'600'000);
+  r.list("backends", t.backends);
+  for (const auto& b : t.backends) {
+    if (b != "nvml" && b != "levelzero" && b != "rocm" && b != "sysfs" && b != "simulated") {
+      r.error("backends", "unknown backend '" + b +
+                              "' (known: nvml, levelzero, rocm, sysfs, simulated)");
+    }
+  }
+  r.field("sysfs_root", t.sysfs_root);
+  r.field("proc_root", t.proc_root);
+  r.list("disks", t.disks);
+  r.field("simulated_gpus", t.simulated_gpus, 0, 64);
+  ConfigReader alerts = r.section("alerts");
+  read_section(alerts, t.alerts);
+  r.finish();
+}
+
+}  // namespace nightshift::config

@@ -1,0 +1,37 @@
+// Telemetry stage settings: sampling, backends, alert thresholds.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace nightshift::config {
+
+class ConfigReader;
+
+struct AlertThresholds {
+  double gpu_temp_warning_c = 70;   // 70-80 warning
+  double gpu_temp_critical_c = 80;  // >80 critical
+  double vram_pct = 90;
+  double host_mem_pct = 90;
+  double host_cpu_pct = 95;
+  double disk_pct = 85;
+  double hysteresis_pct = 5;   // a firing alert resolves this far below its threshold
+  double hysteresis_c = 3;     // same, for temperatures
+  int min_duration_ms = 0;     // condition must hold this long before firing
+};
+
+struct TelemetryConfig {
+  bool enabled = true;
+  int interval_ms = 1000;  // 10 ms .. 1 h
+  // Backends tried in order; "simulated" is only used when listed here.
+  std::vector<std::string> backends = {"nvml", "levelzero", "rocm", "sysfs"};
+  std::string sysfs_root = "/sys";
+  std::string proc_root = "/proc";
+  std::vector<std::string> disks = {"/"};
+  int simulated_gpus = 1;
+  AlertThresholds alerts;
+};
+
+void read_section(ConfigReader& reader, TelemetryConfig& out);
+
+}  // namespace nightshift::config

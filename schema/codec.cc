@@ -1,0 +1,80 @@
+#include "schema/codec.h"
+
+#include <array>
+#include <exception>
+
+#include "schema/event_messages.h"
+#include "schema/job_messages.h"
+#include "schema/telemetry_messages.h"
+
+namespace nightshift {
+namespace {
+
+// Every payload type a decoder accepts. A frame of any other type is dropped.
+constexpr std::array<std::string_view, 10> kKnownTypes = {
+    HostSample::kType, GpuSample::kType, Alert::kType,    Job::kType,
+    JobResult::kType,  Heartbeat::kType, JobEvent::kType, RunProgress::kType,
+    Event::kType,      DataNotice::kType,
+};
+
+const msgpack::object* find_key(const msgpack::object& map, std::string_view name) {
+  for (uint32_t i = 0; i < map.via.map.size; ++i) {
+    const auto& key = map.via.map.ptr[i].key;
+    if (key.type == msgpack::type::STR &&
+        std::string_view(key.via.str.ptr, key.via.str.size) == name) {
+      return &map.via.map.ptr[i].val;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool is_known_type(std::string_view type) {
+  for (auto known : kKnownTypes) {
+    if (known == type) return true;
+  }
+  return false;
+}
+
+Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits) {
+  if (bytes.size() > limits.max_frame_bytes) {
+    return make_error("frame of " + std::to_string(bytes.size()) + " bytes exceeds cap of " +
+                      std::to_string(limits.max_frame_bytes));
+  }
+  if (bytes.empty()) return make_error("empty frame");
+  DecodedFrame frame;
+  try {
+    msgpack::unpack_limit limit(limits.max_array, limits.max_map, limits.max_str,
+                                limits.max_bin, 0, limits.max_depth);
+    std::size_t offset = 0;
+    frame.handle = std::make_shared<msgpack::object_handle>(
+        msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit));
+    if (offset != bytes.size()) return make_error("trailing bytes after message");
+  } catch (const msgpack::insufficient_bytes&) {
+    return make_error("truncated msgpack");
+  } catch (const msgpack::size_overflow& e) {
+    return make_error(std::string("msgpack limit exceeded: ") + e.what());
+  } catch (const std::exception& e) {
+    return make_error(std::string("malformed msgpack: ") + e.what());
+  }
+  const msgpack::object& root = frame.handle->get();
+  if (root.type != msgpack::type::MAP) return make_error("body is not a map");
+
+  wire::FieldReader reader(root);
+  frame.header.visit(reader);
+  if (!reader.ok()) return make_error("bad header: " + reader.error());
+  if (frame.header.v != kSchemaMajor) {
+    return make_error("unsupported schema major version " + std::to_string(frame.header.v));
+  }
+  if (!is_known_type(frame.header.type)) {
+    return make_error("unknown message type '" + frame.header.type + "'");
+  }
+  const msgpack::object* data = find_key(root, "data");
+  if (data == nullptr) return make_error("field 'data': missing");
+  if (data->type != msgpack::type::MAP) return make_error("field 'data': expected a map");
+  frame.data = *data;
+  return frame;
+}
+
+}  // namespace nightshift

@@ -1,0 +1,79 @@
+// Encoding and bounded decoding of bus message bodies.
+//
+// decode_frame() accepts untrusted bytes: the frame size, container lengths,
+// string/bin sizes and nesting depth are capped, the header is checked
+// (major version, known type, every field present and typed), and any problem
+// comes back as an error value. Nothing throws past this module.
+#pragma once
+
+#include <msgpack.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "schema/envelope.h"
+#include "schema/fields.h"
+#include "schema/result.h"
+
+namespace nightshift {
+
+struct DecodeLimits {
+  std::size_t max_frame_bytes = 16u << 20;
+  std::size_t max_depth = 16;
+  std::size_t max_array = 1u << 20;
+  std::size_t max_map = 1u << 16;
+  std::size_t max_str = 1u << 20;
+  std::size_t max_bin = 16u << 20;
+};
+
+// A decoded, header-checked frame whose payload is still generic msgpack.
+struct DecodedFrame {
+  Header header;
+  std::shared_ptr<msgpack::object_handle> handle;  // owns the memory of data
+  msgpack::object data;                            // payload map
+};
+
+Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits = {});
+
+bool is_known_type(std::string_view type);
+
+template <typename Payload>
+Result<Payload> decode_payload(const DecodedFrame& frame) {
+  if (frame.header.type != Payload::kType) {
+    return make_error("unexpected type '" + frame.header.type + "', wanted '" +
+                      std::string(Payload::kType) + "'");
+  }
+  Payload payload{};
+  wire::FieldReader reader(frame.data, "data");
+  if (reader.ok()) payload.visit(reader);
+  if (!reader.ok()) return make_error(reader.error());
+  return payload;
+}
+
+template <typename Payload>
+Result<Message<Payload>> decode(std::string_view bytes, const DecodeLimits& limits = {}) {
+  auto frame = decode_frame(bytes, limits);
+  if (!frame) return Error{frame.error()};
+  auto payload = decode_payload<Payload>(*frame);
+  if (!payload) return Error{payload.error()};
+  return Message<Payload>{std::move(frame->header), std::move(*payload)};
+}
+
+// Encodes header + payload; header.type is set from Payload::kType.
+template <typename Payload>
+std::string encode(Header header, const Payload& payload) {
+  header.type = Payload::kType;
+  msgpack::sbuffer buffer;
+  wire::Packer pk(buffer);
+  wire::FieldCounter count;
+  header.visit(count);
+  pk.pack_map(count.count + 1);
+  wire::FieldWriter writer{pk};
+  header.visit(writer);
+  writer("data", payload);
+  return std::string(buffer.data(), buffer.size());
+}
+
+}  // namespace nightshift

@@ -1,0 +1,111 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <string>
+
+#include "config/config_reader.h"
+
+namespace nightshift::config {
+namespace {
+
+std::string source_dir() {
+  const char* dir = std::getenv("NIGHTSHIFT_SOURCE_DIR");
+  return dir ? dir : ".";
+}
+
+TEST(Config, ShippedFileLoadsAndMatchesBuiltInDefaults) {
+  auto shipped = load_config(source_dir() + "/config/nightshift.yaml");
+  ASSERT_TRUE(shipped) << shipped.error();
+  auto defaults = load_config("");
+  ASSERT_TRUE(defaults) << defaults.error();
+  EXPECT_EQ(shipped->symbols, defaults->symbols);
+  EXPECT_EQ(shipped->timeframes, defaults->timeframes);
+  EXPECT_EQ(shipped->horizons, (std::vector<int>{1, 3, 5}));
+  EXPECT_EQ(shipped->num_workers, 4);
+  EXPECT_DOUBLE_EQ(shipped->max_memory_per_process, 2.0);
+  EXPECT_DOUBLE_EQ(shipped->memory_threshold, 0.85);
+  EXPECT_EQ(shipped->n_splits, 5);
+  EXPECT_EQ(shipped->embargo_minutes, 30);
+  EXPECT_DOUBLE_EQ(shipped->promote_if.min_auc, 0.52);
+  EXPECT_DOUBLE_EQ(shipped->promote_if.max_brier, 0.26);
+  EXPECT_DOUBLE_EQ(shipped->promote_if.min_acc, 0.50);
+  EXPECT_TRUE(shipped->dashboard.enabled);
+  EXPECT_EQ(shipped->dashboard.port, 5000);
+  EXPECT_EQ(shipped->bus.events_in, defaults->bus.events_in);
+  EXPECT_EQ(shipped->telemetry.interval_ms, defaults->telemetry.interval_ms);
+  EXPECT_EQ(shipped->fetcher.yahoo.circuit_cooldown_s, defaults->fetcher.yahoo.circuit_cooldown_s);
+}
+
+TEST(Config, MisspeltKeyNamesFileLineKeyAndSuggestion) {
+  auto loaded = load_config_text("symbols: [BTCUSDT]\nnum_worker: 3\n", "night.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error(),
+            "night.yaml:2: num_worker: unknown key 'num_worker' (did you mean 'num_workers'?)");
+}
+
+TEST(Config, NestedMisspeltKeyHasItsPath) {
+  auto loaded = load_config_text("promote_if:\n  max_briar: 0.3\n", "x.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("x.yaml:2: promote_if.max_briar: unknown key 'max_briar' (did you "
+                                "mean 'max_brier'?)"),
+            std::string::npos)
+      << loaded.error();
+}
+
+TEST(Config, WrongTypeAndOutOfRangeAreReportedTogether) {
+  auto loaded =
+      load_config_text("num_workers: many\nmemory_threshold: 1.5\ntimeframes: [2h]\n", "c.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("c.yaml:1: num_workers: expected an integer"), std::string::npos);
+  EXPECT_NE(loaded.error().find("c.yaml:2: memory_threshold: 1.5 is out of range"),
+            std::string::npos);
+  EXPECT_NE(loaded.error().find("unknown timeframe '2h'"), std::string::npos);
+}
+
+TEST(Config, SyntaxErrorHasLine) {
+  auto loaded = load_config_text("symbols: [a, b\nx: 1\n", "s.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("s.yaml:"), std::string::npos);
+  EXPECT_NE(loaded.error().find("YAML syntax error"), std::string::npos);
+}
+
+TEST(Config, MissingFileIsAClearError) {
+  auto loaded = load_config("/nonexistent/night.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error(), "/nonexistent/night.yaml: cannot open config file");
+}
+
+TEST(Config, EnvironmentOverridesApplyAndAreValidated) {
+  setenv("NIGHTSHIFT_WORKERS", "7", 1);
+  setenv("NIGHTSHIFT_DASHBOARD_PORT", "8080", 1);
+  auto loaded = load_config_text("num_workers: 2\n", "e.yaml");
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->num_workers, 7);
+  EXPECT_EQ(loaded->dashboard.port, 8080);
+
+  setenv("NIGHTSHIFT_DASHBOARD_PORT", "0", 1);
+  auto bad = load_config_text("", "e.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("environment NIGHTSHIFT_DASHBOARD_PORT: dashboard.port"),
+            std::string::npos)
+      << bad.error();
+  unsetenv("NIGHTSHIFT_WORKERS");
+  unsetenv("NIGHTSHIFT_DASHBOARD_PORT");
+}
+
+TEST(Config, EndpointsMustHaveATransport) {
+  auto loaded = load_config_text("bus:\n  events_in: 127.0.0.1:5550\n", "b.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("must start with tcp://"), std::string::npos);
+}
+
+TEST(Config, EditDistance) {
+  EXPECT_EQ(edit_distance("num_worker", "num_workers"), 1u);
+  EXPECT_EQ(edit_distance("", "abc"), 3u);
+  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
+}
+
+}  // namespace
+}  // namespace nightshift::config
