@@ -3,6 +3,7 @@
 #include <array>
 #include <exception>
 
+#include "schema/data_messages.h"
 #include "schema/event_messages.h"
 #include "schema/job_messages.h"
 #include "schema/telemetry_messages.h"
@@ -11,10 +12,10 @@ namespace nightshift {
 namespace {
 
 // Every payload type a decoder accepts. A frame of any other type is dropped.
-constexpr std::array<std::string_view, 10> kKnownTypes = {
-    HostSample::kType, GpuSample::kType, Alert::kType,    Job::kType,
-    JobResult::kType,  Heartbeat::kType, JobEvent::kType, RunProgress::kType,
-    Event::kType,      DataNotice::kType,
+constexpr std::array<std::string_view, 12> kKnownTypes = {
+    HostSample::kType,  GpuSample::kType,      Alert::kType,         Job::kType,
+    JobResult::kType,   Heartbeat::kType,      JobEvent::kType,      RunProgress::kType,
+    Event::kType,       DataNotice::kType,     DatasetRequest::kType, DatasetReply::kType,
 };
 
 const msgpack::object* find_key(const msgpack::object& map, std::string_view name) {
