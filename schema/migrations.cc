@@ -1,0 +1,29 @@
+#include "schema/migrations.h"
+
+namespace nightshift::sql {
+
+Status migrate(Database& db, const std::vector<Migration>& migrations) {
+  auto current = db.query_int("PRAGMA user_version");
+  if (!current) return Error{current.error()};
+  int latest = migrations.empty() ? 0 : migrations.back().version;
+  if (*current > latest) {
+    return make_error(db.path() + ": schema version " + std::to_string(*current) +
+                      " is newer than this nightshift (" + std::to_string(latest) + ")");
+  }
+  for (const auto& migration : migrations) {
+    if (migration.version <= *current) continue;
+    auto tx = Transaction::begin(db);
+    if (!tx) return Error{tx.error()};
+    if (Status s = db.exec(migration.sql); !s) {
+      return make_error("migration " + std::to_string(migration.version) + " (" +
+                        migration.name + ") failed: " + s.error());
+    }
+    if (Status s = db.exec("PRAGMA user_version=" + std::to_string(migration.version)); !s) {
+      return Error{s.error()};
+    }
+    if (Status s = tx->commit(); !s) return Error{s.error()};
+  }
+  return Status::success();
+}
+
+}  // namespace nightshift::sql

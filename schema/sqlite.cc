@@ -1,0 +1,194 @@
+#include "schema/sqlite.h"
+
+#include <filesystem>
+#include <utility>
+
+namespace nightshift::sql {
+
+Statement::~Statement() {
+  if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+}
+
+Statement::Statement(Statement&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), stmt_(std::exchange(other.stmt_, nullptr)) {}
+
+Statement& Statement::operator=(Statement&& other) noexcept {
+  if (this != &other) {
+    if (stmt_ != nullptr) sqlite3_finalize(stmt_);
+    db_ = std::exchange(other.db_, nullptr);
+    stmt_ = std::exchange(other.stmt_, nullptr);
+  }
+  return *this;
+}
+
+Statement& Statement::bind(int index, int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  sqlite3_bind_double(stmt_, index, value);
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view text) {
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bind_blob(int index, const void* data, std::size_t size) {
+  sqlite3_bind_blob(stmt_, index, data, static_cast<int>(size), SQLITE_TRANSIENT);
+  return *this;
+}
+
+Statement& Statement::bind_null(int index) {
+  sqlite3_bind_null(stmt_, index);
+  return *this;
+}
+
+Result<bool> Statement::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  std::string message = std::string(sqlite3_errmsg(db_)) + " (in: " +
+                        std::string(sqlite3_sql(stmt_)).substr(0, 120) + ")";
+  sqlite3_reset(stmt_);
+  return make_error(message);
+}
+
+Status Statement::run() {
+  while (true) {
+    auto row = step();
+    if (!row) return Error{row.error()};
+    if (!*row) break;
+  }
+  sqlite3_reset(stmt_);
+  return Status::success();
+}
+
+void Statement::reset() {
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+}
+
+int64_t Statement::column_int(int index) const { return sqlite3_column_int64(stmt_, index); }
+
+double Statement::column_double(int index) const { return sqlite3_column_double(stmt_, index); }
+
+std::string Statement::column_text(int index) const {
+  const unsigned char* text = sqlite3_column_text(stmt_, index);
+  if (text == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(text),
+                     static_cast<std::size_t>(sqlite3_column_bytes(stmt_, index)));
+}
+
+std::vector<uint8_t> Statement::column_blob(int index) const {
+  const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, index));
+  int size = sqlite3_column_bytes(stmt_, index);
+  if (data == nullptr || size <= 0) return {};
+  return std::vector<uint8_t>(data, data + size);
+}
+
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
+}
+
+Result<Database> Database::open(const std::string& path, const OpenOptions& options) {
+  if (options.create && !options.read_only) {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+  int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+  if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
+  flags |= SQLITE_OPEN_NOMUTEX;
+  Database db;
+  db.path_ = path;
+  int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
+    return make_error("cannot open database " + path + ": " + message);
+  }
+  sqlite3_busy_timeout(db.db_, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(db.db_, 1);
+  if (!options.read_only) {
+    if (options.wal) {
+      if (Status s = db.exec("PRAGMA journal_mode=WAL"); !s) {
+        return make_error("cannot open database " + path + ": " + s.error());
+      }
+    }
+    if (Status s = db.exec("PRAGMA synchronous=" + options.synchronous); !s) {
+      return make_error("cannot open database " + path + ": " + s.error());
+    }
+  }
+  if (Status s = db.exec("PRAGMA foreign_keys=ON"); !s) return Error{s.error()};
+  return db;
+}
+
+Database::~Database() {
+  if (db_ != nullptr) sqlite3_close_v2(db_);
+}
+
+Database::Database(Database&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
+
+Database& Database::operator=(Database&& other) noexcept {
+  if (this != &other) {
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+    db_ = std::exchange(other.db_, nullptr);
+    path_ = std::move(other.path_);
+  }
+  return *this;
+}
+
+Status Database::exec(const std::string& sql) {
+  char* message = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message);
+  if (rc == SQLITE_OK) return Status::success();
+  std::string error = message != nullptr ? message : sqlite3_errstr(rc);
+  sqlite3_free(message);
+  return make_error(error + " (in: " + sql.substr(0, 120) + ")");
+}
+
+Result<Statement> Database::prepare(const std::string& sql) {
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    return make_error(std::string(sqlite3_errmsg(db_)) + " (in: " + sql.substr(0, 120) + ")");
+  }
+  return Statement(db_, stmt);
+}
+
+Result<int64_t> Database::query_int(const std::string& sql) {
+  auto stmt = prepare(sql);
+  if (!stmt) return Error{stmt.error()};
+  auto row = stmt->step();
+  if (!row) return Error{row.error()};
+  if (!*row) return make_error("no row (in: " + sql.substr(0, 120) + ")");
+  return stmt->column_int(0);
+}
+
+int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+
+int Database::changes() const { return sqlite3_changes(db_); }
+
+Result<Transaction> Transaction::begin(Database& db) {
+  if (Status s = db.exec("BEGIN IMMEDIATE"); !s) return Error{s.error()};
+  return Transaction(&db);
+}
+
+Transaction::Transaction(Transaction&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)), done_(other.done_) {}
+
+Transaction::~Transaction() {
+  if (db_ != nullptr && !done_) (void)db_->exec("ROLLBACK");
+}
+
+Status Transaction::commit() {
+  done_ = true;
+  Status s = db_->exec("COMMIT");
+  if (!s) (void)db_->exec("ROLLBACK");
+  return s;
+}
+
+}  // namespace nightshift::sql
