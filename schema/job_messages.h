@@ -177,4 +177,38 @@ struct RunProgress {
   }
 };
 
+// A job as the scheduler tracks it: its spec, state and why it was skipped.
+struct JobState {
+  Job job;             // job.attempt: deliveries so far
+  std::string state;   // blocked, pending, running, done, skipped
+  std::string reason;  // skip reason, last failure
+
+  template <class V>
+  void visit(V& v) {
+    v("job", job);
+    v("state", state);
+    v("reason", reason);
+  }
+};
+
+// The scheduler's state, sent to the persister over the results pipeline
+// (the persister is the only writer), so `nightshift resume RUN` can rebuild it.
+struct RunCheckpoint {
+  static constexpr const char* kType = "run.checkpoint";
+  std::string run;
+  std::string status;  // running, interrupted, completed
+  std::string config_path;
+  int64_t started_ns = 0;
+  std::vector<JobState> jobs;
+
+  template <class V>
+  void visit(V& v) {
+    v("run", run);
+    v("status", status);
+    v("config_path", config_path);
+    v("started_ns", started_ns);
+    v("jobs", jobs);
+  }
+};
+
 }  // namespace nightshift

@@ -1,0 +1,255 @@
+#include "schema/results_store.h"
+
+#include <msgpack.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+#include "schema/fields.h"
+#include "schema/migrations.h"
+
+namespace nightshift {
+namespace {
+
+template <typename Map>
+std::string to_json_text(const Map& map) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : map) out[key] = value;
+  return out.dump();
+}
+
+std::string folds_json(const std::vector<FoldMetrics>& folds) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& fold : folds) {
+    nlohmann::json f;
+    f["metrics"] = nlohmann::json::object();
+    for (const auto& [key, value] : fold.metrics) f["metrics"][key] = value;
+    f["train_rows"] = fold.train_rows;
+    f["test_rows"] = fold.test_rows;
+    out.push_back(f);
+  }
+  return out.dump();
+}
+
+std::string pack_job(const Job& job) {
+  msgpack::sbuffer buffer;
+  wire::Packer pk(buffer);
+  wire::pack_value(pk, job);
+  return std::string(buffer.data(), buffer.size());
+}
+
+Result<Job> unpack_job(const std::vector<uint8_t>& bytes) {
+  try {
+    auto handle = msgpack::unpack(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    Job job;
+    wire::FieldReader reader(handle.get(), "spec");
+    if (reader.ok()) job.visit(reader);
+    if (!reader.ok()) return make_error(reader.error());
+    return job;
+  } catch (const std::exception& e) {
+    return make_error(std::string("corrupt job spec: ") + e.what());
+  }
+}
+
+Status with_context(const Status& status, const std::string& what) {
+  if (status) return status;
+  return make_error(what + ": " + status.error());
+}
+
+}  // namespace
+
+std::string job_key_text(const JobKey& key) {
+  return key.run + "/" + key.study + "/" + std::to_string(key.trial);
+}
+
+Result<ResultsStore> ResultsStore::open_for_writing(const std::string& path) {
+  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) return make_error("results database " + path + ": cannot create folder " +
+                            parent.string() + ": " + ec.message());
+  auto db = sql::Database::open(path);
+  if (!db) return make_error("results database " + path + ": " + db.error());
+  if (auto st = sql::migrate(*db, sql::results_migrations()); !st) {
+    return make_error("results database " + path + ": " + st.error());
+  }
+  ResultsStore store(std::move(*db));
+  if (auto st = store.prepare_writes(); !st) return Error{st.error()};
+  return store;
+}
+
+Result<ResultsStore> ResultsStore::open_read_only(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    return make_error("results database " + path + " does not exist (no run has been stored)");
+  }
+  sql::OpenOptions options;
+  options.read_only = true;
+  options.create = false;
+  options.wal = false;  // the writer set WAL; a reader must not change modes
+  auto db = sql::Database::open(path, options);
+  if (!db) return make_error("results database " + path + ": " + db.error());
+  return ResultsStore(std::move(*db));
+}
+
+Status ResultsStore::prepare_writes() {
+  struct Item {
+    sql::Statement* target;
+    const char* sql;
+  };
+  for (auto [target, text] : {
+           Item{&insert_trial_,
+                "INSERT INTO trials (run, study, trial, kind, attempt, worker, params, metrics, "
+                "folds, wall_s, cpu_s, peak_rss_bytes, cache_hit, data_fingerprint, "
+                "persisted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                "?14, ?15) ON CONFLICT DO NOTHING"},
+           Item{&insert_failure_,
+                "INSERT INTO failures (run, study, trial, attempt, reason, worker, persisted_ns) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
+           Item{&insert_model_,
+                "INSERT INTO models (run, study, artifact_path, promoted, gates, metrics, params, "
+                "persisted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
+           Item{&insert_event_,
+                "INSERT INTO events (ts_ns, topic, type, body) VALUES (?1, ?2, ?3, ?4)"},
+       }) {
+    auto stmt = db_.prepare(text);
+    if (!stmt) return Error{stmt.error()};
+    *target = std::move(*stmt);
+  }
+  return Status::success();
+}
+
+Status ResultsStore::put_result(const JobResult& r, int64_t ts_ns, bool& inserted) {
+  inserted = false;
+  if (r.status != "ok") {
+    insert_failure_.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
+    insert_failure_.bind(4, static_cast<int64_t>(r.attempt)).bind(5, r.reason);
+    insert_failure_.bind(6, r.worker).bind(7, ts_ns);
+    auto st = insert_failure_.run();
+    if (!st) insert_failure_.reset();
+    inserted = st && db_.changes() > 0;
+    return with_context(st, "storing failure of " + job_key_text(r.key));
+  }
+  const bool is_final = r.key.trial < 0;
+  auto& s = insert_trial_;
+  s.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
+  s.bind(4, is_final ? "final" : "trial").bind(5, static_cast<int64_t>(r.attempt));
+  s.bind(6, r.worker).bind(7, to_json_text(r.params)).bind(8, to_json_text(r.metrics));
+  s.bind(9, folds_json(r.folds)).bind(10, r.wall_s).bind(11, r.cpu_s);
+  s.bind(12, static_cast<int64_t>(r.peak_rss_bytes)).bind(13, r.cache_hit ? 1 : 0);
+  s.bind(14, r.data_fingerprint).bind(15, ts_ns);
+  auto st = s.run();
+  if (!st) {
+    s.reset();
+    return with_context(st, "storing result of " + job_key_text(r.key));
+  }
+  inserted = db_.changes() > 0;
+  if (!is_final || !inserted) return Status::success();
+  auto& m = insert_model_;
+  m.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.artifact_path);
+  m.bind(4, r.promoted.value_or(false) ? 1 : 0).bind(5, to_json_text(r.gates));
+  m.bind(6, to_json_text(r.metrics)).bind(7, to_json_text(r.params)).bind(8, ts_ns);
+  st = m.run();
+  if (!st) m.reset();
+  return with_context(st, "storing model of " + job_key_text(r.key));
+}
+
+Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
+  int64_t done = 0, skipped = 0;
+  for (const auto& j : c.jobs) {
+    done += j.state == "done";
+    skipped += j.state == "skipped";
+  }
+  auto run = db_.prepare(
+      "INSERT INTO runs (run, status, config_path, started_ns, updated_ns, finished_ns, "
+      "total_jobs, done_jobs, skipped_jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+      "ON CONFLICT (run) DO UPDATE SET status = ?2, updated_ns = ?5, finished_ns = ?6, "
+      "total_jobs = ?7, done_jobs = ?8, skipped_jobs = ?9");
+  if (!run) return Error{run.error()};
+  run->bind(1, c.run).bind(2, c.status).bind(3, c.config_path).bind(4, c.started_ns);
+  run->bind(5, ts_ns).bind(6, c.status == "completed" ? std::optional<int64_t>(ts_ns)
+                                                      : std::nullopt);
+  run->bind(7, static_cast<int64_t>(c.jobs.size())).bind(8, done).bind(9, skipped);
+  if (auto st = run->run(); !st) return with_context(st, "storing run " + c.run);
+  auto study = db_.prepare(
+      "INSERT INTO studies (run, study, symbol, timeframe, horizon, model) VALUES "
+      "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
+  auto job = db_.prepare(
+      "INSERT INTO jobs (run, study, trial, kind, state, attempts, reason, priority, spec, "
+      "updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
+      "state = ?5, attempts = ?6, reason = ?7, spec = ?9, updated_ns = ?10");
+  if (!study) return Error{study.error()};
+  if (!job) return Error{job.error()};
+  for (const auto& j : c.jobs) {
+    const Job& spec = j.job;
+    study->bind(1, c.run).bind(2, spec.key.study).bind(3, spec.symbol).bind(4, spec.timeframe);
+    study->bind(5, static_cast<int64_t>(spec.horizon)).bind(6, spec.model);
+    if (auto st = study->run(); !st) return with_context(st, "storing study " + spec.key.study);
+    std::string packed = pack_job(spec);
+    job->bind(1, c.run).bind(2, spec.key.study).bind(3, spec.key.trial).bind(4, spec.kind);
+    job->bind(5, j.state).bind(6, static_cast<int64_t>(spec.attempt)).bind(7, j.reason);
+    job->bind(8, spec.priority).bind_blob(9, packed.data(), packed.size()).bind(10, ts_ns);
+    if (auto st = job->run(); !st) return with_context(st, "storing job " + job_key_text(spec.key));
+  }
+  return Status::success();
+}
+
+Status ResultsStore::put_event(std::string_view topic, std::string_view type, int64_t ts_ns,
+                               std::string_view body) {
+  insert_event_.bind(1, ts_ns).bind(2, topic).bind(3, type);
+  insert_event_.bind_blob(4, body.data(), body.size());
+  auto st = insert_event_.run();
+  if (!st) insert_event_.reset();
+  return st;
+}
+
+Status ResultsStore::put_alert(std::string_view topic, int64_t ts_ns, const std::string& json) {
+  auto stmt = db_.prepare("INSERT INTO alerts (ts_ns, topic, body) VALUES (?1, ?2, ?3)");
+  if (!stmt) return Error{stmt.error()};
+  return stmt->bind(1, ts_ns).bind(2, topic).bind(3, json).run();
+}
+
+Status ResultsStore::put_telemetry(std::string_view topic, int64_t ts_ns,
+                                   const std::string& json) {
+  bool gpu = topic.rfind("telemetry.gpu", 0) == 0;
+  auto stmt = db_.prepare(gpu ? "INSERT INTO telemetry_gpu (ts_ns, topic, body) VALUES (?1, ?2, ?3)"
+                              : "INSERT INTO telemetry_host (ts_ns, host, body) VALUES (?1, ?2, ?3)");
+  if (!stmt) return Error{stmt.error()};
+  std::string_view name = topic;
+  if (!gpu && name.rfind("telemetry.host.", 0) == 0) name.remove_prefix(15);
+  return stmt->bind(1, ts_ns).bind(2, name).bind(3, json).run();
+}
+
+Status ResultsStore::prune_telemetry(int64_t older_than_ns) {
+  for (const char* table : {"telemetry_host", "telemetry_gpu"}) {
+    auto stmt = db_.prepare(std::string("DELETE FROM ") + table + " WHERE ts_ns < ?1");
+    if (!stmt) return Error{stmt.error()};
+    if (auto st = stmt->bind(1, older_than_ns).run(); !st) return st;
+  }
+  return Status::success();
+}
+
+Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string& run_id) {
+  auto row = run(run_id);
+  if (!row) return Error{row.error()};
+  if (!*row) return std::optional<RunCheckpoint>();
+  RunCheckpoint c;
+  c.run = run_id;
+  c.status = (*row)->status;
+  c.config_path = (*row)->config_path;
+  c.started_ns = (*row)->started_ns;
+  auto stmt = db_.prepare(
+      "SELECT state, reason, spec FROM jobs WHERE run = ?1 ORDER BY priority, study, trial");
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run_id);
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return Error{has.error()};
+    if (!*has) break;
+    auto job = unpack_job(stmt->column_blob(2));
+    if (!job) return make_error("run " + run_id + ": " + job.error());
+    c.jobs.push_back(JobState{std::move(*job), stmt->column_text(0), stmt->column_text(1)});
+  }
+  return std::optional<RunCheckpoint>(std::move(c));
+}
+
+}  // namespace nightshift

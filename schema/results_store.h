@@ -1,0 +1,94 @@
+// ResultsStore: the typed store over the results database
+// (config.storage.results_db). The persister opens it for writing (and is the
+// only writer); every other command opens it read-only for status, history,
+// estimates and resume. Opening for writing applies the migrations.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "schema/job_messages.h"
+#include "schema/result.h"
+#include "schema/sqlite.h"
+
+namespace nightshift {
+
+struct RunRow {
+  std::string run;
+  std::string status;  // running, interrupted, completed
+  std::string config_path;
+  int64_t started_ns = 0;
+  int64_t updated_ns = 0;
+  std::optional<int64_t> finished_ns;
+  int64_t total_jobs = 0;
+  int64_t done_jobs = 0;
+  int64_t skipped_jobs = 0;
+};
+
+// One study's outcome, for the summary table.
+struct StudyRow {
+  std::string study;
+  std::string best_params;  // JSON of the best trial's params
+  std::optional<double> cv_auc;
+  std::optional<double> holdout_auc;
+  std::optional<bool> promoted;
+  std::string verdict;  // "promoted", the failed gates, or why there is no model
+};
+
+struct TimeframeTiming {
+  std::string timeframe;
+  int64_t trials = 0;
+  double mean_wall_s = 0;
+};
+
+// "run/study/trial", the key used in sets of persisted jobs.
+std::string job_key_text(const JobKey& key);
+
+class ResultsStore {
+ public:
+  // Writer: creates the file, sets WAL/synchronous/busy_timeout, migrates.
+  static Result<ResultsStore> open_for_writing(const std::string& path);
+  // Reader: the file must exist; never writes.
+  static Result<ResultsStore> open_read_only(const std::string& path);
+
+  sql::Database& db() { return db_; }
+
+  // Writes; call inside a transaction (sql::Transaction::begin(db())).
+  // `inserted` says whether this delivery created the row (false: duplicate).
+  Status put_result(const JobResult& result, int64_t ts_ns, bool& inserted);
+  Status put_checkpoint(const RunCheckpoint& checkpoint, int64_t ts_ns);
+  Status put_event(std::string_view topic, std::string_view type, int64_t ts_ns,
+                   std::string_view body);
+  Status put_alert(std::string_view topic, int64_t ts_ns, const std::string& json);
+  Status put_telemetry(std::string_view topic, int64_t ts_ns, const std::string& json);
+  Status prune_telemetry(int64_t older_than_ns);
+
+  // Reads.
+  Result<std::vector<RunRow>> runs();
+  Result<std::optional<RunRow>> run(const std::string& run);
+  Result<std::optional<RunCheckpoint>> checkpoint(const std::string& run);
+  Result<std::set<std::string>> persisted_jobs(const std::string& run);
+  Result<int64_t> result_rows(const std::string& run);
+  // The params of the trial with the best out-of-fold AUC in a study.
+  Result<std::optional<std::map<std::string, double>>> best_trial_params(const std::string& run,
+                                                                         const std::string& study);
+  Result<std::vector<StudyRow>> studies(const std::string& run);
+  Result<std::vector<TimeframeTiming>> timeframe_timings();
+
+ private:
+  explicit ResultsStore(sql::Database db) : db_(std::move(db)) {}
+  Status prepare_writes();
+
+  sql::Database db_;
+  sql::Statement insert_trial_;
+  sql::Statement insert_failure_;
+  sql::Statement insert_model_;
+  sql::Statement insert_event_;
+};
+
+}  // namespace nightshift

@@ -1,0 +1,166 @@
+// ResultsStore reads: run history, persisted jobs, study summaries, timings.
+#include <nlohmann/json.hpp>
+
+#include "schema/results_store.h"
+
+namespace nightshift {
+namespace {
+
+RunRow read_run(const sql::Statement& s) {
+  RunRow r;
+  r.run = s.column_text(0);
+  r.status = s.column_text(1);
+  r.config_path = s.column_text(2);
+  r.started_ns = s.column_int(3);
+  r.updated_ns = s.column_int(4);
+  if (!s.column_is_null(5)) r.finished_ns = s.column_int(5);
+  r.total_jobs = s.column_int(6);
+  r.done_jobs = s.column_int(7);
+  r.skipped_jobs = s.column_int(8);
+  return r;
+}
+
+constexpr const char* kRunColumns =
+    "SELECT run, status, config_path, started_ns, updated_ns, finished_ns, total_jobs, "
+    "done_jobs, skipped_jobs FROM runs ";
+
+std::optional<double> json_number(const std::string& text, const char* key) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object() || !parsed.contains(key)) return std::nullopt;
+  if (!parsed[key].is_number()) return std::nullopt;
+  return parsed[key].get<double>();
+}
+
+std::string failed_gates(const std::string& gates_json) {
+  auto gates = nlohmann::json::parse(gates_json, nullptr, false);
+  if (gates.is_discarded() || !gates.is_object()) return "rejected";
+  std::string out;
+  for (const auto& [gate, verdict] : gates.items()) {
+    if (verdict.is_string() && verdict.get<std::string>() != "pass") {
+      out += (out.empty() ? "" : "; ") + gate + " " + verdict.get<std::string>();
+    }
+  }
+  return out.empty() ? std::string("rejected") : out;
+}
+
+}  // namespace
+
+Result<std::vector<RunRow>> ResultsStore::runs() {
+  auto stmt = db_.prepare(std::string(kRunColumns) + "ORDER BY started_ns DESC");
+  if (!stmt) return Error{stmt.error()};
+  std::vector<RunRow> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return Error{has.error()};
+    if (!*has) break;
+    out.push_back(read_run(*stmt));
+  }
+  return out;
+}
+
+Result<std::optional<RunRow>> ResultsStore::run(const std::string& run_id) {
+  auto stmt = db_.prepare(std::string(kRunColumns) + "WHERE run = ?1");
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run_id);
+  auto has = stmt->step();
+  if (!has) return Error{has.error()};
+  if (!*has) return std::optional<RunRow>();
+  return std::optional<RunRow>(read_run(*stmt));
+}
+
+Result<std::set<std::string>> ResultsStore::persisted_jobs(const std::string& run_id) {
+  auto stmt = db_.prepare("SELECT study, trial FROM trials WHERE run = ?1");
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run_id);
+  std::set<std::string> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return Error{has.error()};
+    if (!*has) break;
+    out.insert(job_key_text(JobKey{run_id, stmt->column_text(0), stmt->column_int(1)}));
+  }
+  return out;
+}
+
+Result<int64_t> ResultsStore::result_rows(const std::string& run_id) {
+  auto stmt = db_.prepare("SELECT COUNT(*) FROM trials WHERE run = ?1");
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run_id);
+  auto has = stmt->step();
+  if (!has) return Error{has.error()};
+  return *has ? stmt->column_int(0) : 0;
+}
+
+Result<std::optional<std::map<std::string, double>>> ResultsStore::best_trial_params(
+    const std::string& run_id, const std::string& study) {
+  auto stmt = db_.prepare(
+      "SELECT params FROM trials WHERE run = ?1 AND study = ?2 AND kind = 'trial' "
+      "ORDER BY COALESCE(json_extract(metrics, '$.auc'), 0) DESC, trial LIMIT 1");
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run_id).bind(2, study);
+  auto has = stmt->step();
+  if (!has) return Error{has.error()};
+  if (!*has) return std::optional<std::map<std::string, double>>();
+  auto parsed = nlohmann::json::parse(stmt->column_text(0), nullptr, false);
+  std::map<std::string, double> params;
+  if (parsed.is_object()) {
+    for (const auto& [key, value] : parsed.items()) {
+      if (value.is_number()) params[key] = value.get<double>();
+    }
+  }
+  return std::optional<std::map<std::string, double>>(std::move(params));
+}
+
+Result<std::vector<StudyRow>> ResultsStore::studies(const std::string& run_id) {
+  auto stmt = db_.prepare(
+      "SELECT s.study, "
+      " (SELECT params FROM trials t WHERE t.run = s.run AND t.study = s.study AND "
+      "  t.kind = 'trial' ORDER BY COALESCE(json_extract(t.metrics, '$.auc'), 0) DESC LIMIT 1),"
+      " (SELECT metrics FROM trials t WHERE t.run = s.run AND t.study = s.study AND "
+      "  t.kind = 'trial' ORDER BY COALESCE(json_extract(t.metrics, '$.auc'), 0) DESC LIMIT 1),"
+      " m.metrics, m.promoted, m.gates, "
+      " (SELECT group_concat(DISTINCT reason) FROM jobs j WHERE j.run = s.run AND "
+      "  j.study = s.study AND j.state = 'skipped') "
+      "FROM studies s LEFT JOIN models m ON m.run = s.run AND m.study = s.study "
+      "WHERE s.run = ?1 ORDER BY s.study");
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run_id);
+  std::vector<StudyRow> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return Error{has.error()};
+    if (!*has) break;
+    StudyRow row;
+    row.study = stmt->column_text(0);
+    row.best_params = stmt->column_is_null(1) ? "" : stmt->column_text(1);
+    if (!stmt->column_is_null(2)) row.cv_auc = json_number(stmt->column_text(2), "auc");
+    if (!stmt->column_is_null(3)) {
+      row.holdout_auc = json_number(stmt->column_text(3), "auc");
+      row.promoted = stmt->column_int(4) != 0;
+      row.verdict = *row.promoted ? "promoted" : failed_gates(stmt->column_text(5));
+    } else if (!stmt->column_is_null(6)) {
+      row.verdict = "skipped: " + stmt->column_text(6);
+    } else {
+      row.verdict = "no final model yet";
+    }
+    out.push_back(std::move(row));
+  }
+  return out;
+}
+
+Result<std::vector<TimeframeTiming>> ResultsStore::timeframe_timings() {
+  auto stmt = db_.prepare(
+      "SELECT s.timeframe, COUNT(*), AVG(t.wall_s) FROM trials t JOIN studies s ON "
+      "s.run = t.run AND s.study = t.study GROUP BY s.timeframe");
+  if (!stmt) return Error{stmt.error()};
+  std::vector<TimeframeTiming> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return Error{has.error()};
+    if (!*has) break;
+    out.push_back({stmt->column_text(0), stmt->column_int(1), stmt->column_double(2)});
+  }
+  return out;
+}
+
+}  // namespace nightshift
