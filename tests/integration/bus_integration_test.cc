@@ -1,1 +1,253 @@
+// The bus end to end, with real processes: a broker, `nightshift publish`
+// publishers and `nightshift subscribe` subscribers on private loopback ports.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "broker/bus.h"
+#include "broker/socket_options.h"
+#include "schema/event_messages.h"
+#include "tests/support/child_process.h"
+
+namespace nightshift {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+class BusTest : public ::testing::Test {
+ protected:
+  void SetUp() override { bus_ = testing::make_test_bus(); }
+
+  std::unique_ptr<ChildProcess> start(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::nightshift_binary(), "--config", bus_.config_path});
+    return std::make_unique<ChildProcess>(args);
+  }
+
+  std::unique_ptr<ChildProcess> start_broker() {
+    auto broker = start({"broker"});
+    EXPECT_TRUE(broker->wait_for_output("broker up", 5s)) << broker->stderr_text();
+    return broker;
+  }
+
+  // Asks the broker's control endpoint for its counters.
+  nlohmann::json broker_stats() {
+    auto socket = bus::connect_socket(context_, zmq::socket_type::req, bus_.config.bus.control,
+                                      bus_.config.bus);
+    if (!socket) return {};
+    (void)socket->send(zmq::str_buffer("stats"), zmq::send_flags::none);
+    zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, 3s) == 0) return {};
+    zmq::message_t reply;
+    (void)socket->recv(reply);
+    return nlohmann::json::parse(reply.to_string());
+  }
+
+  // Waits until the broker reports `n` subscribers on the events device.
+  void wait_for_subscribers(int n) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto stats = broker_stats();
+      if (!stats.is_null() && stats["devices"]["events"]["peers_out"].get<int>() >= n) return;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL() << "subscribers did not connect";
+  }
+
+  zmq::context_t context_{1};
+  testing::TestBus bus_;
+};
+
+TEST_F(BusTest, EveryEventArrivesAndTopicFilteringWorks) {
+  auto broker = start_broker();
+  auto only_a = start({"subscribe", "demo.a", "--json", "--count", "20", "--timeout", "30"});
+  auto all_demo = start({"subscribe", "demo", "--json", "--count", "40", "--timeout", "30"});
+  wait_for_subscribers(2);
+  auto pub_a = start({"publish", "demo.a", "-n", "20", "--rate", "200"});
+  auto pub_b = start({"publish", "demo.b", "-n", "20", "--rate", "200"});
+  auto pub_other = start({"publish", "other.topic", "-n", "20", "--rate", "200"});
+  for (auto* p : {pub_a.get(), pub_b.get(), pub_other.get()}) EXPECT_EQ(p->wait(20s), 0);
+  ASSERT_EQ(only_a->wait(30s), 0) << only_a->stderr_text();
+  ASSERT_EQ(all_demo->wait(30s), 0) << all_demo->stderr_text();
+
+  auto a_lines = json_lines(only_a->stdout_text());
+  ASSERT_EQ(a_lines.size(), 20u);
+  for (std::size_t i = 0; i < a_lines.size(); ++i) {
+    EXPECT_EQ(a_lines[i]["topic"], "demo.a");
+    EXPECT_EQ(a_lines[i]["type"], "event");
+    EXPECT_EQ(a_lines[i]["seq"], i + 1) << "per-publisher sequence must be gap-free";
+    EXPECT_EQ(a_lines[i]["data"]["attrs"]["i"], std::to_string(i));
+  }
+  auto demo_lines = json_lines(all_demo->stdout_text());
+  ASSERT_EQ(demo_lines.size(), 40u);
+  int a = 0, b = 0;
+  for (const auto& line : demo_lines) {
+    if (line["topic"] == "demo.a") ++a;
+    if (line["topic"] == "demo.b") ++b;
+  }
+  EXPECT_EQ(a, 20);
+  EXPECT_EQ(b, 20);
+  EXPECT_EQ(broker->stop(), 0) << "broker exits cleanly on SIGTERM";
+}
+
+// Sends frames from the test's own PUB socket connected to `endpoint`.
+class RawPublisher {
+ public:
+  RawPublisher(zmq::context_t& context, const config::BusConfig& bus, const std::string& endpoint,
+               bool bind)
+      : socket_(context, zmq::socket_type::pub) {
+    bus::apply_options(socket_, bus);
+    if (bind) {
+      socket_.bind(endpoint);
+    } else {
+      socket_.connect(endpoint);
+    }
+  }
+  void send(const std::vector<std::string>& parts) {
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      auto flags = i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none;
+      (void)socket_.send(zmq::buffer(parts[i]), flags);
+    }
+  }
+  void send_good(const std::string& topic, int i) {
+    Header h;
+    h.src = {"test", "raw", 1};
+    h.seq = static_cast<uint64_t>(i + 1);
+    send({topic, encode(h, Event{"good", {{"i", std::to_string(i)}}})});
+  }
+  // Every kind of bad frame the acceptance list names, and then some.
+  void send_garbage(const std::string& topic) {
+    std::mt19937 rng(7);
+    std::string random(64, '\0');
+    for (auto& c : random) c = static_cast<char>(rng());
+    Header v2;
+    v2.v = 2;
+    std::string good = encode(Header{}, Event{"x", {}});
+    send({topic + random});                                  // one frame only
+    send({topic, random});                                   // random body
+    send({topic, good.substr(0, good.size() / 2)});          // truncated msgpack
+    send({topic, std::string("\xdd\xff\xff\xff\xff", 5)});   // array of 4G elements
+    send({topic, std::string("\xdf\x7f\xff\xff\xff", 5)});   // map of 2G entries
+    send({topic, encode(v2, Event{"x", {}})});               // wrong major version
+    send({topic, std::string(200, '\x91') + "\x01"});        // nested too deep
+    send({topic, good, "third frame"});                      // three frames
+    send({topic, ""});                                       // empty body
+  }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+TEST_F(BusTest, MalformedFramesThroughTheBrokerAreDroppedAndGoodOnesStillFlow) {
+  auto broker = start_broker();
+  auto subscriber = start({"subscribe", "demo", "--json", "--count", "10", "--timeout", "30"});
+  wait_for_subscribers(1);
+  RawPublisher raw(context_, bus_.config.bus, bus_.config.bus.events_in, false);
+  std::this_thread::sleep_for(500ms);  // subscription reaches our PUB
+  for (int i = 0; i < 5; ++i) {
+    raw.send_garbage("demo.bad");
+    raw.send_good("demo.good", i);
+  }
+  // The broker is still alive and forwards a fresh publisher's events.
+  auto publisher = start({"publish", "demo.late", "-n", "5", "--rate", "100"});
+  EXPECT_EQ(publisher->wait(20s), 0);
+  ASSERT_EQ(subscriber->wait(30s), 0) << subscriber->stderr_text();
+  auto lines = json_lines(subscriber->stdout_text());
+  ASSERT_EQ(lines.size(), 10u);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(lines[i]["topic"], "demo.good");
+  for (int i = 5; i < 10; ++i) EXPECT_EQ(lines[i]["topic"], "demo.late");
+  EXPECT_NE(subscriber->stderr_text().find("dropped event"), std::string::npos);
+  auto stats = broker_stats();
+  ASSERT_FALSE(stats.is_null()) << "broker must still answer";
+  EXPECT_EQ(stats["devices"]["events"]["dropped"], 10) << "2 frames of wrong arity, 5 rounds";
+  EXPECT_TRUE(broker->running());
+}
+
+TEST_F(BusTest, SubscriberSurvivesMalformedFramesSentDirectly) {
+  // No broker: the test itself binds where subscribers connect.
+  RawPublisher raw(context_, bus_.config.bus, bus_.config.bus.events_out, true);
+  auto subscriber = start({"subscribe", "demo", "--json", "--count", "5", "--timeout", "30"});
+  std::this_thread::sleep_for(1s);
+  for (int i = 0; i < 5; ++i) {
+    raw.send_garbage("demo.bad");
+    raw.send_good("demo.good", i);
+  }
+  ASSERT_EQ(subscriber->wait(30s), 0) << subscriber->stderr_text();
+  auto lines = json_lines(subscriber->stdout_text());
+  ASSERT_EQ(lines.size(), 5u);
+  for (const auto& line : lines) EXPECT_EQ(line["data"]["name"], "good");
+  EXPECT_NE(subscriber->stderr_text().find("received 5, dropped 45 malformed"),
+            std::string::npos)
+      << subscriber->stderr_text();
+}
+
+TEST_F(BusTest, PublishersAndSubscribersReconnectAfterBrokerRestart) {
+  auto broker = start_broker();
+  auto subscriber = start({"subscribe", "tick", "--json"});
+  wait_for_subscribers(1);
+  auto publisher = start({"publish", "tick", "-n", "0", "--rate", "50"});
+  ASSERT_TRUE(subscriber->wait_for_lines(10, 10s));
+
+  broker->signal(SIGKILL);
+  ASSERT_TRUE(broker->wait(5s));
+  std::size_t before = json_lines(subscriber->stdout_text()).size();
+  std::this_thread::sleep_for(1s);
+  EXPECT_LE(json_lines(subscriber->stdout_text()).size(), before + 1) << "nothing flows meanwhile";
+
+  auto restarted = start_broker();
+  EXPECT_TRUE(subscriber->wait_for_lines(before + 20, 15s))
+      << "traffic must resume without restarting publisher or subscriber";
+  EXPECT_TRUE(publisher->running());
+  EXPECT_TRUE(subscriber->running());
+  EXPECT_EQ(subscriber->stop(), 0);
+  EXPECT_EQ(publisher->stop(), 0);
+  EXPECT_EQ(restarted->stop(), 0);
+}
+
+TEST_F(BusTest, JobsAndResultsFlowThroughThePipelineDevices) {
+  auto broker = start_broker();
+  auto sender = bus::JobSender::connect(context_, bus_.config.bus, bus::self_source("test"));
+  auto receiver = bus::JobReceiver::connect(context_, bus_.config.bus);
+  auto result_sender =
+      bus::ResultSender::connect(context_, bus_.config.bus, bus::self_source("test"));
+  auto result_receiver = bus::ResultReceiver::connect(context_, bus_.config.bus);
+  ASSERT_TRUE(sender && receiver && result_sender && result_receiver);
+  for (int i = 0; i < 50; ++i) {
+    Job job;
+    job.key = {"run", "study", i};
+    ASSERT_TRUE(sender->send(job, 5s)) << i;
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto job = receiver->receive(5s);
+    ASSERT_TRUE(job) << i;
+    EXPECT_EQ(job->payload.key.trial, i) << "a pipeline keeps order from one sender";
+    JobResult result;
+    result.key = job->payload.key;
+    result.status = "ok";
+    ASSERT_TRUE(result_sender->send(result, 5s));
+  }
+  for (int i = 0; i < 50; ++i) {
+    auto result = result_receiver->receive(5s);
+    ASSERT_TRUE(result) << i;
+    EXPECT_EQ(result->payload.key.trial, i);
+  }
+  auto stats = broker_stats();
+  EXPECT_EQ(stats["devices"]["jobs"]["messages"], 50);
+  EXPECT_EQ(stats["devices"]["results"]["messages"], 50);
+}
+
+}  // namespace
+}  // namespace nightshift
