@@ -20,6 +20,13 @@ void read_section(ConfigReader& r, AlertThresholds& a) {
   r.finish();
 }
 
+void read_section(ConfigReader& r, SimulatedConfig& s) {
+  r.field("gpus", s.gpus, 0, 64);
+  r.list("temp_profile_c", s.temp_profile_c, -40, 150);
+  r.field("step_samples", s.step_samples, 1, 1'000'000);
+  r.finish();
+}
+
 void read_section(ConfigReader& r, TelemetryConfig& t) {
   r.field("enabled", t.enabled);
   r.field("interval_ms", t.interval_ms, 10, 3'600'000);
@@ -34,6 +41,9 @@ void read_section(ConfigReader& r, TelemetryConfig& t) {
   r.field("proc_root", t.proc_root);
   r.list("disks", t.disks);
   r.field("simulated_gpus", t.simulated_gpus, 0, 64);
+  t.simulated.gpus = t.simulated_gpus;
+  ConfigReader simulated = r.section("simulated");
+  read_section(simulated, t.simulated);
   ConfigReader alerts = r.section("alerts");
   read_section(alerts, t.alerts);
   r.finish();

@@ -20,6 +20,17 @@ struct AlertThresholds {
   int min_duration_ms = 0;     // condition must hold this long before firing
 };
 
+// The simulated backend, for development, demos and tests. With an empty
+// temp_profile_c the temperature follows a smooth load curve; otherwise it
+// follows the script: each entry holds for step_samples samples, the last one
+// holds forever. Counting samples, not time, makes a test's alert sequence
+// independent of scheduling jitter.
+struct SimulatedConfig {
+  int gpus = 1;
+  std::vector<int> temp_profile_c;
+  int step_samples = 5;
+};
+
 struct TelemetryConfig {
   bool enabled = true;
   int interval_ms = 1000;  // 10 ms .. 1 h
@@ -28,10 +39,12 @@ struct TelemetryConfig {
   std::string sysfs_root = "/sys";
   std::string proc_root = "/proc";
   std::vector<std::string> disks = {"/"};
-  int simulated_gpus = 1;
+  int simulated_gpus = 1;  // shorthand for simulated.gpus
+  SimulatedConfig simulated;
   AlertThresholds alerts;
 };
 
 void read_section(ConfigReader& reader, TelemetryConfig& out);
+void read_section(ConfigReader& reader, SimulatedConfig& out);
 
 }  // namespace nightshift::config

@@ -72,7 +72,9 @@ struct GpuSample {
   std::string name;
   bool simulated = false;
   std::optional<std::string> pci_bus_id;
-  std::optional<double> temp_c;
+  std::optional<double> temp_c;           // edge / GPU sensor
+  std::optional<double> temp_junction_c;  // hotspot, where the device reports one
+  std::optional<double> temp_mem_c;       // memory sensor, where reported
   std::optional<double> util_pct;
   std::optional<uint64_t> mem_used_bytes;
   std::optional<uint64_t> mem_total_bytes;
@@ -94,6 +96,8 @@ struct GpuSample {
     v("simulated", simulated);
     v("pci_bus_id", pci_bus_id);
     v("temp_c", temp_c);
+    v("temp_junction_c", temp_junction_c);
+    v("temp_mem_c", temp_mem_c);
     v("util_pct", util_pct);
     v("mem_used_bytes", mem_used_bytes);
     v("mem_total_bytes", mem_total_bytes);
@@ -104,6 +108,57 @@ struct GpuSample {
     v("fan_rpm", fan_rpm);
     v("fan_pct", fan_pct);
     v("unavailable", unavailable);
+  }
+};
+
+// One GPU as the telemetry stage sees it: which backend serves it.
+struct InventoryDevice {
+  uint32_t index = 0;  // the index in telemetry.gpu.<host>.<index>
+  std::string backend;
+  std::string name;
+  bool simulated = false;
+  std::optional<std::string> pci_bus_id;
+  std::optional<uint64_t> mem_total_bytes;
+
+  template <class V>
+  void visit(V& v) {
+    v("index", index);
+    v("backend", backend);
+    v("name", name);
+    v("simulated", simulated);
+    v("pci_bus_id", pci_bus_id);
+    v("mem_total_bytes", mem_total_bytes);
+  }
+};
+
+// Whether a configured backend is usable here, and why not.
+struct BackendReport {
+  std::string name;
+  bool available = false;
+  std::string reason;  // empty when available
+  uint32_t devices = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("name", name);
+    v("available", available);
+    v("reason", reason);
+    v("devices", devices);
+  }
+};
+
+// Published on telemetry.inventory.<host> at start and on request.
+struct GpuInventory {
+  static constexpr const char* kType = "telemetry.inventory";
+  std::string host;
+  std::vector<BackendReport> backends;
+  std::vector<InventoryDevice> devices;
+
+  template <class V>
+  void visit(V& v) {
+    v("host", host);
+    v("backends", backends);
+    v("devices", devices);
   }
 };
 
