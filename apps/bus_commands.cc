@@ -87,10 +87,10 @@ int run_subscribe(const GlobalOptions& global, const SubscribeOptions& options) 
     if (!envelope) continue;
     nlohmann::json line = frame_to_json(envelope->topic, envelope->frame);
     if (options.json) {
-      std::cout << line.dump() << "\n";
+      std::cout << dump_json(line) << "\n";
     } else {
       std::cout << envelope->topic << " " << envelope->frame.header.type << " #"
-                << envelope->frame.header.seq << " " << line["data"].dump() << "\n";
+                << envelope->frame.header.seq << " " << dump_json(line["data"]) << "\n";
     }
     std::cout.flush();
     ++printed;

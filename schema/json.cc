@@ -32,7 +32,7 @@ nlohmann::json to_json(const msgpack::object& o) {
         const auto& kv = o.via.map.ptr[i];
         std::string key = kv.key.type == object_type::STR
                               ? std::string(kv.key.via.str.ptr, kv.key.via.str.size)
-                              : to_json(kv.key).dump();
+                              : dump_json(to_json(kv.key));
         map[key] = to_json(kv.val);
       }
       return map;
@@ -53,6 +53,10 @@ nlohmann::json frame_to_json(std::string_view topic, const DecodedFrame& frame) 
       {"seq", h.seq},
       {"data", to_json(frame.data)},
   };
+}
+
+std::string dump_json(const nlohmann::json& value, int indent) {
+  return value.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace nightshift
