@@ -1,0 +1,121 @@
+#include "apps/run_report.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "schema/sqlite.h"
+
+namespace nightshift::cli {
+namespace {
+
+std::string auc_text(const std::optional<double>& auc) {
+  return auc ? fmt::format("{:.3f}", *auc) : std::string("-");
+}
+
+std::string short_params(const std::string& json) {
+  auto parsed = nlohmann::json::parse(json, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) return "-";
+  std::string out;
+  for (const auto& [key, value] : parsed.items()) {
+    if (!value.is_number()) continue;
+    out += (out.empty() ? "" : " ") + fmt::format("{}={:.3g}", key, value.get<double>());
+  }
+  return out.empty() ? std::string("-") : out;
+}
+
+Result<int64_t> count(ResultsStore& store, const std::string& sql, const std::string& run) {
+  auto stmt = store.db().prepare(sql);
+  if (!stmt) return Error{stmt.error()};
+  stmt->bind(1, run);
+  auto has = stmt->step();
+  if (!has) return Error{has.error()};
+  return *has ? stmt->column_int(0) : 0;
+}
+
+}  // namespace
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  auto total = static_cast<int64_t>(seconds + 0.5);
+  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  return fmt::format("{}:{:02}", total / 60, total % 60);
+}
+
+std::string progress_line(const RunProgress& p, int bar_width) {
+  double settled = static_cast<double>(p.done + p.skipped);
+  double fraction = p.total > 0 ? settled / static_cast<double>(p.total) : 0;
+  int filled = static_cast<int>(fraction * bar_width);
+  std::string bar(static_cast<std::size_t>(filled), '#');
+  bar.append(static_cast<std::size_t>(bar_width - filled), '.');
+  return fmt::format("[{}] {}/{} done  running {}  failed {}  skipped {}  {:.2f} jobs/s  ETA {}",
+                     bar, p.done, p.total, p.running, p.failed, p.skipped, p.jobs_per_s,
+                     p.eta_s ? format_duration(*p.eta_s) : std::string("?"));
+}
+
+Status print_summary(std::ostream& out, ResultsStore& store, const std::string& run,
+                     const config::Config& config) {
+  auto studies = store.studies(run);
+  if (!studies) return Error{studies.error()};
+  std::size_t width = 5;
+  for (const auto& s : *studies) width = std::max(width, s.study.size());
+  out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {}\n", "study", width, "best params",
+                     "cv auc", "holdout", "verdict");
+  int promoted = 0;
+  for (const auto& s : *studies) {
+    promoted += s.promoted.value_or(false);
+    out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {}\n", s.study, width,
+                       short_params(s.best_params), auc_text(s.cv_auc), auc_text(s.holdout_auc),
+                       s.verdict);
+  }
+  auto row = store.run(run);
+  if (!row) return Error{row.error()};
+  if (*row) {
+    const RunRow& r = **row;
+    out << fmt::format("run {} {}: {} of {} jobs done, {} skipped; {} of {} studies promoted\n",
+                       r.run, r.status, r.done_jobs, r.total_jobs, r.skipped_jobs, promoted,
+                       studies->size());
+  }
+  out << "results database: " << config.storage.results_db
+      << "\nmodel artifacts:  " << config.storage.artifacts_dir << "\n";
+  return Status::success();
+}
+
+Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
+  auto row = store.run(run);
+  if (!row) return Error{row.error()};
+  if (!*row) return make_error("run " + run + " not found");
+  const RunRow& r = **row;
+  nlohmann::json j;
+  j["run"] = r.run;
+  j["status"] = r.status;
+  j["config"] = r.config_path;
+  j["started_ns"] = r.started_ns;
+  j["updated_ns"] = r.updated_ns;
+  j["finished_ns"] = r.finished_ns ? nlohmann::json(*r.finished_ns) : nlohmann::json();
+  j["jobs"] = {{"total", r.total_jobs}, {"done", r.done_jobs}, {"skipped", r.skipped_jobs}};
+  for (auto [key, sql] : {
+           std::pair{"result_rows", "SELECT COUNT(*) FROM trials WHERE run = ?1"},
+           {"retried_results", "SELECT COUNT(*) FROM trials WHERE run = ?1 AND attempt > 1"},
+           {"failed_attempts", "SELECT COUNT(*) FROM failures WHERE run = ?1"},
+           {"models", "SELECT COUNT(*) FROM models WHERE run = ?1"},
+           {"promoted", "SELECT COUNT(*) FROM models WHERE run = ?1 AND promoted = 1"}}) {
+    auto n = count(store, sql, run);
+    if (!n) return Error{n.error()};
+    j[key] = *n;
+  }
+  return j;
+}
+
+void print_status(std::ostream& out, const nlohmann::json& s) {
+  out << fmt::format("run {}: {}\n", s["run"].get<std::string>(), s["status"].get<std::string>());
+  out << fmt::format("  jobs: {} done, {} skipped of {}; {} result rows ({} after a retry); "
+                     "{} failed attempts\n",
+                     s["jobs"]["done"].get<int64_t>(), s["jobs"]["skipped"].get<int64_t>(),
+                     s["jobs"]["total"].get<int64_t>(), s["result_rows"].get<int64_t>(),
+                     s["retried_results"].get<int64_t>(), s["failed_attempts"].get<int64_t>());
+  out << fmt::format("  models: {} final fits, {} promoted\n", s["models"].get<int64_t>(),
+                     s["promoted"].get<int64_t>());
+}
+
+}  // namespace nightshift::cli

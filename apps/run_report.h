@@ -1,0 +1,30 @@
+// What the operator sees of a run: the live progress line, the end-of-run
+// summary table, and `nightshift status` (text or JSON).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+
+#include "config/config.h"
+#include "schema/job_messages.h"
+#include "schema/results_store.h"
+
+namespace nightshift::cli {
+
+// "[#########.........] 120/216  running 2  failed 0  skipped 1  3.2 jobs/s  ETA 0:30"
+std::string progress_line(const RunProgress& progress, int bar_width = 28);
+
+// "1:02:03" / "4:05"
+std::string format_duration(double seconds);
+
+// Per-study table (best params, CV and holdout AUC, verdict) and totals.
+Status print_summary(std::ostream& out, ResultsStore& store, const std::string& run,
+                     const config::Config& config);
+
+// One run's state from the database: counts, attempts, skips, timings.
+Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run);
+void print_status(std::ostream& out, const nlohmann::json& status);
+
+}  // namespace nightshift::cli

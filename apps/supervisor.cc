@@ -1,0 +1,310 @@
+#include "apps/supervisor.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "apps/run_report.h"
+#include "apps/stage_process.h"
+#include "broker/bus.h"
+#include "broker/socket_options.h"
+#include "schema/topics.h"
+#include "stages/common/process.h"
+
+namespace nightshift::cli {
+
+Status probe_broker(zmq::context_t& context, const config::Config& config,
+                    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto socket = bus::connect_socket(context, zmq::socket_type::req, config.bus.control,
+                                      config.bus);
+    if (!socket) return Error{socket.error()};
+    try {
+      (void)socket->send(zmq::str_buffer("stats"), zmq::send_flags::dontwait);
+      zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(500)) > 0) return Status::success();
+    } catch (const zmq::error_t&) {
+      // interrupted or not connected yet: try again until the deadline
+    }
+    if (std::chrono::steady_clock::now() >= deadline || stop_requested()) break;
+  }
+  return make_error("broker unreachable: nothing answered on " + config.bus.control + " within " +
+                    std::to_string(timeout.count() / 1000) + " s");
+}
+
+int default_workers() {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  return static_cast<int>(std::max(1L, cores - 1));
+}
+
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(100);
+
+std::string self_exe() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("/proc/self/exe") : path.string();
+}
+
+std::string last_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last = "scheduler failed; see " + path;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+class NightRun {
+ public:
+  NightRun(const config::Config& config, const SupervisorOptions& options)
+      : config_(config), options_(options) {}
+  int run();
+
+ private:
+  std::vector<std::string> stage_argv(const std::string& stage,
+                                      const std::vector<std::string>& extra) const;
+  void add(const std::string& name, std::vector<std::string> argv, bool restart);
+  void plan_stages(int workers);
+  bool start(StageProcess& stage);
+  void reap();
+  void restart_due();
+  void show_progress(bool final_line);
+  void stop_stages();
+  int outcome();
+
+  config::Config config_;
+  SupervisorOptions options_;
+  std::string log_dir_;
+  std::vector<std::unique_ptr<StageProcess>> stages_;  // in start order
+  StageProcess* scheduler_ = nullptr;
+  std::optional<int> scheduler_exit_;
+  bool stopping_ = false;
+  bool aborted_ = false;
+  std::optional<RunProgress> progress_;
+  std::chrono::steady_clock::time_point next_plain_line_{};
+};
+
+std::vector<std::string> NightRun::stage_argv(const std::string& stage,
+                                              const std::vector<std::string>& extra) const {
+  std::vector<std::string> argv{self_exe()};
+  if (!options_.config_path.empty()) argv.insert(argv.end(), {"--config", options_.config_path});
+  if (!options_.log_level.empty()) argv.insert(argv.end(), {"--log-level", options_.log_level});
+  argv.push_back(stage);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+void NightRun::add(const std::string& name, std::vector<std::string> argv, bool restart) {
+  stages_.push_back(std::make_unique<StageProcess>(name, std::move(argv),
+                                                   log_dir_ + "/" + name + ".log", restart));
+}
+
+void NightRun::plan_stages(int workers) {
+  add("broker", stage_argv("broker", {}), true);
+  if (options_.telemetry && config_.telemetry.enabled) {
+    add("telemetry", stage_argv("telemetry", {}), true);
+  }
+  bool test_workers = !options_.worker_program.empty();
+  if (!test_workers) add("fetcher", stage_argv("fetcher", {}), true);
+  add("persister", stage_argv("persister", {}), true);
+  if (options_.dashboard) add("gateway", stage_argv("gateway", {}), true);
+  for (int i = 1; i <= workers; ++i) {
+    std::string id = std::to_string(i);
+    std::vector<std::string> argv;
+    if (test_workers) {
+      argv = {options_.worker_program, "--config", options_.config_path, "--id", id};
+      argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
+    } else {
+      argv = stage_argv("worker", {"--id", id});
+    }
+    add("worker-" + id, std::move(argv), true);
+  }
+  std::vector<std::string> extra{"--run", options_.run};
+  if (options_.resume) extra.push_back("--resume");
+  add("scheduler", stage_argv("scheduler", extra), false);
+  scheduler_ = stages_.back().get();
+}
+
+bool NightRun::start(StageProcess& stage) {
+  std::string error;
+  if (!stage.start(error)) {
+    spdlog::error("{}", error);
+    return false;
+  }
+  if (stage.restarts() > 0) {
+    spdlog::warn("restarted {} (pid {}, restart #{})", stage.name(), stage.pid(), stage.restarts());
+  }
+  return true;
+}
+
+void NightRun::reap() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    for (auto& stage : stages_) {
+      if (stage->pid() != pid) continue;
+      std::string how = stage->exited(status);
+      if (stage.get() == scheduler_) {
+        scheduler_exit_ = stage->last_exit_code();
+        spdlog::info("scheduler finished ({})", how);
+      } else if (!stopping_) {
+        spdlog::warn("{} exited unexpectedly ({}); see {}/{}.log", stage->name(), how, log_dir_,
+                     stage->name());
+      }
+    }
+  }
+}
+
+void NightRun::restart_due() {
+  auto now = std::chrono::steady_clock::now();
+  for (auto& stage : stages_) {
+    if (stage->running() || !stage->restart_on_exit() || stage->restarts() < 0) continue;
+    if (stage->crash_looping()) {
+      bool essential = stage->name() == "broker" || stage->name() == "persister";
+      if (essential && !aborted_) {
+        spdlog::error("{} keeps failing right after start; giving up on the run (see {}/{}.log)",
+                      stage->name(), log_dir_, stage->name());
+        aborted_ = true;
+      }
+      continue;
+    }
+    if (now >= stage->restart_at()) start(*stage);
+  }
+}
+
+void NightRun::show_progress(bool final_line) {
+  if (!progress_) return;
+  std::string line = progress_line(*progress_);
+  if (isatty(STDOUT_FILENO)) {
+    std::cout << "\r" << line << "\033[K" << (final_line ? "\n" : "") << std::flush;
+    return;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (!final_line && now < next_plain_line_) return;
+  next_plain_line_ = now + std::chrono::seconds(5);
+  std::cout << line << "\n" << std::flush;
+}
+
+// Scheduler first (it checkpoints), then workers and the other stages, then
+// the persister (it commits what it holds), the broker last.
+void NightRun::stop_stages() {
+  stopping_ = true;
+  if (scheduler_->running()) {
+    scheduler_->stop(std::chrono::seconds(config_.scheduler.grace_s + 30));
+  }
+  auto stop_if = [&](auto predicate, std::chrono::milliseconds grace) {
+    for (auto it = stages_.rbegin(); it != stages_.rend(); ++it) {
+      if (predicate((*it)->name())) (*it)->stop(grace);
+    }
+  };
+  auto is = [](const char* name) { return [name](const std::string& n) { return n == name; }; };
+  stop_if([](const std::string& n) { return n.rfind("worker-", 0) == 0; }, std::chrono::seconds(5));
+  stop_if(is("gateway"), std::chrono::seconds(5));
+  stop_if(is("fetcher"), std::chrono::seconds(5));
+  stop_if(is("telemetry"), std::chrono::seconds(5));
+  stop_if(is("persister"), std::chrono::seconds(15));
+  stop_if(is("broker"), std::chrono::seconds(5));
+}
+
+int NightRun::outcome() {
+  if (scheduler_exit_.value_or(0) != 0) {
+    std::cerr << "\nnightshift: " << last_line(log_dir_ + "/scheduler.log") << "\n";
+    return kRunFailed;
+  }
+  auto store = ResultsStore::open_read_only(config_.storage.results_db);
+  if (!store) {
+    std::cerr << "nightshift: " << store.error() << "\n";
+    return kRunFailed;
+  }
+  auto row = store->run(options_.run);
+  if (!row || !*row) {
+    std::cerr << "nightshift: run " << options_.run << " was not stored in "
+              << config_.storage.results_db << "\n";
+    return kRunFailed;
+  }
+  std::cout << "\n";
+  if (auto st = print_summary(std::cout, *store, options_.run, config_); !st) {
+    std::cerr << "nightshift: summary: " << st.error() << "\n";
+  }
+  std::cout << "logs: " << log_dir_ << "\n";
+  const std::string& status = (*row)->status;
+  if (status == "completed" && !aborted_) return kRunCompleted;
+  if (status == "completed") return kRunFailed;
+  std::cout << "run " << options_.run << " " << status << "; continue it with: nightshift "
+            << (options_.config_path.empty() ? "" : "--config " + options_.config_path + " ")
+            << "resume " << options_.run << "\n";
+  return aborted_ ? kRunFailed : kRunInterrupted;
+}
+
+int NightRun::run() {
+  std::filesystem::path db(config_.storage.results_db);
+  log_dir_ = (db.parent_path().empty() ? std::filesystem::path(".") : db.parent_path()) / "logs" /
+             options_.run;
+  std::error_code ec;
+  std::filesystem::create_directories(log_dir_, ec);
+  if (ec) {
+    std::cerr << "nightshift: cannot create log folder " << log_dir_ << ": " << ec.message() << "\n";
+    return kRunFailed;
+  }
+  int workers = options_.workers > 0 ? options_.workers
+                : config_.num_workers > 0 ? config_.num_workers
+                                          : default_workers();
+  plan_stages(workers);
+  std::cout << "night run " << options_.run << (options_.resume ? " (resumed)" : "") << ": "
+            << workers << " workers; logs in " << log_dir_ << "\n";
+  zmq::context_t context(1);
+  auto progress = bus::Subscriber::connect(context, config_.bus, {topics::run_progress(options_.run)});
+  if (!progress) {
+    std::cerr << "nightshift: " << progress.error() << "\n";
+    return kRunFailed;
+  }
+  for (auto& stage : stages_) {
+    if (!start(*stage)) return kRunFailed;
+    if (stage->name() == "broker") {
+      if (auto up = probe_broker(context, config_, std::chrono::seconds(10)); !up) {
+        std::cerr << "nightshift: " << up.error() << " (see " << log_dir_ << "/broker.log)\n";
+        stop_stages();
+        return kRunFailed;
+      }
+    }
+  }
+  bool forwarded = false;
+  while (!scheduler_exit_) {
+    reap();
+    if (!scheduler_exit_) restart_due();
+    if ((stop_requested() || aborted_) && !forwarded) {
+      forwarded = true;
+      std::cout << "\nstopping: the scheduler lets running jobs finish (up to "
+                << config_.scheduler.grace_s << " s) and checkpoints\n";
+      scheduler_->signal(SIGTERM);
+    }
+    auto envelope = progress->receive(kTick);
+    if (envelope) {
+      auto p = decode_payload<RunProgress>(envelope->frame);
+      if (p) progress_ = std::move(*p);
+      show_progress(false);
+    }
+  }
+  show_progress(true);
+  stop_stages();
+  return outcome();
+}
+
+}  // namespace
+
+int supervise(const config::Config& config, const SupervisorOptions& options) {
+  return NightRun(config, options).run();
+}
+
+}  // namespace nightshift::cli

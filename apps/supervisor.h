@@ -1,0 +1,53 @@
+// The night-run supervisor behind `nightshift run` and `nightshift resume`:
+// starts broker, telemetry, fetcher, persister, N workers and the scheduler
+// as child processes of this same binary (/proc/self/exe --config F <stage>),
+// restarts a crashed broker, persister, worker or other stage, draws the
+// progress bar, stops the children in order on SIGINT/SIGTERM (scheduler
+// first so it can checkpoint, broker last) and prints the summary table.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "schema/result.h"
+
+namespace nightshift::cli {
+
+// How long a stage started on its own waits for the broker to answer.
+inline constexpr std::chrono::seconds kStageBrokerWait{10};
+
+// Asks the broker's control endpoint for its stats; an error naming the
+// endpoint if nothing answers within `timeout`.
+Status probe_broker(zmq::context_t& context, const config::Config& config,
+                    std::chrono::milliseconds timeout);
+
+struct SupervisorOptions {
+  std::string config_path;  // passed to every child as --config (empty: defaults)
+  std::string log_level;
+  std::string run;          // run id
+  bool resume = false;
+  int workers = 0;          // 0: num_workers from config, else cores - 1
+  bool dashboard = false;
+  int port = 0;             // dashboard port; 0: from config
+  // Test hook: a program to start instead of `nightshift worker` (given
+  // --config F). The exactly-once machinery is tested with it.
+  std::string worker_program;
+  std::vector<std::string> worker_args;
+  bool telemetry = true;
+};
+
+// Exit codes of `nightshift run` / `resume`.
+inline constexpr int kRunCompleted = 0;
+inline constexpr int kRunFailed = 1;
+inline constexpr int kRunInterrupted = 3;  // resumable with `nightshift resume RUN`
+
+int supervise(const config::Config& config, const SupervisorOptions& options);
+
+// Default number of workers: cores - 1, at least 1.
+int default_workers();
+
+}  // namespace nightshift::cli

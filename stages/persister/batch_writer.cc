@@ -1,0 +1,45 @@
+#include "stages/persister/batch_writer.h"
+
+namespace nightshift::persister {
+
+Status BatchWriter::write(const Pending& item, int64_t now_ns, CommitOutcome& outcome) {
+  if (const auto* result = std::get_if<JobResult>(&item)) {
+    bool inserted = false;
+    auto st = store_.put_result(*result, now_ns, inserted);
+    if (!st) return st;
+    bool ok = result->status == "ok";
+    outcome.new_rows += ok && inserted;
+    outcome.duplicates += ok && !inserted;
+    outcome.results.push_back(*result);
+    return st;
+  }
+  if (const auto* checkpoint = std::get_if<RunCheckpoint>(&item)) {
+    ++outcome.checkpoints;
+    return store_.put_checkpoint(*checkpoint, now_ns);
+  }
+  const auto& event = std::get<EventRecord>(item);
+  ++outcome.events;
+  if (auto st = store_.put_event(event.topic, event.type, event.ts_ns, event.body); !st) return st;
+  if (event.topic.rfind("alert.", 0) == 0) return store_.put_alert(event.topic, event.ts_ns, event.json);
+  if (event.topic.rfind("telemetry.", 0) == 0) {
+    return store_.put_telemetry(event.topic, event.ts_ns, event.json);
+  }
+  return Status::success();
+}
+
+Result<CommitOutcome> BatchWriter::commit(int64_t now_ns) {
+  CommitOutcome outcome;
+  if (pending_.empty()) return outcome;
+  auto tx = sql::Transaction::begin(store_.db());
+  if (!tx) return Error{tx.error()};
+  for (const auto& item : pending_) {
+    // Any failure drops the transaction (rollback in its destructor) and
+    // keeps the batch: committed rows are untouched, pending ones retried.
+    if (auto st = write(item, now_ns, outcome); !st) return Error{st.error()};
+  }
+  if (auto st = tx->commit(); !st) return Error{st.error()};
+  pending_.clear();
+  return outcome;
+}
+
+}  // namespace nightshift::persister

@@ -1,0 +1,61 @@
+#include "stages/scheduler/plan.h"
+
+#include "stages/scheduler/sampler.h"
+
+namespace nightshift::scheduler {
+namespace {
+
+Job study_job(const config::Config& c, const std::string& run, const std::string& study,
+              const std::string& symbol, const std::string& tf, int horizon,
+              const std::string& model) {
+  Job job;
+  job.key = JobKey{run, study, 0};
+  job.attempt = 0;
+  job.symbol = symbol;
+  job.timeframe = tf;
+  job.horizon = static_cast<uint32_t>(horizon);
+  job.model = model;
+  job.source = c.fetcher.source;
+  job.options = {{"n_splits", std::to_string(c.n_splits)},
+                 {"embargo_minutes", std::to_string(c.embargo_minutes)},
+                 {"holdout_fraction", std::to_string(c.holdout_fraction)}};
+  job.lease_ms = static_cast<int64_t>(c.scheduler.lease_s) * 1000;
+  return job;
+}
+
+}  // namespace
+
+std::string study_id(const std::string& symbol, const std::string& timeframe, int horizon,
+                     const std::string& model) {
+  return symbol + "." + timeframe + ".h" + std::to_string(horizon) + "." + model;
+}
+
+std::vector<JobState> plan_run(const config::Config& c, const std::string& run) {
+  std::vector<JobState> jobs;
+  int32_t priority = 0;
+  for (const auto& symbol : c.symbols) {
+    for (const auto& tf : c.timeframes) {
+      for (int horizon : c.horizons) {
+        for (const auto& model : c.models) {
+          std::string study = study_id(symbol, tf, horizon, model);
+          Job base = study_job(c, run, study, symbol, tf, horizon, model);
+          base.priority = priority++;
+          for (int64_t t = 0; t < c.scheduler.trials_per_study; ++t) {
+            Job trial = base;
+            trial.key.trial = t;
+            trial.kind = "trial";
+            trial.params = sample_params(c.scheduler.sampler, model, study, t);
+            jobs.push_back(JobState{std::move(trial), "pending", ""});
+          }
+          Job final_fit = base;
+          final_fit.key.trial = kFinalTrial;
+          final_fit.kind = "final";
+          jobs.push_back(JobState{std::move(final_fit), "blocked", ""});
+        }
+      }
+    }
+  }
+  return jobs;
+}
+
+}  // namespace nightshift::scheduler

@@ -1,0 +1,289 @@
+#include "stages/scheduler/scheduler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "schema/event_messages.h"
+#include "schema/topics.h"
+#include "stages/common/process.h"
+#include "stages/scheduler/plan.h"
+
+namespace nightshift::scheduler {
+namespace {
+
+constexpr auto kProgressInterval = std::chrono::seconds(1);
+constexpr auto kDirtyCheckpointInterval = std::chrono::seconds(1);
+constexpr auto kReconcileInterval = std::chrono::seconds(5);
+constexpr auto kSendTimeout = std::chrono::milliseconds(200);
+
+Result<RunCheckpoint> initial_state(const config::Config& config,
+                                    const SchedulerOptions& options) {
+  const std::string& db = config.storage.results_db;
+  if (!options.resume) {
+    if (std::filesystem::exists(db)) {
+      auto store = ResultsStore::open_read_only(db);
+      if (!store) return Error{store.error()};
+      auto existing = store->run(options.run);
+      if (!existing) return Error{existing.error()};
+      if (*existing) return make_error("run " + options.run + " already exists in " + db +
+                                       "; continue it with `nightshift resume " + options.run + "`");
+    }
+    RunCheckpoint fresh;
+    fresh.run = options.run;
+    fresh.status = "running";
+    fresh.config_path = config.source_file;
+    fresh.started_ns = now_ns();
+    fresh.jobs = plan_run(config, options.run);
+    return fresh;
+  }
+  auto store = ResultsStore::open_read_only(db);
+  if (!store) return Error{store.error()};
+  auto stored = store->checkpoint(options.run);
+  if (!stored) return Error{stored.error()};
+  if (!*stored) return make_error("run " + options.run + " not found in " + db);
+  return std::move(**stored);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoint initial,
+                     bus::JobSender jobs, bus::ResultSender checkpoints, bus::Subscriber events,
+                     bus::Publisher publisher)
+    : config_(config),
+      run_(std::move(run)),
+      started_ns_(initial.started_ns),
+      board_(std::move(initial.jobs),
+             BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
+                         static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
+      slots_(std::chrono::milliseconds(std::max(3 * config.bus.heartbeat_ivl_ms, 3000))),
+      jobs_(std::move(jobs)),
+      checkpoints_(std::move(checkpoints)),
+      events_(std::move(events)),
+      publisher_(std::move(publisher)) {
+  board_.requeue_running();
+  done_at_start_ = board_.counts().done;
+}
+
+Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
+                                                    const config::Config& config,
+                                                    const SchedulerOptions& options) {
+  if (options.run.empty()) return make_error("scheduler: a run id is required (--run)");
+  auto initial = initial_state(config, options);
+  if (!initial) return Error{initial.error()};
+  auto self = bus::self_source("scheduler");
+  auto jobs = bus::JobSender::connect(context, config.bus, self);
+  if (!jobs) return Error{jobs.error()};
+  auto checkpoints = bus::ResultSender::connect(context, config.bus, self);
+  if (!checkpoints) return Error{checkpoints.error()};
+  auto events = bus::Subscriber::connect(
+      context, config.bus, {"worker.", topics::job("persisted", options.run)});
+  if (!events) return Error{events.error()};
+  auto publisher = bus::Publisher::connect(context, config.bus, self);
+  if (!publisher) return Error{publisher.error()};
+  return std::unique_ptr<Scheduler>(
+      new Scheduler(config, options.run, std::move(*initial), std::move(*jobs),
+                    std::move(*checkpoints), std::move(*events), std::move(*publisher)));
+}
+
+ResultsStore* Scheduler::store() {
+  if (store_) return &*store_;
+  auto opened = ResultsStore::open_read_only(config_.storage.results_db);
+  if (!opened) return nullptr;  // the persister has not created it yet
+  store_.emplace(std::move(*opened));
+  return &*store_;
+}
+
+void Scheduler::on_event(const bus::Envelope& envelope) {
+  const std::string& type = envelope.frame.header.type;
+  if (type == Heartbeat::kType) {
+    auto heartbeat = decode_payload<Heartbeat>(envelope.frame);
+    if (heartbeat) slots_.heard(*heartbeat, Clock::now());
+    return;
+  }
+  if (type != JobEvent::kType || envelope.frame.header.src.stage != "persister") return;
+  auto event = decode_payload<JobEvent>(envelope.frame);
+  if (!event || event->key.run != run_) return;
+  bool changed = event->state == "persisted"
+                     ? board_.persisted(event->key)
+                     : board_.failed(event->key, event->attempt, event->reason);
+  dirty_ = dirty_ || changed;
+}
+
+void Scheduler::hear(std::chrono::milliseconds wait) {
+  auto envelope = events_.receive(wait);
+  while (envelope) {
+    on_event(*envelope);
+    envelope = events_.receive(std::chrono::milliseconds(0));
+  }
+}
+
+void Scheduler::dispatch() {
+  auto now = Clock::now();
+  uint64_t capacity = slots_.capacity(now);
+  while (board_.counts().running < capacity) {
+    JobState* next = board_.next_ready();
+    if (next == nullptr) return;
+    Job job = next->job;
+    job.attempt += 1;
+    if (!jobs_.send(job, kSendTimeout)) return;  // broker not reachable: try later
+    board_.start(*next, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
+    dirty_ = true;
+  }
+}
+
+// job.persisted is an event and may be lost; the database is the truth.
+void Scheduler::reconcile_with_database() {
+  ResultsStore* db = store();
+  if (db == nullptr) return;
+  auto persisted = db->persisted_jobs(run_);
+  if (!persisted) {
+    spdlog::warn("reading persisted jobs: {}", persisted.error());
+    return;
+  }
+  for (const auto& state : board_.jobs()) {
+    if (state.state != "done" && persisted->count(job_key_text(state.job.key))) {
+      dirty_ = board_.persisted(state.job.key) || dirty_;
+    }
+  }
+}
+
+void Scheduler::expire_leases() {
+  auto now = Clock::now();
+  if (now >= next_reconcile_) {
+    reconcile_with_database();
+    next_reconcile_ = now + kReconcileInterval;
+  }
+  auto expired = board_.expire(now);
+  if (expired.empty()) return;
+  dirty_ = true;
+  for (const auto& key : expired) spdlog::warn("lease expired: {}", job_key_text(key));
+}
+
+void Scheduler::release_finals() {
+  auto ready = board_.studies_ready_for_final();
+  if (ready.empty()) return;
+  ResultsStore* db = store();
+  if (db == nullptr) return;
+  for (const auto& study : ready) {
+    auto params = db->best_trial_params(run_, study);
+    if (!params) {
+      spdlog::warn("best params of {}: {}", study, params.error());
+      continue;
+    }
+    board_.release_final(study, *params);
+    dirty_ = true;
+  }
+}
+
+void Scheduler::publish_progress(bool force) {
+  auto now = Clock::now();
+  if (!force && now < next_progress_) return;
+  next_progress_ = now + kProgressInterval;
+  BoardCounts c = board_.counts();
+  RunProgress progress;
+  progress.run = run_;
+  progress.total = c.total;
+  progress.done = c.done;
+  progress.running = c.running;
+  progress.failed = c.failed_attempts;
+  progress.skipped = c.skipped;
+  double elapsed_s = std::chrono::duration<double>(now - began_).count();
+  uint64_t finished_here = c.done - std::min(c.done, done_at_start_);
+  progress.jobs_per_s = elapsed_s > 0 ? static_cast<double>(finished_here) / elapsed_s : 0;
+  uint64_t left = c.total - c.done - c.skipped;
+  if (progress.jobs_per_s > 0) progress.eta_s = static_cast<double>(left) / progress.jobs_per_s;
+  publisher_.publish(topics::run_progress(run_), progress);
+  Event alive;
+  alive.name = "alive";
+  alive.attrs = {{"stage", "scheduler"}, {"run", run_}};
+  publisher_.publish("stage." + topics::segment(host_name()) + ".scheduler", alive);
+}
+
+bool Scheduler::send_checkpoint(const std::string& status) {
+  RunCheckpoint checkpoint;
+  checkpoint.run = run_;
+  checkpoint.status = status;
+  checkpoint.config_path = config_.source_file;
+  checkpoint.started_ns = started_ns_;
+  checkpoint.jobs = board_.jobs();
+  Header header = publisher_.next_header();
+  header.src = bus::self_source("scheduler");
+  bool sent = bus::send_raw(checkpoints_.socket(), RunCheckpoint::kType,
+                            encode(header, checkpoint), kSendTimeout);
+  if (sent) dirty_ = false;
+  return sent;
+}
+
+void Scheduler::maybe_checkpoint() {
+  auto now = Clock::now();
+  bool periodic = now >= next_checkpoint_;
+  bool changed = dirty_ && now >= next_dirty_checkpoint_;
+  if (!periodic && !changed) return;
+  if (!send_checkpoint("running")) return;
+  next_checkpoint_ = now + std::chrono::seconds(config_.scheduler.checkpoint_interval_s);
+  next_dirty_checkpoint_ = now + kDirtyCheckpointInterval;
+}
+
+// The run's last word must be durable before we exit, so wait until the
+// persister has committed it (resending, since the pipeline may drop it).
+bool Scheduler::confirm_checkpoint(const std::string& status, std::chrono::seconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    send_checkpoint(status);
+    auto wait_until = Clock::now() + std::chrono::seconds(2);
+    while (Clock::now() < wait_until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ResultsStore* db = store();
+      if (db == nullptr) continue;
+      auto row = db->run(run_);
+      if (row && *row && (*row)->status == status &&
+          (*row)->done_jobs == static_cast<int64_t>(board_.counts().done)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+void Scheduler::drain_running(std::chrono::seconds grace) {
+  auto deadline = Clock::now() + grace;
+  spdlog::info("stopping: sending nothing new; waiting up to {} s for {} running jobs",
+               grace.count(), board_.counts().running);
+  while (board_.counts().running > 0 && Clock::now() < deadline) {
+    hear(std::chrono::milliseconds(100));
+    if (Clock::now() >= next_reconcile_) {
+      reconcile_with_database();
+      next_reconcile_ = Clock::now() + std::chrono::seconds(1);
+    }
+    publish_progress(false);
+  }
+}
+
+RunOutcome Scheduler::run(const std::function<bool()>& stop) {
+  BoardCounts c = board_.counts();
+  spdlog::info("run {}: {} jobs ({} done, {} skipped already)", run_, c.total, c.done, c.skipped);
+  while (!stop() && !board_.finished()) {
+    hear(std::chrono::milliseconds(50));
+    expire_leases();
+    release_finals();
+    dispatch();
+    publish_progress(false);
+    maybe_checkpoint();
+  }
+  const bool completed = board_.finished();
+  if (!completed) drain_running(std::chrono::seconds(config_.scheduler.grace_s));
+  board_.requeue_running();  // what did not finish is unpersisted work for resume
+  const std::string status = completed ? "completed" : "interrupted";
+  publish_progress(true);
+  if (!confirm_checkpoint(status, std::chrono::seconds(15))) {
+    spdlog::error("run {}: the persister did not confirm the final checkpoint", run_);
+    return RunOutcome::failed;
+  }
+  c = board_.counts();
+  spdlog::info("run {} {}: {} done, {} skipped of {}", run_, status, c.done, c.skipped, c.total);
+  return completed ? RunOutcome::completed : RunOutcome::interrupted;
+}
+
+}  // namespace nightshift::scheduler

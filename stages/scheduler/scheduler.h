@@ -1,0 +1,79 @@
+// The scheduler stage: plans a run (or rebuilds it from the results database
+// for `resume`), sends each job against a free worker slot with a lease,
+// marks it done when the persister announces job.persisted, retries on a
+// failed result or an expired lease, skips after max_attempts, and
+// checkpoints its state through the persister (the only writer).
+//
+// On stop (SIGINT/SIGTERM) it sends nothing new, lets running jobs finish up
+// to scheduler.grace_s, checkpoints the run as "interrupted" and returns.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "broker/bus.h"
+#include "config/config.h"
+#include "schema/results_store.h"
+#include "stages/scheduler/job_board.h"
+#include "stages/scheduler/worker_slots.h"
+
+namespace nightshift::scheduler {
+
+struct SchedulerOptions {
+  std::string run;      // run id; required
+  bool resume = false;  // continue a stored run instead of planning a new one
+};
+
+enum class RunOutcome { completed, interrupted, failed };
+
+class Scheduler {
+ public:
+  static Result<std::unique_ptr<Scheduler>> start(zmq::context_t& context,
+                                                  const config::Config& config,
+                                                  const SchedulerOptions& options);
+  RunOutcome run(const std::function<bool()>& stop);
+  BoardCounts counts() const { return board_.counts(); }
+
+ private:
+  Scheduler(const config::Config& config, std::string run, RunCheckpoint initial,
+            bus::JobSender jobs, bus::ResultSender checkpoints, bus::Subscriber events,
+            bus::Publisher publisher);
+
+  void hear(std::chrono::milliseconds wait);
+  void on_event(const bus::Envelope& envelope);
+  void dispatch();
+  void expire_leases();
+  void release_finals();
+  void reconcile_with_database();
+  void publish_progress(bool force);
+  void maybe_checkpoint();
+  bool send_checkpoint(const std::string& status);
+  bool confirm_checkpoint(const std::string& status, std::chrono::seconds timeout);
+  void drain_running(std::chrono::seconds grace);
+  ResultsStore* store();
+
+  config::Config config_;
+  std::string run_;
+  int64_t started_ns_ = 0;
+  JobBoard board_;
+  WorkerSlots slots_;
+  bus::JobSender jobs_;
+  bus::ResultSender checkpoints_;
+  bus::Subscriber events_;
+  bus::Publisher publisher_;
+  std::optional<ResultsStore> store_;
+  bool dirty_ = false;
+  uint64_t done_at_start_ = 0;
+  Clock::time_point began_ = Clock::now();
+  Clock::time_point next_progress_{};
+  Clock::time_point next_checkpoint_{};
+  Clock::time_point next_dirty_checkpoint_{};
+  Clock::time_point next_reconcile_{};
+};
+
+}  // namespace nightshift::scheduler
