@@ -1,0 +1,44 @@
+// Publishes the worker's heartbeat on its own thread and socket, so a long
+// job does not make a live worker look dead.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "broker/bus.h"
+#include "schema/job_messages.h"
+
+namespace nightshift::trainer {
+
+class HeartbeatLoop {
+ public:
+  HeartbeatLoop(bus::Publisher publisher, Heartbeat initial, std::chrono::milliseconds interval);
+  ~HeartbeatLoop();  // stops and joins
+  HeartbeatLoop(const HeartbeatLoop&) = delete;
+  HeartbeatLoop& operator=(const HeartbeatLoop&) = delete;
+
+  // Marks the slot busy with `job` (or free with nullopt) and beats at once.
+  void set_current_job(std::optional<JobKey> job, uint64_t jobs_done);
+
+ private:
+  void run();
+  void beat_locked();
+
+  bus::Publisher publisher_;
+  Heartbeat state_;
+  std::string topic_;
+  std::chrono::milliseconds interval_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool beat_now_ = false;
+  std::thread thread_;
+};
+
+}  // namespace nightshift::trainer

@@ -1,0 +1,151 @@
+#include "stages/trainer/job_runner.h"
+
+#include <cmath>
+#include <cstdlib>
+
+#include "stages/trainer/artifact.h"
+#include "stages/trainer/labels.h"
+#include "stages/trainer/model_registry.h"
+#include "stages/trainer/promotion.h"
+
+namespace nightshift::trainer {
+namespace {
+
+Result<double> number_option(const Job& job, const std::string& key, double fallback) {
+  auto it = job.options.find(key);
+  if (it == job.options.end()) return fallback;
+  char* end = nullptr;
+  double value = std::strtod(it->second.c_str(), &end);
+  if (end == it->second.c_str() || *end != '\0' || !std::isfinite(value)) {
+    return make_error("option " + key + " is not a number: '" + it->second + "'");
+  }
+  return value;
+}
+
+Status check_job(const Job& job) {
+  if (job.kind != "trial" && job.kind != "final") {
+    return make_error("unknown job kind '" + job.kind + "' (known: trial, final)");
+  }
+  if (job.horizon < 1) return make_error("horizon must be at least 1");
+  if (config::timeframe_minutes(job.timeframe) == 0) return make_error("unknown timeframe '" + job.timeframe + "'");
+  if (auto spec = job.options.find("feature_spec");
+      spec != job.options.end() && spec->second != default_feature_spec().id()) {
+    return make_error("unknown feature spec '" + spec->second + "' (known: " + default_feature_spec().id() + ")");
+  }
+  return Status::success();
+}
+
+Status check_bars(const Bars& bars) {
+  std::size_t n = bars.size();
+  if (bars.open.size() != n || bars.high.size() != n || bars.low.size() != n ||
+      bars.close.size() != n || bars.volume.size() != n) {
+    return make_error("dataset columns have different lengths");
+  }
+  for (std::size_t t = 0; t < n; ++t) {
+    if (!(bars.close[t] > 0) || !std::isfinite(bars.close[t]) || !std::isfinite(bars.high[t]) ||
+        !std::isfinite(bars.low[t]) || !std::isfinite(bars.volume[t])) {
+      return make_error("dataset has a non-finite or non-positive price at bar " + std::to_string(t));
+    }
+  }
+  return Status::success();
+}
+
+std::shared_ptr<const FeatureMatrix> features_for(const Job& job, const std::string& fingerprint,
+                                                  const Bars& bars, FeatureCache& cache, bool& hit) {
+  const FeatureSpec spec = default_feature_spec();
+  std::string key = FeatureCache::key(fingerprint, spec.id(), job.timeframe);
+  auto cached = fingerprint.empty() ? nullptr : cache.find(key);
+  hit = cached != nullptr;
+  if (cached) return cached;
+  auto computed = std::make_shared<const FeatureMatrix>(
+      compute_features(bars, spec, config::timeframe_minutes(job.timeframe)));
+  if (!fingerprint.empty()) cache.insert(key, computed);
+  return computed;
+}
+
+void finish_final(const Job& job, const std::string& fingerprint, FinalFit& fit,
+                  const FeatureMatrix& features, const config::Config& config, JobResult& result) {
+  GateVerdict verdict = judge_gates(fit.holdout_metrics, config.promote_if);
+  result.metrics = fit.holdout_metrics;
+  result.gates = verdict.gates;
+  result.promoted = verdict.promoted;
+  Artifact artifact;
+  artifact.info = {job.key.run, job.key.study, job.source, job.symbol, job.timeframe, job.horizon,
+                   fingerprint, fit.holdout_metrics, verdict.gates, verdict.promoted,
+                   fit.train_rows, fit.holdout_rows};
+  artifact.feature_names = features.names;
+  artifact.scaler = fit.scaler;
+  artifact.model = std::move(fit.model);
+  artifact.code_version = code_version();
+  auto path = write_artifact(config.storage.artifacts_dir, artifact);
+  if (!path) {
+    result.status = "failed";
+    result.reason = path.error();
+    return;
+  }
+  result.artifact_path = *path;
+}
+
+}  // namespace
+
+Result<TrialSpec> trial_spec_for(const Job& job, const config::Config& config) {
+  TrialSpec spec;
+  spec.horizon = job.horizon;
+  spec.model = job.model;
+  spec.params = job.params;
+  auto scheme = parse_cv_scheme(job.options.count("cv") ? job.options.at("cv") : "");
+  if (!scheme) return Error{scheme.error()};
+  auto splits = number_option(job, "n_splits", config.n_splits);
+  auto embargo = number_option(job, "embargo_minutes", config.embargo_minutes);
+  auto holdout = number_option(job, "holdout_fraction", config.holdout_fraction);
+  for (const auto* r : {&splits, &embargo, &holdout}) {
+    if (!*r) return Error{r->error()};
+  }
+  if (*splits < 2 || *splits > 100) return make_error("n_splits must be in [2, 100]");
+  if (*holdout <= 0 || *holdout >= 0.9) return make_error("holdout_fraction must be in (0, 0.9)");
+  if (*embargo < 0) return make_error("embargo_minutes must be >= 0");
+  spec.cv.scheme = *scheme;
+  spec.cv.n_splits = static_cast<int>(*splits);
+  spec.cv.horizon = job.horizon;
+  spec.cv.embargo_bars = embargo_bars(static_cast<int>(*embargo), config::timeframe_minutes(job.timeframe), job.horizon);
+  spec.holdout_fraction = *holdout;
+  if (auto model = make_model(job.model, job.params); !model) return Error{model.error()};
+  return spec;
+}
+
+JobResult failed_result(const Job& job, const std::string& reason) {
+  JobResult result;
+  result.key = job.key;
+  result.attempt = job.attempt;
+  result.params = job.params;
+  result.status = "failed";
+  result.reason = reason;
+  return result;
+}
+
+JobResult run_job(const Job& job, const std::string& fingerprint, const Bars& bars,
+                  FeatureCache& cache, const config::Config& config) {
+  if (auto ok = check_job(job); !ok) return failed_result(job, ok.error());
+  auto spec = trial_spec_for(job, config);
+  if (!spec) return failed_result(job, spec.error());
+  if (auto ok = check_bars(bars); !ok) return failed_result(job, ok.error());
+  JobResult result = failed_result(job, "");
+  result.status = "ok";
+  result.data_fingerprint = fingerprint;
+  auto features = features_for(job, fingerprint, bars, cache, result.cache_hit);
+  std::vector<double> labels = make_labels(bars.close, job.horizon);
+  LabelledData data{*features, labels};
+  if (job.kind == "trial") {
+    auto trial = run_trial(data, *spec);
+    if (!trial) return failed_result(job, trial.error());
+    result.metrics = trial->oof_metrics;
+    result.folds = trial->folds;
+    return result;
+  }
+  auto fit = run_final(data, *spec);
+  if (!fit) return failed_result(job, fit.error());
+  finish_final(job, fingerprint, *fit, *features, config, result);
+  return result;
+}
+
+}  // namespace nightshift::trainer

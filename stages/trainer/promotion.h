@@ -1,0 +1,19 @@
+// Promotion gates judged on holdout metrics: min AUC, max Brier, min accuracy.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "config/config.h"
+
+namespace nightshift::trainer {
+
+struct GateVerdict {
+  std::map<std::string, std::string> gates;  // gate -> "pass" / "fail: ..."
+  bool promoted = false;                      // every gate passed
+};
+
+GateVerdict judge_gates(const std::map<std::string, double>& holdout_metrics,
+                        const config::PromotionGates& gates);
+
+}  // namespace nightshift::trainer

@@ -1,0 +1,124 @@
+#include "stages/trainer/trial.h"
+
+#include "stages/trainer/metrics.h"
+#include "stages/trainer/model_registry.h"
+
+namespace nightshift::trainer {
+namespace {
+
+Result<HoldoutSplit> split_for(const LabelledData& data, const TrialSpec& spec) {
+  if (data.labels.size() > data.features.rows()) return make_error("more labels than feature rows");
+  return split_holdout(data.features.first_valid_row, data.labels.size(), spec.holdout_fraction,
+                       spec.horizon);
+}
+
+struct Scored {
+  Eigen::VectorXd labels;
+  Eigen::VectorXd probabilities;
+};
+
+// Fits scaler and model on `train`, scores `test`.
+Result<Scored> fit_and_score(Model& model, const LabelledData& data,
+                             const std::vector<RowRange>& train, RowRange test,
+                             Standardizer* scaler_out = nullptr) {
+  Eigen::MatrixXd x_train = gather_rows(data.features.values, train);
+  Eigen::VectorXd y_train = gather_labels(data.labels, train);
+  Standardizer scaler = Standardizer::fit(x_train);
+  scaler.apply_in_place(x_train);
+  if (auto fitted = model.fit(x_train, y_train); !fitted) return Error{fitted.error()};
+  Eigen::MatrixXd x_test = gather_rows(data.features.values, {test});
+  scaler.apply_in_place(x_test);
+  if (scaler_out != nullptr) *scaler_out = scaler;
+  return Scored{gather_labels(data.labels, {test}), model.predict_proba(x_test)};
+}
+
+}  // namespace
+
+Eigen::MatrixXd gather_rows(const Eigen::MatrixXd& values, const std::vector<RowRange>& ranges) {
+  Eigen::Index rows = 0;
+  for (const auto& r : ranges) rows += static_cast<Eigen::Index>(r.size());
+  Eigen::MatrixXd out(rows, values.cols());
+  Eigen::Index at = 0;
+  for (const auto& r : ranges) {
+    auto n = static_cast<Eigen::Index>(r.size());
+    out.middleRows(at, n) = values.middleRows(static_cast<Eigen::Index>(r.begin), n);
+    at += n;
+  }
+  return out;
+}
+
+Eigen::VectorXd gather_labels(const std::vector<double>& labels, const std::vector<RowRange>& ranges) {
+  Eigen::Index rows = 0;
+  for (const auto& r : ranges) rows += static_cast<Eigen::Index>(r.size());
+  Eigen::VectorXd out(rows);
+  Eigen::Index at = 0;
+  for (const auto& r : ranges) {
+    for (std::size_t t = r.begin; t < r.end; ++t) out(at++) = labels[t];
+  }
+  return out;
+}
+
+Result<TrialOutcome> run_trial(const LabelledData& data, const TrialSpec& spec) {
+  auto split = split_for(data, spec);
+  if (!split) return Error{split.error()};
+  CvSpec cv = spec.cv;
+  cv.horizon = spec.horizon;
+  auto folds = make_folds(split->first_valid, split->validation_end, cv);
+  if (!folds) return Error{folds.error()};
+  auto outcome = cross_validate(data, *folds, spec.model, spec.params);
+  if (outcome) outcome->split = *split;
+  return outcome;
+}
+
+Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<Fold>& folds,
+                                   const std::string& model_name,
+                                   const std::map<std::string, double>& params) {
+  auto model = make_model(model_name, params);
+  if (!model) return Error{model.error()};
+  TrialOutcome outcome;
+  std::vector<Scored> scored;
+  for (const Fold& fold : folds) {
+    auto result = fit_and_score(**model, data, fold.train, fold.test);  // warm-starts after fold 0
+    if (!result) return Error{result.error()};
+    FoldMetrics m;
+    m.metrics = all_metrics(result->labels, result->probabilities);
+    m.train_rows = fold.train_rows();
+    m.test_rows = fold.test.size();
+    outcome.folds.push_back(std::move(m));
+    scored.push_back(std::move(*result));
+  }
+  Eigen::Index total = 0;
+  for (const auto& s : scored) total += s.labels.size();
+  Eigen::VectorXd labels(total), probabilities(total);
+  Eigen::Index at = 0;
+  for (const auto& s : scored) {
+    labels.segment(at, s.labels.size()) = s.labels;
+    probabilities.segment(at, s.labels.size()) = s.probabilities;
+    at += s.labels.size();
+  }
+  outcome.oof_metrics = all_metrics(labels, probabilities);
+  return outcome;
+}
+
+Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec) {
+  auto split = split_for(data, spec);
+  if (!split) return Error{split.error()};
+  if (split->validation_end < split->first_valid + spec.cv.min_train_rows) {
+    return make_error("too few rows before the holdout to fit a final model");
+  }
+  auto model = make_model(spec.model, spec.params);
+  if (!model) return Error{model.error()};
+  FinalFit out;
+  out.split = *split;
+  std::vector<RowRange> train = {RowRange{split->first_valid, split->validation_end}};
+  RowRange holdout{split->holdout_begin, split->holdout_end};
+  auto scored = fit_and_score(**model, data, train, holdout, &out.scaler);
+  if (!scored) return Error{scored.error()};
+  out.holdout_metrics = all_metrics(scored->labels, scored->probabilities);
+  out.model = std::move(*model);
+  out.train_rows = train.front().size();
+  out.holdout_rows = holdout.size();
+  return out;
+}
+
+}  // namespace nightshift::trainer

@@ -1,0 +1,199 @@
+#include "stages/trainer/worker.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <vector>
+
+#include "broker/bus.h"
+#include "broker/dataset_client.h"
+#include "schema/topics.h"
+#include "stages/common/process.h"
+#include "stages/trainer/heartbeat_loop.h"
+#include "stages/trainer/job_runner.h"
+#include "stages/trainer/process_resources.h"
+
+namespace nightshift::trainer {
+namespace {
+
+constexpr auto kPollInterval = std::chrono::milliseconds(200);
+constexpr auto kResultSendTimeout = std::chrono::seconds(5);
+
+// Test and diagnostic hooks: a job option that makes the job allocate (and
+// touch) N MB. debug_alloc_mb is freed when the job ends; debug_retain_mb is
+// kept until the process exits, like a leak. Used by the worker tests to
+// reach the hard cap and the soft threshold on purpose.
+std::vector<std::unique_ptr<char[]>> g_retained;
+
+Result<std::size_t> megabytes_option(const Job& job, const std::string& key) {
+  auto it = job.options.find(key);
+  if (it == job.options.end()) return std::size_t{0};
+  char* end = nullptr;
+  long long mb = std::strtoll(it->second.c_str(), &end, 10);
+  if (end == it->second.c_str() || *end != '\0' || mb < 0) {
+    return make_error("option " + key + " must be a whole number of MB, got '" + it->second + "'");
+  }
+  return static_cast<std::size_t>(mb);
+}
+
+std::unique_ptr<char[]> touched_block(std::size_t mb) {
+  if (mb == 0) return nullptr;
+  auto block = std::make_unique<char[]>(mb << 20);  // throws std::bad_alloc past the cap
+  std::memset(block.get(), 1, mb << 20);
+  return block;
+}
+
+uint64_t cap_bytes(const config::Config& config) {
+  return static_cast<uint64_t>(config.max_memory_per_process * static_cast<double>(1ull << 30));
+}
+
+class Worker {
+ public:
+  Worker(const config::Config& config, const WorkerOptions& options, zmq::context_t& context,
+         bus::JobReceiver jobs, bus::ResultSender results, bus::Publisher events,
+         bus::Publisher beats)
+      : config_(config),
+        options_(options),
+        name_(host_name() + "/" + options.worker_id),
+        jobs_(std::move(jobs)),
+        results_(std::move(results)),
+        events_(std::move(events)),
+        datasets_(context, config, bus::self_source("worker")),
+        heartbeat_(std::move(beats), initial_heartbeat(options), options.heartbeat_interval),
+        cache_(options.feature_cache_bytes) {}
+
+  int run() {
+    while (!stop_requested()) {
+      auto message = jobs_.receive(kPollInterval);
+      if (!message) continue;
+      int exit_code = handle(message->payload);
+      if (exit_code >= 0) return exit_code;
+      if (options_.max_jobs > 0 && done_ >= options_.max_jobs) return 0;
+    }
+    spdlog::info("worker {} stopping (signal {}) after {} jobs", name_, stop_signal(), done_);
+    return 0;
+  }
+
+ private:
+  static Heartbeat initial_heartbeat(const WorkerOptions& options) {
+    Heartbeat h;
+    h.host = host_name();
+    h.worker_id = options.worker_id;
+    return h;
+  }
+
+  // Runs one job and reports it. Returns an exit code, or -1 to carry on.
+  int handle(const Job& job) {
+    heartbeat_.set_current_job(job.key, done_);
+    events_.publish(topics::job("started", job.key.run),
+                    JobEvent{job.key, "started", job.attempt, "", name_});
+    reset_peak_rss();
+    auto wall_start = std::chrono::steady_clock::now();
+    double cpu_start = process_cpu_seconds();
+    bool memory_limit = false;
+    JobResult result;
+    try {
+      result = execute(job);
+    } catch (const std::bad_alloc&) {
+      memory_limit = true;
+      result = failed_result(job, "memory limit");
+    }
+    result.worker = name_;
+    result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    result.cpu_s = process_cpu_seconds() - cpu_start;
+    result.peak_rss_bytes = peak_rss_bytes();
+    report(job, result);
+    return exit_code_after_job(memory_limit);
+  }
+
+  JobResult execute(const Job& job) {
+    auto scratch_mb = megabytes_option(job, "debug_alloc_mb");
+    auto retain_mb = megabytes_option(job, "debug_retain_mb");
+    if (!scratch_mb) return failed_result(job, scratch_mb.error());
+    if (!retain_mb) return failed_result(job, retain_mb.error());
+    auto scratch = touched_block(*scratch_mb);
+    if (auto retained = touched_block(*retain_mb)) g_retained.push_back(std::move(retained));
+    DatasetRequest request;
+    request.source = job.source.empty() ? config_.fetcher.source : job.source;
+    request.symbol = job.symbol;
+    request.timeframe = job.timeframe;
+    request.start_ts = job.start_ts;
+    request.end_ts = job.end_ts;
+    auto dataset = datasets_.request(request);
+    if (!dataset) return failed_result(job, "dataset: " + dataset.error());
+    return run_job(job, dataset->fingerprint, *dataset->bars, cache_, config_);
+  }
+
+  void report(const Job& job, const JobResult& result) {
+    if (!results_.send(result, kResultSendTimeout)) {
+      spdlog::error("job {}/{}/{}: result not accepted by the broker in 5 s", job.key.run,
+                    job.key.study, job.key.trial);
+    }
+    ++done_;
+    heartbeat_.set_current_job(std::nullopt, done_);
+    spdlog::info("job {}/{}/{} {} {}: {}{} in {:.2f} s, peak RSS {} MB", job.key.run, job.key.study,
+                 job.key.trial, job.kind, job.model, result.status,
+                 result.reason.empty() ? "" : " (" + result.reason + ")", result.wall_s,
+                 result.peak_rss_bytes >> 20);
+  }
+
+  int exit_code_after_job(bool memory_limit) {
+    if (memory_limit) {
+      spdlog::warn("worker {}: a job hit the memory cap; exiting ({}) to be restarted", name_,
+                   kExitMemoryLimit);
+      return kExitMemoryLimit;
+    }
+    auto threshold = static_cast<uint64_t>(config_.memory_threshold * static_cast<double>(cap_bytes(config_)));
+    uint64_t rss = current_rss_bytes();
+    if (rss > threshold) {
+      spdlog::warn("worker {}: RSS {} MB above the soft threshold {} MB; restarting cleanly ({})",
+                   name_, rss >> 20, threshold >> 20, kExitRestart);
+      return kExitRestart;
+    }
+    return -1;
+  }
+
+  const config::Config& config_;
+  const WorkerOptions& options_;
+  std::string name_;
+  bus::JobReceiver jobs_;
+  bus::ResultSender results_;
+  bus::Publisher events_;
+  DatasetClient datasets_;
+  HeartbeatLoop heartbeat_;
+  FeatureCache cache_;
+  uint64_t done_ = 0;
+};
+
+}  // namespace
+
+int run_worker(const config::Config& config, const WorkerOptions& options) {
+  if (auto capped = apply_memory_cap(cap_bytes(config)); !capped) {
+    spdlog::error("worker: {}", capped.error());
+    return 1;
+  }
+  zmq::context_t context(1);
+  Source self = bus::self_source("worker");
+  auto jobs = bus::JobReceiver::connect(context, config.bus);
+  auto results = bus::ResultSender::connect(context, config.bus, self);
+  auto events = bus::Publisher::connect(context, config.bus, self);
+  auto beats = bus::Publisher::connect(context, config.bus, self);
+  for (const std::string* error : {jobs ? nullptr : &jobs.error(), results ? nullptr : &results.error(),
+                                   events ? nullptr : &events.error(), beats ? nullptr : &beats.error()}) {
+    if (error != nullptr) {
+      spdlog::error("worker: {}", *error);
+      return 1;
+    }
+  }
+  spdlog::info("worker {} up: jobs from {}, results to {}, datasets from {}, memory cap {:.2f} GB",
+               options.worker_id, config.bus.jobs_out, config.bus.results_in,
+               config.fetcher.dataset_endpoint, config.max_memory_per_process);
+  Worker worker(config, options, context, std::move(*jobs), std::move(*results), std::move(*events),
+                std::move(*beats));
+  return worker.run();
+}
+
+}  // namespace nightshift::trainer

@@ -1,0 +1,101 @@
+// Purging and embargo on hand-built indices.
+#include <gtest/gtest.h>
+
+#include "stages/trainer/folds.h"
+
+namespace nightshift::trainer {
+namespace {
+
+bool in_train(const Fold& fold, std::size_t t) {
+  for (const auto& r : fold.train) {
+    if (t >= r.begin && t < r.end) return true;
+  }
+  return false;
+}
+
+CvSpec spec(CvScheme scheme, std::size_t horizon, std::size_t embargo) {
+  CvSpec s;
+  s.scheme = scheme;
+  s.n_splits = 5;
+  s.horizon = horizon;
+  s.embargo_bars = embargo;
+  s.min_train_rows = 5;
+  s.min_test_rows = 5;
+  return s;
+}
+
+TEST(TrainerFolds, PurgedKFoldNoTrainingLabelWindowTouchesTheTestFold) {
+  const std::size_t begin = 10, end = 210, horizon = 3, embargo = 7;
+  auto folds = make_folds(begin, end, spec(CvScheme::kPurgedKFold, horizon, embargo));
+  ASSERT_TRUE(folds.ok()) << folds.error();
+  ASSERT_EQ(folds->size(), 5u);
+  for (const Fold& fold : *folds) {
+    EXPECT_EQ(fold.test.size(), 40u);
+    for (std::size_t t = begin; t < end; ++t) {
+      bool touches = t + horizon >= fold.test.begin && t < fold.test.end;  // [t, t+H] vs test
+      bool embargoed = t >= fold.test.end && t < fold.test.end + embargo;
+      EXPECT_EQ(in_train(fold, t), !touches && !embargoed) << "row " << t << " test [" << fold.test.begin << ", " << fold.test.end << ")";
+    }
+  }
+}
+
+TEST(TrainerFolds, EmbargoGapIsExact) {
+  auto folds = make_folds(0, 100, spec(CvScheme::kPurgedKFold, 2, 6));
+  ASSERT_TRUE(folds.ok());
+  const Fold& middle = (*folds)[2];  // test [40, 60)
+  EXPECT_EQ(middle.test.begin, 40u);
+  EXPECT_EQ(middle.test.end, 60u);
+  ASSERT_EQ(middle.train.size(), 2u);
+  EXPECT_EQ(middle.train[0].begin, 0u);
+  EXPECT_EQ(middle.train[0].end, 38u);  // rows 38, 39 purged: labels reach 40, 41
+  EXPECT_EQ(middle.train[1].begin, 66u);  // rows 60..65 embargoed: exactly 6
+  EXPECT_EQ(middle.train[1].end, 100u);
+  const Fold& last = (*folds)[4];  // test [80, 100): nothing after it
+  ASSERT_EQ(last.train.size(), 1u);
+  EXPECT_EQ(last.train[0].end, 78u);
+}
+
+TEST(TrainerFolds, WalkForwardTrainsOnlyOnThePastWithPurge) {
+  const std::size_t horizon = 4;
+  auto folds = make_folds(0, 120, spec(CvScheme::kWalkForward, horizon, 8));
+  ASSERT_TRUE(folds.ok());
+  ASSERT_EQ(folds->size(), 5u);  // 6 blocks, first is training only
+  std::size_t previous_end = 20;
+  for (const Fold& fold : *folds) {
+    EXPECT_EQ(fold.test.begin, previous_end);  // test folds tile the range
+    previous_end = fold.test.end;
+    ASSERT_EQ(fold.train.size(), 1u);
+    EXPECT_EQ(fold.train[0].begin, 0u);
+    EXPECT_EQ(fold.train[0].end + horizon, fold.test.begin);  // last row t: t + H = test.begin - 1
+    EXPECT_LT(fold.train[0].end - 1 + horizon, fold.test.begin);
+  }
+  EXPECT_EQ(previous_end, 120u);
+}
+
+TEST(TrainerFolds, EmbargoBarsFromMinutesNeverBelowHorizon) {
+  EXPECT_EQ(embargo_bars(30, 5, 1), 6u);
+  EXPECT_EQ(embargo_bars(30, 15, 1), 2u);
+  EXPECT_EQ(embargo_bars(31, 15, 1), 3u);  // rounds up
+  EXPECT_EQ(embargo_bars(30, 5, 10), 10u);
+  EXPECT_EQ(embargo_bars(30, 1440, 3), 3u);
+  EXPECT_EQ(embargo_bars(0, 60, 1), 1u);
+}
+
+TEST(TrainerFolds, TooFewRowsIsAClearError) {
+  auto folds = make_folds(0, 25, spec(CvScheme::kWalkForward, 1, 1));  // 6 blocks of 4 < 5
+  ASSERT_FALSE(folds.ok());
+  EXPECT_NE(folds.error().find("too few rows for the folds"), std::string::npos) << folds.error();
+  EXPECT_FALSE(parse_cv_scheme("random_kfold").ok());
+}
+
+TEST(TrainerFolds, HoldoutIsTheLatestSliceAndValidationStopsHBarsBefore) {
+  auto split = split_holdout(30, 1030, 0.2, 5);
+  ASSERT_TRUE(split.ok());
+  EXPECT_EQ(split->holdout_end, 1030u);
+  EXPECT_EQ(split->holdout_begin, 830u);
+  EXPECT_EQ(split->validation_end, 825u);  // row 824's label reads bar 829 < 830
+  EXPECT_FALSE(split_holdout(30, 32, 0.2, 5).ok());
+}
+
+}  // namespace
+}  // namespace nightshift::trainer
