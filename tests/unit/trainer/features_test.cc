@@ -81,7 +81,7 @@ TEST(TrainerLabels, SignOfForwardReturnAndNoLabelForTheLastH) {
   auto h1 = make_labels(close, 1);
   EXPECT_EQ(h1, (std::vector<double>{1, 0, 0, 1, 0}));  // equal close is not > 0
   auto h2 = make_labels(close, 2);
-  EXPECT_EQ(h2, (std::vector<double>{1, 0, 1, 0}));
+  EXPECT_EQ(h2, (std::vector<double>{1, 0, 1, 1}));
   EXPECT_TRUE(make_labels(close, 6).empty());
 }
 

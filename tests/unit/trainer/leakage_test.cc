@@ -92,11 +92,11 @@ TEST(TrainerLeakage, RandomWalksLookLikeNoise) {
 }
 
 TEST(TrainerLeakage, PlantedSignalIsFoundOnTheHoldout) {
-  // Signal strength 0.15: the lag-1 correlation of standardised returns
+  // Signal strength 0.2: the lag-1 correlation of standardised returns
   // (stages/fetcher/synthetic_source.h); a model of the previous return should
   // see it.
   const std::size_t horizon = 1;
-  Dataset d = make_dataset(202, 10'000, 0.15, horizon);
+  Dataset d = make_dataset(202, 10'000, 0.2, horizon);
   auto spec = default_spec(horizon);
   auto final_fit = run_final({d.features, d.labels}, spec);
   ASSERT_TRUE(final_fit.ok()) << final_fit.error();

@@ -1,0 +1,8 @@
+# bench/trainer_vs_sklearn: purged 5-fold CV of L2 logistic regression in
+# nightshift vs scikit-learn (lbfgs) on the same features, in one run.
+add_executable(bench_trainer_vs_sklearn ${CMAKE_CURRENT_LIST_DIR}/trainer_vs_sklearn.cc)
+nightshift_target(bench_trainer_vs_sklearn)
+target_compile_options(bench_trainer_vs_sklearn PRIVATE -O3)
+target_link_libraries(bench_trainer_vs_sklearn PRIVATE ns_trainer ns_fetcher)
+target_compile_definitions(bench_trainer_vs_sklearn PRIVATE
+  TRAINER_PEER_SCRIPT="${CMAKE_CURRENT_LIST_DIR}/trainer_vs_sklearn_peer.py")
