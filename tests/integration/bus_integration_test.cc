@@ -217,6 +217,25 @@ TEST_F(BusTest, PublishersAndSubscribersReconnectAfterBrokerRestart) {
   EXPECT_EQ(restarted->stop(), 0);
 }
 
+TEST(BusIpcTest, IpcEndpointsWorkToo) {
+  std::string dir = testing::make_temp_dir("nightshift-ipc");
+  auto bus = testing::make_test_bus("bus:\n  events_in: ipc://" + dir + "/events_in\n  events_out: ipc://" +
+                                    dir + "/events_out\n");
+  auto start = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::nightshift_binary(), "--config", bus.config_path});
+    return std::make_unique<ChildProcess>(args);
+  };
+  auto broker = start({"broker"});
+  ASSERT_TRUE(broker->wait_for_output("broker up", 5s)) << broker->stderr_text();
+  auto subscriber = start({"subscribe", "ipc", "--json", "--count", "3", "--timeout", "20"});
+  std::this_thread::sleep_for(500ms);
+  auto publisher = start({"publish", "ipc.hello", "-n", "0", "--rate", "20"});
+  ASSERT_EQ(subscriber->wait(25s), 0) << subscriber->stderr_text();
+  EXPECT_EQ(json_lines(subscriber->stdout_text()).size(), 3u);
+  EXPECT_EQ(publisher->stop(), 0);
+  EXPECT_EQ(broker->stop(), 0);
+}
+
 TEST_F(BusTest, JobsAndResultsFlowThroughThePipelineDevices) {
   auto broker = start_broker();
   auto sender = bus::JobSender::connect(context_, bus_.config.bus, bus::self_source("test"));
