@@ -27,5 +27,6 @@ void start_logging(const std::string& stage, const config::Config& config,
 // result of whichever command ran.
 void add_bus_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_config_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_telemetry_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

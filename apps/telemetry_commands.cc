@@ -1,0 +1,187 @@
+// nightshift telemetry | gpu | check
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <thread>
+
+#include "apps/cli_context.h"
+#include "schema/json.h"
+#include "stages/common/process.h"
+#include "stages/telemetry/gpu_fleet.h"
+#include "stages/telemetry/host_sampler.h"
+#include "stages/telemetry/telemetry_stage.h"
+
+namespace nightshift::cli {
+namespace {
+
+using telemetry::GpuFleet;
+
+// Device names come from vendor libraries; never throw on odd bytes.
+constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
+
+// JSON of any wire struct, through the same msgpack codec the bus uses.
+template <typename T>
+nlohmann::json as_json(const T& value) {
+  msgpack::sbuffer buffer;
+  wire::Packer packer(buffer);
+  wire::pack_value(packer, value);
+  msgpack::object_handle handle = msgpack::unpack(buffer.data(), buffer.size());
+  return to_json(handle.get());
+}
+
+int run_telemetry(const GlobalOptions& global) {
+  auto config = load_config_or_report(global);
+  if (!config) return 2;
+  start_logging("telemetry", *config, global);
+  install_stop_signals();
+  if (!config->telemetry.enabled) {
+    spdlog::info("telemetry is disabled in the config (telemetry.enabled: false)");
+    return 0;
+  }
+  return telemetry::run_telemetry_stage(*config);
+}
+
+struct GpuOptions {
+  bool json = false;
+  bool watch = false;
+  double interval_s = 1.0;
+};
+
+std::string opt(const std::optional<double>& v, const char* unit, int decimals = 0) {
+  return v ? fmt::format("{:.{}f}{}", *v, decimals, unit) : "n/a";
+}
+
+std::string gib(const std::optional<uint64_t>& bytes) {
+  return bytes ? fmt::format("{:.1f}", static_cast<double>(*bytes) / (1u << 30)) : "n/a";
+}
+
+void print_table(const std::vector<GpuSample>& gpus, const HostSample& host, const GpuFleet& fleet) {
+  std::cout << fmt::format("nightshift gpu — {}\n", host.host);
+  std::cout << fmt::format("{:>2}  {:<10} {:<28} {:>6} {:>5} {:>15} {:>7} {:>9} {:>9} {:>9}\n", "#",
+                           "backend", "name", "temp", "util", "mem GiB", "power", "sm clk",
+                           "mem clk", "fan");
+  for (const auto& g : gpus) {
+    std::cout << fmt::format("{:>2}  {:<10} {:<28} {:>6} {:>5} {:>15} {:>7} {:>9} {:>9} {:>9}{}\n",
+                             g.index, g.backend, g.name.substr(0, 28), opt(g.temp_c, "C"),
+                             opt(g.util_pct, "%"), gib(g.mem_used_bytes) + "/" + gib(g.mem_total_bytes),
+                             opt(g.power_w, "W", 1), opt(g.sm_clock_mhz, "MHz"),
+                             opt(g.mem_clock_mhz, "MHz"),
+                             g.fan_rpm ? opt(g.fan_rpm, "rpm") : opt(g.fan_pct, "%"),
+                             g.simulated ? "  [simulated]" : "");
+    for (const auto& [field, why] : g.unavailable) {
+      std::cout << fmt::format("      {} unavailable: {}\n", field, why);
+    }
+  }
+  if (gpus.empty()) std::cout << "    no GPU found by any configured backend\n";
+  for (const auto& r : fleet.reports()) {
+    if (r.available) std::cout << fmt::format("backend {:<10} {} device(s)\n", r.name, r.devices);
+    else std::cout << fmt::format("backend {:<10} unavailable: {}\n", r.name, r.reason);
+  }
+  std::cout << fmt::format("host: cpu {}  mem {}/{} GiB  load {:.2f} {:.2f} {:.2f}", opt(host.cpu_pct, "%"),
+                           gib(host.mem_used_bytes), gib(host.mem_total_bytes), host.load1,
+                           host.load5, host.load15);
+  for (const auto& d : host.disks) {
+    std::cout << fmt::format("  disk {} {}/{} GiB", d.path, gib(d.used_bytes), gib(d.total_bytes));
+  }
+  std::cout << "\n";
+}
+
+nlohmann::json snapshot_json(const std::vector<GpuSample>& gpus, const HostSample& host,
+                             const GpuFleet& fleet) {
+  nlohmann::json out;
+  out["host"] = as_json(host);
+  out["gpus"] = nlohmann::json::array();
+  for (const auto& g : gpus) out["gpus"].push_back(as_json(g));
+  out["backends"] = nlohmann::json::array();
+  for (const auto& r : fleet.reports()) out["backends"].push_back(as_json(r));
+  return out;
+}
+
+int run_gpu(const GlobalOptions& global, const GpuOptions& options) {
+  auto config = load_config_or_report(global);
+  if (!config) return 2;
+  start_logging("gpu", *config, global);
+  install_stop_signals();
+  std::string host_name_now = host_name();
+  GpuFleet fleet = GpuFleet::open(config->telemetry, host_name_now);
+  telemetry::HostSampler host_sampler(config->telemetry.proc_root, config->telemetry.disks);
+  // Rates (CPU %, power from energy, activity) need a first reading.
+  HostSample warmup;
+  host_sampler.sample(telemetry::mono_now_ns(), warmup);
+  fleet.sample(telemetry::mono_now_ns());
+  auto wait = std::chrono::milliseconds(static_cast<int64_t>(options.interval_s * 1000));
+  std::this_thread::sleep_for(options.watch ? wait : std::chrono::milliseconds(250));
+  do {
+    HostSample host;
+    host.host = host_name_now;
+    int64_t now = telemetry::mono_now_ns();
+    host_sampler.sample(now, host);
+    auto gpus = fleet.sample(now);
+    if (options.json) {
+      int indent = options.watch ? -1 : 2;
+      std::cout << snapshot_json(gpus, host, fleet).dump(indent, ' ', false, kReplaceBadUtf8)
+                << std::endl;
+    } else {
+      if (options.watch) std::cout << "\033[H\033[2J";
+      print_table(gpus, host, fleet);
+      std::cout.flush();
+    }
+    if (options.watch) std::this_thread::sleep_for(wait);
+  } while (options.watch && !stop_requested());
+  return 0;
+}
+
+struct CheckOptions {
+  bool json = false;
+};
+
+int run_check(const GlobalOptions& global, const CheckOptions& options) {
+  auto config = load_config_or_report(global);
+  if (!config) return 2;
+  start_logging("check", *config, global);
+  config::TelemetryConfig probe = config->telemetry;
+  bool simulated = std::find(probe.backends.begin(), probe.backends.end(), "simulated") !=
+                   probe.backends.end();
+  probe.backends = {"nvml", "levelzero", "rocm", "sysfs"};
+  if (simulated) probe.backends.push_back("simulated");
+  GpuFleet fleet = GpuFleet::open(probe, host_name());
+  if (options.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : fleet.reports()) out.push_back(as_json(r));
+    std::cout << out.dump(2, ' ', false, kReplaceBadUtf8) << "\n";
+    return 0;
+  }
+  for (const auto& r : fleet.reports()) {
+    if (r.available) std::cout << fmt::format("{:<10} usable       {} device(s)\n", r.name, r.devices);
+    else std::cout << fmt::format("{:<10} unavailable  {}\n", r.name, r.reason);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_telemetry_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  auto* stage = app.add_subcommand(
+      "telemetry", "Run the telemetry stage: sample host and GPUs every telemetry.interval_ms, "
+                   "publish telemetry.* and alert.* until SIGINT/SIGTERM");
+  stage->callback([&] { exit_code = run_telemetry(global); });
+
+  auto gpu_options = std::make_shared<GpuOptions>();
+  auto* gpu = app.add_subcommand(
+      "gpu", "Show every GPU (any vendor) and the host, which backend served each device and "
+             "which fields are unavailable and why");
+  gpu->add_flag("--json", gpu_options->json, "JSON instead of a table (JSON lines with --watch)");
+  gpu->add_flag("--watch", gpu_options->watch, "Refresh until interrupted");
+  gpu->add_option("--interval", gpu_options->interval_s, "Seconds between refreshes with --watch")
+      ->check(CLI::Range(0.01, 3600.0));
+  gpu->callback([&, gpu_options] { exit_code = run_gpu(global, *gpu_options); });
+
+  auto check_options = std::make_shared<CheckOptions>();
+  auto* check = app.add_subcommand(
+      "check", "List which GPU backends are usable on this machine, and why not");
+  check->add_flag("--json", check_options->json, "JSON array of {name, available, reason, devices}");
+  check->callback([&, check_options] { exit_code = run_check(global, *check_options); });
+}
+
+}  // namespace nightshift::cli

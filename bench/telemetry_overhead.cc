@@ -1,0 +1,151 @@
+// Telemetry overhead, against peers measured in the same run:
+//  1. CPU time per sample of the host sampler + simulated GPU backend, vs a
+//     naive reader of the same /proc files (ifstream + istream parsing).
+//  2. CPU % of one core used by the real `nightshift telemetry` process at
+//     10 Hz (from /proc/<pid>/task/*/schedstat over a few seconds), vs the 0.5 % target
+//     and vs a python3 loop reading the same /proc files at 10 Hz.
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "stages/telemetry/gpu_fleet.h"
+#include "stages/telemetry/host_sampler.h"
+#include "stages/telemetry/simulated_backend.h"
+#include "stages/telemetry/text_file.h"
+#include "tests/support/child_process.h"
+
+using namespace nightshift;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kSamples = 3000;
+constexpr double kTargetPct = 0.5;
+
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Ours: one stage sample without the publish (host + one simulated GPU).
+double ours_us_per_sample() {
+  telemetry::HostSampler host("/proc", {"/"});
+  std::vector<std::unique_ptr<telemetry::GpuBackend>> backends;
+  backends.push_back(std::make_unique<telemetry::SimulatedBackend>(config::SimulatedConfig{}));
+  telemetry::GpuFleet fleet(std::move(backends), "bench");
+  double start = cpu_seconds();
+  for (int i = 0; i < kSamples; ++i) {
+    int64_t mono_ns = static_cast<int64_t>(i) * 100'000'000;  // 10 Hz cadence
+    HostSample sample;
+    host.sample(mono_ns, sample);
+    auto gpus = fleet.sample(mono_ns);
+    if (gpus.empty()) std::abort();
+  }
+  return (cpu_seconds() - start) / kSamples * 1e6;
+}
+
+// Peer: what a quick script-style reader does for the same facts.
+double naive_us_per_sample() {
+  double start = cpu_seconds();
+  double sink = 0;
+  for (int i = 0; i < kSamples; ++i) {
+    for (const char* path : {"/proc/stat", "/proc/meminfo", "/proc/loadavg", "/proc/self/stat"}) {
+      std::ifstream in(path);
+      std::stringstream text;
+      text << in.rdbuf();
+      std::string word;
+      double value = 0;
+      while (text >> word) {
+        std::istringstream(word) >> value;
+        sink += value;
+      }
+    }
+    struct statvfs st {};
+    statvfs("/", &st);
+    sink += static_cast<double>(st.f_bfree);
+  }
+  if (sink < 0) std::puts("");
+  return (cpu_seconds() - start) / kSamples * 1e6;
+}
+
+// CPU time of every thread of `pid` (ZeroMQ runs I/O threads) in ns, from
+// /proc/<pid>/task/*/schedstat: nanosecond resolution, where /proc/<pid>/stat
+// counts 10 ms ticks, too coarse for a 0.5 % budget over a few seconds.
+uint64_t cpu_ns_of(pid_t pid) {
+  std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  uint64_t total = 0;
+  for (const auto& tid : telemetry::list_dir(task_dir)) {
+    auto text = telemetry::read_text_file(task_dir + "/" + tid + "/schedstat");
+    if (text) total += std::strtoull(text->c_str(), nullptr, 10);
+  }
+  return total;
+}
+
+// CPU % of one core used by each of `pids` over the same `window`.
+std::vector<double> cpu_pct_of(const std::vector<pid_t>& pids, std::chrono::seconds window) {
+  std::vector<uint64_t> before;
+  for (pid_t pid : pids) before.push_back(cpu_ns_of(pid));
+  auto t0 = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(window);
+  double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::vector<double> pct;
+  for (std::size_t i = 0; i < pids.size(); ++i) {
+    double cpu_s = static_cast<double>(cpu_ns_of(pids[i]) - before[i]) / 1e9;
+    pct.push_back(100.0 * cpu_s / wall_s);
+  }
+  return pct;
+}
+
+const char* kPythonPeer =
+    "import time\n"
+    "while True:\n"
+    "    for p in ('/proc/stat', '/proc/meminfo', '/proc/loadavg', '/proc/self/stat'):\n"
+    "        with open(p) as f:\n"
+    "            [float(w) for w in f.read().split() if w.replace('.', '', 1).isdigit()]\n"
+    "    time.sleep(0.1)\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int window_s = argc > 1 ? std::atoi(argv[1]) : 5;
+  double ours = ours_us_per_sample();
+  double naive = naive_us_per_sample();
+  std::printf("cpu per sample (host + 1 simulated GPU): nightshift %.1f us, "
+              "naive ifstream reader %.1f us, ratio %.2f\n",
+              ours, naive, ours / naive);
+  std::printf("  at 10 Hz that is %.3f %% of one core (target %.1f %%)\n", ours * 10 / 1e4, kTargetPct);
+
+  auto bus = testing::make_test_bus(
+      "telemetry:\n  interval_ms: 100\n  backends: [nvml, levelzero, rocm, sysfs, simulated]\n"
+      "logging:\n  level: warn\n");
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::nightshift_binary(), "--config", bus.config_path});
+    return std::make_unique<testing::ChildProcess>(args);
+  };
+  auto broker = run({"broker"});
+  auto stage = run({"telemetry"});
+  testing::ChildProcess peer({"/usr/bin/python3", "-c", kPythonPeer});
+  std::this_thread::sleep_for(1500ms);  // past start-up (config, dlopen, first inventory)
+  auto pct = cpu_pct_of({stage->pid(), peer.pid()}, std::chrono::seconds(window_s));
+  double stage_pct = pct[0], peer_pct = pct[1];
+  std::printf("stage at 10 Hz over %d s: %.3f %% of one core (target %.1f %%: ratio %.2f)\n",
+              window_s, stage_pct, kTargetPct, stage_pct / kTargetPct);
+  std::printf("python3 /proc reader at 10 Hz over %d s: %.3f %% (stage/python ratio %.2f)\n",
+              window_s, peer_pct, peer_pct > 0 ? stage_pct / peer_pct : 0.0);
+  peer.stop();
+  int stage_exit = stage->stop();
+  broker->stop();
+  if (stage_exit != 0) {
+    std::fprintf(stderr, "telemetry stage exited %d: %s\n", stage_exit,
+                 stage->stderr_text().c_str());
+    return 1;
+  }
+  return 0;
+}

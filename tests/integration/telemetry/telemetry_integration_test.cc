@@ -1,0 +1,172 @@
+// The telemetry stage as a real process behind a real broker: sample rate,
+// alert + recovery without flapping, inventory on start and on request, and
+// the operator commands (`gpu --json`, `check`).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+
+#include <thread>
+
+#include "broker/bus.h"
+#include "schema/event_messages.h"
+#include "schema/telemetry_messages.h"
+#include "schema/topics.h"
+#include "stages/common/process.h"
+#include "tests/support/child_process.h"
+
+namespace nightshift {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using Clock = std::chrono::steady_clock;
+
+class TelemetryStageTest : public ::testing::Test {
+ protected:
+  void start_bus(const std::string& telemetry_yaml) {
+    bus_ = testing::make_test_bus(telemetry_yaml);
+    broker_ = start({"broker"});
+    ASSERT_TRUE(broker_->wait_for_output("broker up", 5s)) << broker_->stderr_text();
+  }
+
+  std::unique_ptr<ChildProcess> start(std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::nightshift_binary(), "--config", bus_.config_path});
+    return std::make_unique<ChildProcess>(args);
+  }
+
+  bus::Subscriber subscribe(const std::vector<std::string>& prefixes) {
+    auto sub = bus::Subscriber::connect(context_, bus_.config.bus, prefixes);
+    EXPECT_TRUE(sub.ok());
+    std::this_thread::sleep_for(300ms);  // let the subscription reach the broker
+    return std::move(*sub);
+  }
+
+  zmq::context_t context_{1};
+  testing::TestBus bus_;
+  std::unique_ptr<ChildProcess> broker_;
+};
+
+TEST_F(TelemetryStageTest, PublishesAtTheConfiguredRate) {
+  start_bus("telemetry:\n  interval_ms: 100\n  backends: [simulated]\n  simulated:\n    gpus: 2\n");
+  auto sub = subscribe({"telemetry.gpu", "telemetry.host"});
+  auto stage = start({"telemetry"});
+  ASSERT_TRUE(sub.receive(5s).has_value()) << stage->stderr_text();
+
+  std::map<std::string, int> counts;
+  auto end = Clock::now() + 5s;
+  while (Clock::now() < end) {
+    auto env = sub.receive(100ms);
+    if (!env) continue;
+    ++counts[env->topic];
+    if (env->frame.header.type == GpuSample::kType) {
+      auto gpu = decode_payload<GpuSample>(env->frame);
+      ASSERT_TRUE(gpu.ok()) << gpu.error();
+      EXPECT_TRUE(gpu->simulated);
+      EXPECT_EQ(gpu->backend, "simulated");
+      EXPECT_EQ(env->topic, topics::telemetry_gpu(host_name(), gpu->index));
+    }
+  }
+  // 10 Hz over 5 s: 50 samples per topic, ±20 %.
+  std::string host = host_name();
+  for (const auto& topic : {topics::telemetry_host(host), topics::telemetry_gpu(host, 0),
+                            topics::telemetry_gpu(host, 1)}) {
+    EXPECT_GE(counts[topic], 40) << topic;
+    EXPECT_LE(counts[topic], 60) << topic;
+  }
+  EXPECT_EQ(counts.size(), 3u);
+  EXPECT_EQ(sub.stats().gaps, 0u);
+  EXPECT_EQ(stage->stop(), 0);  // SIGTERM: clean exit
+}
+
+TEST_F(TelemetryStageTest, AlertAndRecoveryWithoutFlapping) {
+  // 50 ms per sample, 5 samples per step: 60 → 85 (warning + critical fire),
+  // wobbling 79/81 around the critical threshold (no new alerts), → 60 (both
+  // resolve).
+  start_bus(
+      "telemetry:\n  interval_ms: 50\n  backends: [simulated]\n  disks: []\n"
+      "  simulated:\n    gpus: 1\n    step_samples: 5\n"
+      "    temp_profile_c: [60, 60, 60, 85, 79, 81, 79, 81, 79, 60]\n");
+  auto sub = subscribe({"alert."});
+  auto stage = start({"telemetry"});
+  std::vector<std::pair<std::string, Alert>> alerts;
+  auto end = Clock::now() + 5s;  // the profile ends after ~2.5 s + start-up
+  while (Clock::now() < end) {
+    auto env = sub.receive(100ms);
+    if (!env) continue;
+    auto alert = decode_payload<Alert>(env->frame);
+    ASSERT_TRUE(alert.ok()) << alert.error();
+    if (alert->metric == "gpu0.temp_c") alerts.emplace_back(env->topic, *alert);
+  }
+  ASSERT_EQ(alerts.size(), 4u) << stage->stderr_text();
+  std::string host = topics::segment(host_name());
+  EXPECT_EQ(alerts[0].first, "alert.warning." + host + ".gpu0_temp_c");
+  EXPECT_EQ(alerts[0].second.state, "firing");
+  EXPECT_EQ(alerts[0].second.value, 85);
+  EXPECT_EQ(alerts[1].first, "alert.critical." + host + ".gpu0_temp_c");
+  EXPECT_EQ(alerts[1].second.state, "firing");
+  EXPECT_EQ(alerts[2].second.level, "critical");
+  EXPECT_EQ(alerts[2].second.state, "resolved");
+  EXPECT_EQ(alerts[2].second.value, 60);
+  EXPECT_EQ(alerts[3].second.level, "warning");
+  EXPECT_EQ(alerts[3].second.state, "resolved");
+  EXPECT_EQ(stage->stop(), 0);
+}
+
+TEST_F(TelemetryStageTest, InventoryOnStartAndOnRequest) {
+  start_bus("telemetry:\n  interval_ms: 200\n  backends: [nvml, levelzero, rocm, simulated]\n");
+  auto sub = subscribe({"telemetry.inventory"});
+  auto stage = start({"telemetry"});
+  auto first = sub.receive(5s);
+  ASSERT_TRUE(first.has_value()) << stage->stderr_text();
+  EXPECT_EQ(first->topic, "telemetry.inventory." + topics::segment(host_name()));
+  auto inventory = decode_payload<GpuInventory>(first->frame);
+  ASSERT_TRUE(inventory.ok()) << inventory.error();
+  ASSERT_EQ(inventory->backends.size(), 4u);
+  EXPECT_FALSE(inventory->backends[0].available);
+  EXPECT_NE(inventory->backends[0].reason, "");
+  EXPECT_TRUE(inventory->backends[3].available);
+  ASSERT_EQ(inventory->devices.size(), 1u);
+  EXPECT_TRUE(inventory->devices[0].simulated);
+
+  auto publisher = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("test"));
+  ASSERT_TRUE(publisher.ok());
+  std::this_thread::sleep_for(300ms);  // PUB slow joiner
+  Event request{"telemetry.inventory.request", {}};
+  publisher->publish("telemetry.inventory.request", request);
+  std::optional<bus::Envelope> again;
+  auto end = Clock::now() + 5s;
+  while (Clock::now() < end && !again) {
+    auto env = sub.receive(100ms);
+    if (env && env->frame.header.type == GpuInventory::kType) again = std::move(env);
+  }
+  ASSERT_TRUE(again.has_value());
+  EXPECT_GT(again->frame.header.seq, first->frame.header.seq);
+  EXPECT_EQ(stage->stop(), 0);
+}
+
+TEST_F(TelemetryStageTest, GpuJsonAndCheckSayWhyBackendsAreUnavailable) {
+  bus_ = testing::make_test_bus("telemetry:\n  backends: [nvml, levelzero, rocm, simulated]\n");
+  auto gpu = start({"gpu", "--json"});
+  ASSERT_EQ(gpu->wait(30s), 0) << gpu->stderr_text();
+  auto json = nlohmann::json::parse(gpu->stdout_text());
+  ASSERT_EQ(json["gpus"].size(), 1u);
+  EXPECT_EQ(json["gpus"][0]["backend"], "simulated");
+  EXPECT_EQ(json["gpus"][0]["simulated"], true);
+  EXPECT_TRUE(json["host"]["cpu_pct"].is_number());
+  ASSERT_EQ(json["backends"].size(), 4u);
+  EXPECT_EQ(json["backends"][0]["name"], "nvml");
+  EXPECT_EQ(json["backends"][0]["available"], false);
+  EXPECT_EQ(gpu->stderr_text(), "");
+
+  auto check = start({"check"});
+  ASSERT_EQ(check->wait(30s), 0) << check->stderr_text();
+  std::string out = check->stdout_text();
+  for (const char* name : {"nvml", "levelzero", "rocm", "sysfs", "simulated"}) {
+    EXPECT_NE(out.find(std::string(name) + " "), std::string::npos) << out;
+  }
+  EXPECT_NE(out.find("unavailable"), std::string::npos) << out;
+  EXPECT_EQ(check->stderr_text(), "");  // rsmi_init's complaints are swallowed
+}
+
+}  // namespace
+}  // namespace nightshift
