@@ -28,5 +28,6 @@ void start_logging(const std::string& stage, const config::Config& config,
 void add_bus_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_config_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_telemetry_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_fetcher_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

@@ -19,6 +19,8 @@ void read_section(ConfigReader& r, SourcePoliteness& p) {
 void read_section(ConfigReader& r, FetcherConfig& f) {
   r.choice("source", f.source, {"yahoo", "binance", "csv", "synthetic"});
   r.field("dataset_endpoint", f.dataset_endpoint);
+  r.field("dataset_timeout_ms", f.dataset_timeout_ms, 100, 3'600'000);
+  r.field("dataset_attempts", f.dataset_attempts, 1, 100);
   r.field("yahoo_base_url", f.yahoo_base_url);
   r.field("yahoo_cookie_url", f.yahoo_cookie_url);
   r.field("binance_base_url", f.binance_base_url);
@@ -27,7 +29,14 @@ void read_section(ConfigReader& r, FetcherConfig& f) {
   int64_t seed = static_cast<int64_t>(f.synthetic_seed);
   r.field("synthetic_seed", seed, 0, INT64_MAX);
   f.synthetic_seed = static_cast<uint64_t>(seed);
-  r.field("synthetic_signal", f.synthetic_signal, 0, 1);
+  r.field("synthetic_signal", f.synthetic_signal, 0, 0.99);
+  for (auto& [symbol, entry] : r.entries("synthetic_signals")) {
+    double strength = f.synthetic_signal;
+    entry.field("strength", strength, 0, 0.99);
+    entry.finish();
+    f.synthetic_signals[symbol] = strength;
+  }
+  r.field("binance_weight_budget_1m", f.binance_weight_budget_1m, 1, 100'000);
   ConfigReader yahoo = r.section("yahoo");
   read_section(yahoo, f.yahoo);
   ConfigReader binance = r.section("binance");

@@ -1,6 +1,7 @@
 // Fetcher stage settings: sources, politeness, market cache, dataset service.
 #pragma once
 
+#include <map>
 #include <string>
 
 namespace nightshift::config {
@@ -21,6 +22,8 @@ struct SourcePoliteness {
 struct FetcherConfig {
   std::string source = "synthetic";  // yahoo, binance, csv, synthetic
   std::string dataset_endpoint = "tcp://127.0.0.1:5560";
+  int dataset_timeout_ms = 60'000;  // per attempt; a cold fetch from Yahoo can be slow
+  int dataset_attempts = 3;         // client attempts before giving up
   std::string yahoo_base_url = "https://query1.finance.yahoo.com";
   std::string yahoo_cookie_url = "https://fc.yahoo.com";
   std::string binance_base_url = "https://api.binance.com";
@@ -28,6 +31,8 @@ struct FetcherConfig {
   int history_days = 365;
   uint64_t synthetic_seed = 42;
   double synthetic_signal = 0.0;  // strength of the planted predictable component
+  std::map<std::string, double> synthetic_signals;  // per-symbol override of synthetic_signal
+  int binance_weight_budget_1m = 1200;  // request weight per minute we allow ourselves
   SourcePoliteness yahoo{0.5, 2, 5, 2000, 120'000, 15'000, 3, 600};
   SourcePoliteness binance{5.0, 10, 5, 1000, 60'000, 15'000, 3, 300};
 };

@@ -48,16 +48,23 @@ struct DatasetRequest {
   }
 };
 
+// A reply is one or more message parts ([type][part 0]...[part n-1]), each a
+// DatasetReply with the same metadata and a slice of the bars, so that a
+// dataset larger than the bus frame cap still fits (see
+// broker/dataset_protocol.h). The receiver concatenates the slices in order.
 struct DatasetReply {
   static constexpr const char* kType = "dataset.reply";
   std::string status;  // ok, unchanged, error
   std::string error;
-  std::string fingerprint;  // hash of the encoded bars
+  std::string fingerprint;  // dataset_fingerprint() of the whole bar set
   std::string source;
   std::string symbol;
   std::string timeframe;
   bool synthetic = false;
-  Bars bars;  // empty when unchanged or error
+  uint32_t chunk = 0;       // index of this part
+  uint32_t chunks = 1;      // parts in the whole reply
+  uint64_t total_rows = 0;  // rows in the whole reply
+  Bars bars;  // this part's slice; empty when unchanged or error
 
   template <class V>
   void visit(V& v) {
@@ -68,6 +75,9 @@ struct DatasetReply {
     v("symbol", symbol);
     v("timeframe", timeframe);
     v("synthetic", synthetic);
+    v("chunk", chunk);
+    v("chunks", chunks);
+    v("total_rows", total_rows);
     v("bars", bars);
   }
 };

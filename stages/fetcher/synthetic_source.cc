@@ -1,6 +1,8 @@
 #include "stages/fetcher/synthetic_source.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <utility>
 #include <numbers>
 
 namespace nightshift::fetcher {
@@ -78,11 +80,20 @@ void reserve(Bars& bars, std::size_t n) {
 }  // namespace
 
 Bars generate_synthetic(const SyntheticSpec& spec) {
+  const int64_t step_s = static_cast<int64_t>(spec.timeframe_minutes) * 60;
+  if (step_s <= 0 || spec.bar_count < 0) return Bars{};
+  const int64_t start = spec.start_ts - (((spec.start_ts % step_s) + step_s) % step_s);
+  return generate_synthetic_window(spec, INT64_MIN, start + spec.bar_count * step_s);
+}
+
+Bars generate_synthetic_window(const SyntheticSpec& spec, int64_t from_ts, int64_t to_ts) {
   Bars bars;
   if (!valid(spec)) return bars;
   const int64_t step_s = static_cast<int64_t>(spec.timeframe_minutes) * 60;
   const int64_t start = spec.start_ts - (((spec.start_ts % step_s) + step_s) % step_s);
-  reserve(bars, static_cast<std::size_t>(spec.bar_count));
+  const int64_t count = to_ts > start ? (to_ts - start + step_s - 1) / step_s : 0;
+  const int64_t first_kept = from_ts > start ? (from_ts - start + step_s - 1) / step_s : 0;
+  if (count > first_kept) reserve(bars, static_cast<std::size_t>(count - first_kept));
 
   Rng rng(spec.seed ^ fnv1a(spec.symbol) ^ (static_cast<uint64_t>(spec.timeframe_minutes) << 32));
   // GARCH(1,1): var_t = omega + alpha * shock_{t-1}^2 + beta * var_{t-1}.
@@ -97,7 +108,7 @@ Bars generate_synthetic(const SyntheticSpec& spec) {
   const double base_volume = 1000.0 * spec.timeframe_minutes;
 
   double var = long_run_var, prev_shock = 0.0, u = 0.0, close = spec.start_price;
-  for (int64_t i = 0; i < spec.bar_count; ++i) {
+  for (int64_t i = 0; i < count; ++i) {
     var = omega + alpha * prev_shock * prev_shock + beta * var;
     double sigma = std::sqrt(var);
     u = s * u + noise_weight * rng.normal();
@@ -106,15 +117,39 @@ Bars generate_synthetic(const SyntheticSpec& spec) {
     close = open * std::exp(drift + prev_shock);
     const double wick_up = std::abs(rng.normal()) * sigma * 0.5;
     const double wick_down = std::abs(rng.normal()) * sigma * 0.5;
+    const double volume_noise = std::exp(0.3 * rng.normal());
     const int64_t ts = start + i * step_s;
+    // Bars before the window are still walked (same draws), so every window
+    // of a path shows the same bars.
+    if (i < first_kept) continue;
     bars.ts.push_back(ts);
     bars.open.push_back(open);
     bars.close.push_back(close);
     bars.high.push_back(std::max(open, close) * std::exp(wick_up));
     bars.low.push_back(std::min(open, close) * std::exp(-wick_down));
     bars.volume.push_back(base_volume * intraday_volume_shape(ts, spec.timeframe_minutes) *
-                          (1.0 + 4.0 * std::abs(u)) * std::exp(0.3 * rng.normal()));
+                          (1.0 + 4.0 * std::abs(u)) * volume_noise);
   }
+  return bars;
+}
+
+Result<Bars> SyntheticSource::fetch(const FetchRange& range, const ProgressSink& progress) {
+  int minutes = 0;
+  for (auto [suffix, unit] : {std::pair{'m', 1}, {'h', 60}, {'d', 1440}, {'w', 10080}}) {
+    if (!range.timeframe.empty() && range.timeframe.back() == suffix) {
+      minutes = std::atoi(range.timeframe.c_str()) * unit;
+    }
+  }
+  if (minutes <= 0) return make_error("synthetic: unknown timeframe '" + range.timeframe + "'");
+  SyntheticSpec spec;
+  spec.symbol = range.symbol;
+  spec.timeframe_minutes = minutes;
+  spec.start_ts = kSyntheticOrigin;
+  spec.seed = seed_;
+  auto found = signals_.find(range.symbol);
+  spec.signal_strength = found != signals_.end() ? found->second : default_signal_;
+  Bars bars = generate_synthetic_window(spec, range.start_ts, range.end_ts);
+  if (progress) progress(1.0);
   return bars;
 }
 

@@ -19,7 +19,10 @@
 #include <cstdint>
 #include <string>
 
+#include <map>
+
 #include "schema/data_messages.h"
+#include "stages/fetcher/source.h"
 
 namespace nightshift::fetcher {
 
@@ -39,8 +42,31 @@ struct SyntheticSpec {
 // negative count, signal outside [0, 1), price <= 0) yield an empty Bars.
 Bars generate_synthetic(const SyntheticSpec& spec);
 
+// Like generate_synthetic, but keeps only bars with from_ts <= ts < to_ts
+// (the path still starts at spec.start_ts; spec.bar_count is ignored).
+Bars generate_synthetic_window(const SyntheticSpec& spec, int64_t from_ts, int64_t to_ts);
+
 // Pearson correlation of consecutive log close-to-close returns; 0 when the
 // series has fewer than 3 bars or no variance.
 double lag1_return_correlation(const Bars& bars);
+
+// The synthetic Source used by the fetcher stage. Every series starts at
+// kSyntheticOrigin (2020-01-01T00:00Z), whatever range is asked for, so
+// overlapping requests see the same bars; ranges before the origin are empty.
+class SyntheticSource : public BarSource {
+ public:
+  static constexpr int64_t kSyntheticOrigin = 1'577'836'800;
+
+  SyntheticSource(uint64_t seed, double default_signal, std::map<std::string, double> signals)
+      : seed_(seed), default_signal_(default_signal), signals_(std::move(signals)) {}
+  std::string name() const override { return "synthetic"; }
+  bool synthetic() const override { return true; }
+  Result<Bars> fetch(const FetchRange& range, const ProgressSink& progress) override;
+
+ private:
+  uint64_t seed_;
+  double default_signal_;
+  std::map<std::string, double> signals_;
+};
 
 }  // namespace nightshift::fetcher

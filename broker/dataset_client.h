@@ -1,0 +1,74 @@
+// DatasetClient: the worker side of the fetcher's dataset service.
+//
+// request() sends a DatasetRequest to config.fetcher.dataset_endpoint and
+// returns the bars. Each process keeps what it received, keyed by request:
+// a repeated request carries `have_fingerprint`, and when the service still
+// holds the same bars it answers "unchanged" with no bars, so a dataset
+// crosses the network once per process.
+//
+// Reliability is the "lazy pirate" pattern: a REQ socket whose reply never
+// came is stuck, so on timeout the socket is closed and a fresh one made
+// before the next attempt. After `attempts` timeouts the request fails.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "schema/data_messages.h"
+#include "schema/envelope.h"
+#include "schema/result.h"
+
+namespace nightshift {
+
+struct Dataset {
+  std::string fingerprint;
+  std::string source;
+  std::string symbol;
+  std::string timeframe;
+  bool synthetic = false;
+  std::shared_ptr<const Bars> bars;
+  bool from_process_cache = false;  // the service answered "unchanged"
+  uint64_t bytes_received = 0;      // reply bytes for this request
+};
+
+struct DatasetClientStats {
+  uint64_t requests = 0;
+  uint64_t unchanged = 0;    // answered from this process's cache
+  uint64_t timeouts = 0;     // attempts that got no reply in time
+  uint64_t bytes_received = 0;
+};
+
+class DatasetClient {
+ public:
+  // Timeout and attempts come from config.fetcher (dataset_timeout_ms,
+  // dataset_attempts). Connecting never fails because the service is absent.
+  DatasetClient(zmq::context_t& context, const config::Config& config, Source self);
+
+  Result<Dataset> request(const DatasetRequest& request);
+
+  const DatasetClientStats& stats() const { return stats_; }
+
+ private:
+  Status reconnect();
+  Result<std::vector<std::string>> exchange(const std::string& body);
+  Result<Dataset> accept(const DatasetRequest& request, DatasetReply reply, uint64_t bytes);
+
+  zmq::context_t& context_;
+  config::BusConfig bus_;
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+  int attempts_;
+  Source self_;
+  uint64_t seq_ = 0;
+  std::unique_ptr<zmq::socket_t> socket_;
+  std::map<std::string, Dataset> cache_;  // request key -> last dataset
+  DatasetClientStats stats_;
+};
+
+}  // namespace nightshift

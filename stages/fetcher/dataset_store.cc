@@ -1,0 +1,108 @@
+#include "stages/fetcher/dataset_store.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "config/config.h"
+
+namespace nightshift::fetcher {
+namespace {
+
+int64_t system_now_s() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t align_down(int64_t ts, int64_t step) { return ts - (((ts % step) + step) % step); }
+
+struct Gap {
+  int64_t from, to;
+};
+
+// The parts of [start, end) that the coverage lacks (head first, then tail).
+std::vector<Gap> missing(const std::optional<Coverage>& cov, int64_t start, int64_t end,
+                         int64_t now, int64_t timeframe_s) {
+  if (!cov) return {{start, end}};
+  std::vector<Gap> gaps;
+  if (start < cov->from_ts) gaps.push_back({start, std::min(end, cov->from_ts)});
+  if (end > cov->to_ts) {
+    const int64_t ttl_s = std::max<int64_t>(60, timeframe_s);
+    bool reached_present = cov->to_ts >= align_down(cov->fetched_at, timeframe_s);
+    bool fresh = reached_present && now - cov->fetched_at < ttl_s;
+    // From covered_to, not from start: coverage must stay one contiguous range.
+    if (!fresh) gaps.push_back({cov->to_ts, end});
+  }
+  // A head gap that stops short of the coverage would leave a hole; bridge it.
+  if (!gaps.empty() && gaps.front().to < cov->from_ts) gaps.front().to = cov->from_ts;
+  return gaps;
+}
+
+}  // namespace
+
+DatasetStore::DatasetStore(MarketCache& cache, int history_days, Clock clock)
+    : cache_(cache), history_days_(history_days), clock_(clock ? std::move(clock) : system_now_s) {}
+
+void DatasetStore::add_source(std::unique_ptr<BarSource> source) {
+  std::string name = source->name();
+  sources_[name] = std::move(source);
+}
+
+BarSource* DatasetStore::source(const std::string& name) {
+  auto found = sources_.find(name);
+  return found == sources_.end() ? nullptr : found->second.get();
+}
+
+Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const ProgressSink& progress) {
+  BarSource* src = source(query.source);
+  if (src == nullptr) return make_error("no source named '" + query.source + "' is configured");
+  const int64_t timeframe_s = static_cast<int64_t>(config::timeframe_minutes(query.timeframe)) * 60;
+  if (timeframe_s <= 0) return make_error("unknown timeframe '" + query.timeframe + "'");
+  if (query.symbol.empty()) return make_error("empty symbol");
+  const int64_t now = clock_();
+  // Only closed bars: the bar that opened at align_down(now) is still forming.
+  const int64_t end = query.end_ts > 0 ? query.end_ts : align_down(now, timeframe_s);
+  const int64_t start = query.start_ts > 0 ? query.start_ts : end - int64_t{history_days_} * 86400;
+  if (start >= end) return make_error("empty range: start must be before end");
+
+  SeriesKey key{query.source, query.symbol, query.timeframe};
+  auto cov = cache_.coverage(key);
+  if (!cov) return Error{cov.error()};
+  DatasetAnswer answer;
+  answer.synthetic = src->synthetic();
+  for (const Gap& gap : missing(*cov, start, end, now, timeframe_s)) {
+    // Never claim coverage of bars that have not closed yet.
+    int64_t to = std::min(gap.to, align_down(now, timeframe_s));
+    if (to <= gap.from) continue;
+    if (Status s = fetch_into_cache(*src, key, gap.from, to, timeframe_s, answer, progress); !s) {
+      return Error{s.error()};
+    }
+  }
+  auto bars = cache_.read(key, start, end);
+  if (!bars) return Error{bars.error()};
+  answer.bars = std::move(*bars);
+  return answer;
+}
+
+Status DatasetStore::fetch_into_cache(BarSource& source, const SeriesKey& key, int64_t from,
+                                      int64_t to, int64_t timeframe_s, DatasetAnswer& answer,
+                                      const ProgressSink& progress) {
+  ++answer.fetches;
+  FetchLogEntry log{from, to, clock_(), "ok", "", {}};
+  auto bars = source.fetch({key.symbol, key.timeframe, from, to}, progress);
+  if (!bars) {
+    log.status = "error";
+    log.message = bars.error();
+    (void)cache_.log_failure(key, log);  // best effort: the fetch error matters more
+    return Error{bars.error()};
+  }
+  log.report = validate_bars(*bars, timeframe_s);
+  log.message = log.report.summary();
+  answer.report = log.report;
+  if (Status s = cache_.store(key, *bars, source.synthetic(), log); !s) return s;
+  answer.rows_stored += bars->size();
+  return Status::success();
+}
+
+}  // namespace nightshift::fetcher

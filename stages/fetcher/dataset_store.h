@@ -1,0 +1,64 @@
+// DatasetStore: answers "bars for (source, symbol, timeframe, [start, end))"
+// from the market cache, asking the source only for what the cache lacks.
+//
+// Incremental rule: a series remembers the range it covers. A request inside
+// it costs no request at all; a request reaching past it fetches only the
+// missing head [start, covered_from) and tail [covered_to, end). The tail of
+// a series that reached "now" when fetched is fresh for one timeframe
+// (minimum 60 s, the TTL), so a night run polling the same series does not
+// re-ask the source for a bar that cannot have closed yet.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "schema/data_messages.h"
+#include "schema/result.h"
+#include "stages/fetcher/market_cache.h"
+#include "stages/fetcher/source.h"
+
+namespace nightshift::fetcher {
+
+struct DatasetQuery {
+  std::string source;
+  std::string symbol;
+  std::string timeframe;
+  int64_t start_ts = 0;  // 0: end - history_days
+  int64_t end_ts = 0;    // 0: now
+};
+
+struct DatasetAnswer {
+  Bars bars;
+  bool synthetic = false;
+  int fetches = 0;           // source fetches this query needed (0 = all cached)
+  uint64_t rows_stored = 0;  // rows added to the cache by this query
+  ValidationReport report;   // of the last fetch, if any
+};
+
+class DatasetStore {
+ public:
+  using Clock = std::function<int64_t()>;  // seconds since epoch
+
+  DatasetStore(MarketCache& cache, int history_days, Clock clock = {});
+
+  // Sources by name ("synthetic", "yahoo", ...). The store owns them.
+  void add_source(std::unique_ptr<BarSource> source);
+  bool has_source(const std::string& name) const { return sources_.count(name) > 0; }
+  BarSource* source(const std::string& name);
+
+  Result<DatasetAnswer> get(const DatasetQuery& query, const ProgressSink& progress = {});
+
+ private:
+  Status fetch_into_cache(BarSource& source, const SeriesKey& key, int64_t from, int64_t to,
+                          int64_t timeframe_s, DatasetAnswer& answer, const ProgressSink& progress);
+
+  MarketCache& cache_;
+  int history_days_;
+  Clock clock_;
+  std::map<std::string, std::unique_ptr<BarSource>> sources_;
+};
+
+}  // namespace nightshift::fetcher

@@ -1,0 +1,12 @@
+// The fetcher stage process: serves datasets until asked to stop.
+#pragma once
+
+#include "config/config.h"
+
+namespace nightshift::fetcher {
+
+// Opens the market cache, binds the dataset service, serves requests until
+// SIGINT/SIGTERM. Returns the process exit code (0 on a requested stop).
+int run_fetcher_stage(const config::Config& config);
+
+}  // namespace nightshift::fetcher

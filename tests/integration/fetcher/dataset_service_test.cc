@@ -1,0 +1,140 @@
+// The dataset service with real processes: `nightshift fetcher` serving, and
+// `nightshift fetch --via-service` processes acting as workers.
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <regex>
+#include <sstream>
+
+#include "broker/dataset_client.h"
+#include "broker/dataset_protocol.h"
+#include "broker/socket_options.h"
+#include "stages/common/process.h"
+#include "tests/support/child_process.h"
+
+namespace nightshift {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+
+struct Line {
+  std::string status;
+  uint64_t rows = 0;
+  uint64_t bytes = 0;
+  std::string fingerprint;
+  std::string synthetic;
+};
+
+std::vector<Line> parse_lines(const std::string& text) {
+  std::vector<Line> out;
+  std::regex re(R"(status=(\w+) rows=(\d+) bytes=(\d+) synthetic=(\w+) fingerprint=(\w+))");
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) {
+      out.push_back({m[1], std::stoull(m[2]), std::stoull(m[3]), m[5], m[4]});
+    }
+  }
+  return out;
+}
+
+class DatasetServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bus_ = testing::make_test_bus("fetcher:\n  dataset_timeout_ms: 20000\n  synthetic_signal: 0.1\n");
+    fetcher_ = std::make_unique<ChildProcess>(std::vector<std::string>{
+        testing::nightshift_binary(), "--config", bus_.config_path, "fetcher"});
+    ASSERT_TRUE(fetcher_->wait_for_output("fetcher up", 10s)) << fetcher_->stderr_text();
+  }
+
+  std::vector<std::string> worker_args(const std::string& tf, const std::string& from,
+                                       const std::string& to, int repeat) {
+    return {testing::nightshift_binary(), "--config", bus_.config_path, "fetch", "BTCUSDT",
+            "--tf", tf, "--from", from, "--to", to, "--via-service", "--repeat",
+            std::to_string(repeat), "-q"};
+  }
+
+  testing::TestBus bus_;
+  std::unique_ptr<ChildProcess> fetcher_;
+};
+
+TEST_F(DatasetServiceTest, TwoWorkersGetTheSameDatasetOnceEach) {
+  std::vector<Line> all;
+  for (int worker = 0; worker < 2; ++worker) {
+    ChildProcess fetch(worker_args("1h", "2024-01-01", "2024-03-01", 2));
+    ASSERT_EQ(fetch.wait(60s), 0) << fetch.stderr_text();
+    auto lines = parse_lines(fetch.stdout_text());
+    ASSERT_EQ(lines.size(), 2u) << fetch.stdout_text();
+    EXPECT_EQ(lines[0].status, "ok");
+    EXPECT_EQ(lines[0].rows, 60u * 24u);  // Jan + Feb 2024, hourly
+    EXPECT_GT(lines[0].bytes, 60u * 24u * 40u);
+    // The second request of the same worker transfers no bars.
+    EXPECT_EQ(lines[1].status, "unchanged");
+    EXPECT_EQ(lines[1].rows, lines[0].rows);
+    EXPECT_LT(lines[1].bytes, 1000u);
+    EXPECT_EQ(lines[0].synthetic, "yes");
+    all.insert(all.end(), lines.begin(), lines.end());
+  }
+  for (const auto& line : all) EXPECT_EQ(line.fingerprint, all[0].fingerprint);
+  EXPECT_EQ(fetcher_->stop(), 0) << fetcher_->stderr_text();
+}
+
+TEST_F(DatasetServiceTest, AYearOfMinuteBarsCrossesInParts) {
+  ChildProcess fetch(worker_args("1m", "2024-01-01", "2025-01-01", 1));
+  ASSERT_EQ(fetch.wait(120s), 0) << fetch.stderr_text();
+  auto lines = parse_lines(fetch.stdout_text());
+  ASSERT_EQ(lines.size(), 1u) << fetch.stdout_text();
+  EXPECT_EQ(lines[0].rows, 366u * 1440u);
+  EXPECT_GT(lines[0].bytes, uint64_t{16} << 20);  // more than one frame cap
+  EXPECT_EQ(fetcher_->stop(), 0);
+}
+
+TEST_F(DatasetServiceTest, MalformedRequestsGetAnErrorAndTheServiceLivesOn) {
+  zmq::context_t context(1);
+  auto socket = bus::connect_socket(context, zmq::socket_type::req,
+                                    bus_.config.fetcher.dataset_endpoint, bus_.config.bus);
+  ASSERT_TRUE(socket.ok());
+  ASSERT_TRUE(dataset::send_parts(*socket, "dataset.request", {"\xc1garbage"}, 5s));
+  auto parts = dataset::receive_parts(*socket, 10s);
+  ASSERT_TRUE(parts.has_value());
+  auto reply = dataset::decode_reply({parts->begin() + 1, parts->end()}, {});
+  ASSERT_TRUE(reply.ok()) << reply.error();
+  EXPECT_EQ(reply->status, "error");
+  EXPECT_NE(reply->error.find("malformed"), std::string::npos) << reply->error;
+
+  DatasetClient client(context, bus_.config, {"test", "worker", 1});
+  DatasetRequest bad{"synthetic", "BTCUSDT", "7q", 0, 0, std::nullopt};
+  auto answer = client.request(bad);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_NE(answer.error().find("unknown timeframe '7q'"), std::string::npos) << answer.error();
+  DatasetRequest good{"synthetic", "ETHUSDT", "1d", 1'704'067'200, 1'706'745'600, std::nullopt};
+  auto dataset = client.request(good);
+  ASSERT_TRUE(dataset.ok()) << dataset.error();
+  EXPECT_EQ((*dataset).bars->size(), 31u);
+  EXPECT_EQ(fetcher_->stop(), 0);
+}
+
+TEST(DatasetClient, TimesOutThenRecoversWithAFreshSocket) {
+  auto bus = testing::make_test_bus("fetcher:\n  dataset_timeout_ms: 300\n  dataset_attempts: 2\n");
+  zmq::context_t context(1);
+  DatasetClient client(context, bus.config, {"test", "worker", 1});
+  DatasetRequest request{"synthetic", "BTCUSDT", "1d", 1'704'067'200, 1'706'745'600, std::nullopt};
+  auto lost = client.request(request);
+  ASSERT_FALSE(lost.ok());
+  EXPECT_NE(lost.error().find("did not answer within 300 ms (2 attempts)"), std::string::npos)
+      << lost.error();
+  EXPECT_EQ(client.stats().timeouts, 2u);
+
+  ChildProcess fetcher({testing::nightshift_binary(), "--config", bus.config_path, "fetcher"});
+  ASSERT_TRUE(fetcher.wait_for_output("fetcher up", 10s)) << fetcher.stderr_text();
+  Result<Dataset> found = make_error("not tried");
+  for (int i = 0; i < 10 && !found.ok(); ++i) found = client.request(request);
+  ASSERT_TRUE(found.ok()) << found.error();
+  EXPECT_EQ(found->bars->size(), 31u);
+  EXPECT_EQ(fetcher.stop(), 0);
+}
+
+}  // namespace
+}  // namespace nightshift
