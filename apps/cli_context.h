@@ -28,6 +28,12 @@ void start_logging(const std::string& stage, const config::Config& config,
 void add_bus_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_config_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_telemetry_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_run_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_persister_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_scheduler_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+// watch, health, estimate, config edits; registered by add_run_commands.
+void add_operator_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_fetcher_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_trainer_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

@@ -22,7 +22,11 @@ int main(int argc, char** argv) {
   nightshift::cli::add_bus_commands(app, options, exit_code);
   nightshift::cli::add_config_commands(app, options, exit_code);
   nightshift::cli::add_telemetry_commands(app, options, exit_code);
+  nightshift::cli::add_run_commands(app, options, exit_code);
+  nightshift::cli::add_persister_commands(app, options, exit_code);
+  nightshift::cli::add_scheduler_commands(app, options, exit_code);
   nightshift::cli::add_fetcher_commands(app, options, exit_code);
+  nightshift::cli::add_trainer_commands(app, options, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -17,13 +17,14 @@ int run_persister(const GlobalOptions& global) {
   start_logging("persister", *config, global);
   install_stop_signals();
   zmq::context_t context(1);
-  if (auto reachable = probe_broker(context, *config, kStageBrokerWait); !reachable) {
-    std::cerr << "nightshift persister: " << reachable.error() << "\n";
-    return 1;
-  }
+  // The database first: a path that is not writable is the clearer error.
   auto persister = persister::Persister::start(context, *config);
   if (!persister) {
     std::cerr << "nightshift persister: " << persister.error() << "\n";
+    return 1;
+  }
+  if (auto reachable = probe_broker(context, *config, kStageBrokerWait); !reachable) {
+    std::cerr << "nightshift persister: " << reachable.error() << "\n";
     return 1;
   }
   spdlog::info("persister up: results database {}", config->storage.results_db);

@@ -147,6 +147,8 @@ void add_run_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
 
   auto* runs = app.add_subcommand("runs", "Run history: status, start, duration, jobs");
   runs->callback([&] { exit_code = run_history(global); });
+
+  add_operator_commands(app, global, exit_code);
 }
 
 }  // namespace nightshift::cli

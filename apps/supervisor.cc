@@ -29,9 +29,13 @@ Status probe_broker(zmq::context_t& context, const config::Config& config,
                                       config.bus);
     if (!socket) return Error{socket.error()};
     try {
-      (void)socket->send(zmq::str_buffer("stats"), zmq::send_flags::dontwait);
-      zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&item, 1, std::chrono::milliseconds(500)) > 0) return Status::success();
+      // Sockets are "immediate": wait until the connection is up before sending.
+      zmq::pollitem_t out{socket->handle(), 0, ZMQ_POLLOUT, 0};
+      if (zmq::poll(&out, 1, std::chrono::milliseconds(500)) > 0 &&
+          socket->send(zmq::str_buffer("stats"), zmq::send_flags::dontwait)) {
+        zmq::pollitem_t in{socket->handle(), 0, ZMQ_POLLIN, 0};
+        if (zmq::poll(&in, 1, std::chrono::milliseconds(1000)) > 0) return Status::success();
+      }
     } catch (const zmq::error_t&) {
       // interrupted or not connected yet: try again until the deadline
     }

@@ -18,7 +18,7 @@
 namespace nightshift::cli {
 
 // How long a stage started on its own waits for the broker to answer.
-inline constexpr std::chrono::seconds kStageBrokerWait{10};
+inline constexpr std::chrono::seconds kStageBrokerWait{5};
 
 // Asks the broker's control endpoint for its stats; an error naming the
 // endpoint if nothing answers within `timeout`.

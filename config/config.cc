@@ -86,7 +86,7 @@ void read_root(ConfigReader& r, Config& c) {
   }
   r.list("horizons", c.horizons, 1, 10'000, true);
   r.list("models", c.models, true);
-  r.field("num_workers", c.num_workers, 1, 1024);
+  r.field("num_workers", c.num_workers, 0, 1024);
   r.field("max_memory_per_process", c.max_memory_per_process, 0.05, 4096);
   r.field("memory_threshold", c.memory_threshold, 0.1, 1.0);
   r.field("n_splits", c.n_splits, 2, 100);

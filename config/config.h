@@ -78,7 +78,7 @@ struct Config {
   std::vector<std::string> timeframes = {"1m", "5m", "15m", "1h", "4h", "1d"};
   std::vector<int> horizons = {1, 3, 5};
   std::vector<std::string> models = {"logreg_l2"};
-  int num_workers = 4;
+  int num_workers = 0;  // 0: one per core, less one (at least 1); see `nightshift run`
   double max_memory_per_process = 2.0;  // GB, hard cap per worker
   double memory_threshold = 0.85;       // fraction of the cap: restart between jobs
   int n_splits = 5;

@@ -68,7 +68,9 @@ class ResultsStore {
   Status put_telemetry(std::string_view topic, int64_t ts_ns, const std::string& json);
   Status prune_telemetry(int64_t older_than_ns);
 
-  // Reads.
+  // Reads. has_schema() is false while the persister has created the file
+  // but not yet applied the migrations.
+  bool has_schema();
   Result<std::vector<RunRow>> runs();
   Result<std::optional<RunRow>> run(const std::string& run);
   Result<std::optional<RunCheckpoint>> checkpoint(const std::string& run);

@@ -45,6 +45,11 @@ std::string failed_gates(const std::string& gates_json) {
 
 }  // namespace
 
+bool ResultsStore::has_schema() {
+  auto n = db_.query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'runs'");
+  return n && *n == 1;
+}
+
 Result<std::vector<RunRow>> ResultsStore::runs() {
   auto stmt = db_.prepare(std::string(kRunColumns) + "ORDER BY started_ns DESC");
   if (!stmt) return Error{stmt.error()};

@@ -25,7 +25,8 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
     if (std::filesystem::exists(db)) {
       auto store = ResultsStore::open_read_only(db);
       if (!store) return Error{store.error()};
-      auto existing = store->run(options.run);
+      auto existing = store->has_schema() ? store->run(options.run)
+                                          : Result<std::optional<RunRow>>(std::nullopt);
       if (!existing) return Error{existing.error()};
       if (*existing) return make_error("run " + options.run + " already exists in " + db +
                                        "; continue it with `nightshift resume " + options.run + "`");

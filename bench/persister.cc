@@ -1,0 +1,160 @@
+// bench/persister: result rows per second through the persister — JobResults
+// pushed over the bus (a broker in this process), decoded, committed in
+// batched transactions by the real Persister — against a raw sqlite3
+// prepared-statement bulk insert of the same rows into the same table with
+// the same pragmas (WAL, synchronous=NORMAL), in one run. Prints both rates
+// and the ratio (target: persister >= 0.5 x raw).
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+#include "broker/broker.h"
+#include "broker/bus.h"
+#include "schema/results_store.h"
+#include "stages/persister/persister.h"
+
+namespace {
+
+using namespace nightshift;
+using Clock = std::chrono::steady_clock;
+
+config::Config bench_config(const std::string& dir, int base_port) {
+  config::Config c;
+  auto at = [&](int offset) { return "tcp://127.0.0.1:" + std::to_string(base_port + offset); };
+  c.bus.events_in = at(0);
+  c.bus.events_out = at(1);
+  c.bus.jobs_in = at(2);
+  c.bus.jobs_out = at(3);
+  c.bus.results_in = at(4);
+  c.bus.results_out = at(5);
+  c.bus.control = at(6);
+  c.storage.results_db = dir + "/persister.db";
+  return c;
+}
+
+JobResult make_result(int64_t i) {
+  JobResult r;
+  r.key = JobKey{"bench", "BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100), i % 100};
+  r.status = "ok";
+  r.worker = "bench/1";
+  r.params = {{"C", 0.5}};
+  r.metrics = {{"auc", 0.55}, {"brier", 0.249}, {"accuracy", 0.53}, {"log_loss", 0.69}};
+  for (int f = 0; f < 5; ++f) r.folds.push_back(FoldMetrics{{{"auc", 0.55}, {"brier", 0.25}}, 800, 200});
+  r.wall_s = 0.8;
+  r.cpu_s = 0.7;
+  r.peak_rss_bytes = 50'000'000;
+  r.data_fingerprint = "f00d";
+  return r;
+}
+
+double through_persister(const config::Config& config, int64_t rows) {
+  zmq::context_t context(2);
+  std::atomic<bool> stop{false};
+  auto broker = bus::Broker::bind(context, config.bus);
+  if (!broker) {
+    std::fprintf(stderr, "broker: %s\n", broker.error().c_str());
+    std::exit(1);
+  }
+  std::thread broker_thread([&] { (*broker)->run([&] { return stop.load(); }); });
+  auto persister = persister::Persister::start(context, config);
+  if (!persister) {
+    std::fprintf(stderr, "persister: %s\n", persister.error().c_str());
+    std::exit(1);
+  }
+  std::thread persister_thread([&] { (*persister)->run([&] { return stop.load(); }); });
+  auto sender = bus::ResultSender::connect(context, config.bus, bus::self_source("bench"));
+  auto reader = ResultsStore::open_read_only(config.storage.results_db);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // connections up
+  std::vector<JobResult> results;
+  for (int64_t i = 0; i < rows; ++i) results.push_back(make_result(i));
+  auto start = Clock::now();
+  for (const auto& r : results) {
+    while (!sender->send(r, std::chrono::milliseconds(1000))) {
+    }
+  }
+  while (*reader->result_rows("bench") < rows) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  stop = true;
+  persister_thread.join();
+  broker_thread.join();
+  return seconds;
+}
+
+void check(int rc, sqlite3* db, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+    std::fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));
+    std::exit(1);
+  }
+}
+
+// The peer: the same rows, already serialised, straight into the table.
+double raw_sqlite(const std::string& path, int64_t rows) {
+  {
+    auto store = ResultsStore::open_for_writing(path);  // same schema
+  }
+  sqlite3* db = nullptr;
+  check(sqlite3_open(path.c_str(), &db), db, "open");
+  check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000",
+                     nullptr, nullptr, nullptr), db, "pragmas");
+  sqlite3_stmt* stmt = nullptr;
+  check(sqlite3_prepare_v2(db,
+        "INSERT INTO trials (run, study, trial, kind, attempt, worker, params, metrics, folds, "
+        "wall_s, cpu_s, peak_rss_bytes, cache_hit, data_fingerprint, persisted_ns) VALUES "
+        "(?1, ?2, ?3, 'trial', 1, 'bench/1', ?4, ?5, ?6, 0.8, 0.7, 50000000, 0, 'f00d', 1) "
+        "ON CONFLICT DO NOTHING", -1, &stmt, nullptr), db, "prepare");
+  const std::string params = R"({"C":0.5})";
+  const std::string metrics = R"({"accuracy":0.53,"auc":0.55,"brier":0.249,"log_loss":0.69})";
+  std::string folds = "[";
+  for (int f = 0; f < 5; ++f) {
+    folds += std::string(f ? "," : "") + R"({"metrics":{"auc":0.55,"brier":0.25},"test_rows":200,"train_rows":800})";
+  }
+  folds += "]";
+  std::vector<std::string> studies;
+  for (int64_t i = 0; i < rows; ++i) studies.push_back("BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100));
+  auto start = Clock::now();
+  for (int64_t i = 0; i < rows; i += 2000) {
+    check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db, "begin");
+    for (int64_t j = i; j < std::min(rows, i + 2000); ++j) {
+      sqlite3_bind_text(stmt, 1, "raw", -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 2, studies[j].c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_int64(stmt, 3, j % 100);
+      sqlite3_bind_text(stmt, 4, params.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 5, metrics.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_text(stmt, 6, folds.c_str(), -1, SQLITE_STATIC);
+      check(sqlite3_step(stmt), db, "insert");
+      sqlite3_reset(stmt);
+    }
+    check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
+  }
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return seconds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t rows = argc > 1 ? std::atoll(argv[1]) : 50'000;
+  char dir[] = "/tmp/nightshift-bench-persister-XXXXXX";
+  if (mkdtemp(dir) == nullptr) return 1;
+  int base_port = 27000 + static_cast<int>(getpid() % 2000) * 8;
+  auto config = bench_config(dir, base_port);
+  spdlog::set_level(spdlog::level::warn);
+  double raw_s = raw_sqlite(std::string(dir) + "/raw.db", rows);
+  double persister_s = through_persister(config, rows);
+  double raw_rate = static_cast<double>(rows) / raw_s;
+  double persister_rate = static_cast<double>(rows) / persister_s;
+  std::printf("rows: %lld\n", static_cast<long long>(rows));
+  std::printf("raw sqlite3 bulk insert:        %10.0f rows/s (%.2f s)\n", raw_rate, raw_s);
+  std::printf("persister (bus -> committed):   %10.0f rows/s (%.2f s)\n", persister_rate, persister_s);
+  std::printf("ratio persister/raw: %.2f (target >= 0.5)\n", persister_rate / raw_rate);
+  std::filesystem::remove_all(dir);
+  return 0;
+}

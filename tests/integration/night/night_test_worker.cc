@@ -1,0 +1,104 @@
+// A small worker for testing the exactly-once machinery against the real
+// broker, persister and scheduler: it pulls jobs, announces one slot in
+// heartbeats and answers with deterministic results (AUC derived from the
+// study name), after --sleep-ms. Jobs of --fail-study always fail.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "broker/bus.h"
+#include "schema/topics.h"
+#include "stages/common/process.h"
+
+namespace ns = nightshift;
+
+namespace {
+
+struct Options {
+  std::string config_path;
+  std::string id = "1";
+  std::string fail_study;
+  int sleep_ms = 20;
+  std::string log_file;  // one line "study/trial attempt" per job handled
+};
+
+double planted_auc(const std::string& study) {
+  uint64_t hash = 1469598103934665603ULL;
+  for (char c : study) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return 0.48 + static_cast<double>(hash % 100) / 1000.0;  // 0.480 .. 0.579
+}
+
+ns::JobResult answer(const ns::Job& job, const Options& options) {
+  ns::JobResult r;
+  r.key = job.key;
+  r.attempt = job.attempt;
+  r.worker = ns::host_name() + "/" + options.id;
+  r.params = job.params;
+  if (!options.fail_study.empty() && job.key.study == options.fail_study) {
+    r.status = "failed";
+    r.reason = "planted failure for " + job.key.study;
+    return r;
+  }
+  r.status = "ok";
+  double auc = planted_auc(job.key.study) + (job.key.trial > 0 ? 0.001 * job.key.trial : 0);
+  r.metrics = {{"auc", auc}, {"brier", 0.25}, {"accuracy", auc}};
+  r.wall_s = options.sleep_ms / 1000.0;
+  r.cpu_s = r.wall_s;
+  if (job.kind == "final") {
+    bool pass = auc >= 0.52;
+    r.promoted = pass;
+    r.gates = {{"min_auc", pass ? "pass" : "fail: auc below 0.52"}};
+    r.artifact_path = "models/" + job.key.study + ".bin";
+  }
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  CLI::App app{"night test worker"};
+  app.add_option("--config", options.config_path)->required();
+  app.add_option("--id", options.id);
+  app.add_option("--fail-study", options.fail_study);
+  app.add_option("--sleep-ms", options.sleep_ms);
+  app.add_option("--log-file", options.log_file);
+  CLI11_PARSE(app, argc, argv);
+  auto config = ns::config::load_config(options.config_path);
+  if (!config) {
+    std::cerr << config.error() << "\n";
+    return 2;
+  }
+  ns::install_stop_signals();
+  zmq::context_t context(1);
+  auto self = ns::bus::self_source("test-worker");
+  auto jobs = ns::bus::JobReceiver::connect(context, config->bus);
+  auto results = ns::bus::ResultSender::connect(context, config->bus, self);
+  auto publisher = ns::bus::Publisher::connect(context, config->bus, self);
+  if (!jobs || !results || !publisher) return 1;
+  ns::Heartbeat heartbeat;
+  heartbeat.host = ns::host_name();
+  heartbeat.worker_id = options.id;
+  auto next_beat = std::chrono::steady_clock::now();
+  while (!ns::stop_requested()) {
+    if (std::chrono::steady_clock::now() >= next_beat) {
+      publisher->publish(ns::topics::worker_heartbeat(heartbeat.host, options.id), heartbeat);
+      next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    }
+    auto job = jobs->receive(std::chrono::milliseconds(50));
+    if (!job) continue;
+    std::this_thread::sleep_for(std::chrono::milliseconds(options.sleep_ms));
+    ns::JobResult result = answer(job->payload, options);
+    if (!options.log_file.empty()) {
+      std::ofstream(options.log_file, std::ios::app)
+          << job->payload.key.study << "/" << job->payload.key.trial << " "
+          << job->payload.attempt << "\n";
+    }
+    results->send(result, std::chrono::milliseconds(2000));
+    ++heartbeat.jobs_done;
+  }
+  return 0;
+}
