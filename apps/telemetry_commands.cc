@@ -56,31 +56,34 @@ std::string gib(const std::optional<uint64_t>& bytes) {
   return bytes ? fmt::format("{:.1f}", static_cast<double>(*bytes) / (1u << 30)) : "n/a";
 }
 
-void print_table(const std::vector<GpuSample>& gpus, const HostSample& host, const GpuFleet& fleet) {
+void print_table(const std::vector<GpuSample>& gpus, const HostSample& host,
+                 const GpuFleet& fleet) {
   std::cout << fmt::format("nightshift gpu — {}\n", host.host);
   std::cout << fmt::format("{:>2}  {:<10} {:<28} {:>6} {:>5} {:>15} {:>7} {:>9} {:>9} {:>9}\n", "#",
                            "backend", "name", "temp", "util", "mem GiB", "power", "sm clk",
                            "mem clk", "fan");
   for (const auto& g : gpus) {
-    std::cout << fmt::format("{:>2}  {:<10} {:<28} {:>6} {:>5} {:>15} {:>7} {:>9} {:>9} {:>9}{}\n",
-                             g.index, g.backend, g.name.substr(0, 28), opt(g.temp_c, "C"),
-                             opt(g.util_pct, "%"), gib(g.mem_used_bytes) + "/" + gib(g.mem_total_bytes),
-                             opt(g.power_w, "W", 1), opt(g.sm_clock_mhz, "MHz"),
-                             opt(g.mem_clock_mhz, "MHz"),
-                             g.fan_rpm ? opt(g.fan_rpm, "rpm") : opt(g.fan_pct, "%"),
-                             g.simulated ? "  [simulated]" : "");
+    std::cout << fmt::format(
+        "{:>2}  {:<10} {:<28} {:>6} {:>5} {:>15} {:>7} {:>9} {:>9} {:>9}{}\n", g.index, g.backend,
+        g.name.substr(0, 28), opt(g.temp_c, "C"), opt(g.util_pct, "%"),
+        gib(g.mem_used_bytes) + "/" + gib(g.mem_total_bytes), opt(g.power_w, "W", 1),
+        opt(g.sm_clock_mhz, "MHz"), opt(g.mem_clock_mhz, "MHz"),
+        g.fan_rpm ? opt(g.fan_rpm, "rpm") : opt(g.fan_pct, "%"),
+        g.simulated ? "  [simulated]" : "");
     for (const auto& [field, why] : g.unavailable) {
       std::cout << fmt::format("      {} unavailable: {}\n", field, why);
     }
   }
   if (gpus.empty()) std::cout << "    no GPU found by any configured backend\n";
   for (const auto& r : fleet.reports()) {
-    if (r.available) std::cout << fmt::format("backend {:<10} {} device(s)\n", r.name, r.devices);
-    else std::cout << fmt::format("backend {:<10} unavailable: {}\n", r.name, r.reason);
+    if (r.available)
+      std::cout << fmt::format("backend {:<10} {} device(s)\n", r.name, r.devices);
+    else
+      std::cout << fmt::format("backend {:<10} unavailable: {}\n", r.name, r.reason);
   }
-  std::cout << fmt::format("host: cpu {}  mem {}/{} GiB  load {:.2f} {:.2f} {:.2f}", opt(host.cpu_pct, "%"),
-                           gib(host.mem_used_bytes), gib(host.mem_total_bytes), host.load1,
-                           host.load5, host.load15);
+  std::cout << fmt::format("host: cpu {}  mem {}/{} GiB  load {:.2f} {:.2f} {:.2f}",
+                           opt(host.cpu_pct, "%"), gib(host.mem_used_bytes),
+                           gib(host.mem_total_bytes), host.load1, host.load5, host.load15);
   for (const auto& d : host.disks) {
     std::cout << fmt::format("  disk {} {}/{} GiB", d.path, gib(d.used_bytes), gib(d.total_bytes));
   }
@@ -141,8 +144,8 @@ int run_check(const GlobalOptions& global, const CheckOptions& options) {
   if (!config) return 2;
   start_logging("check", *config, global);
   config::TelemetryConfig probe = config->telemetry;
-  bool simulated = std::find(probe.backends.begin(), probe.backends.end(), "simulated") !=
-                   probe.backends.end();
+  bool simulated =
+      std::find(probe.backends.begin(), probe.backends.end(), "simulated") != probe.backends.end();
   probe.backends = {"nvml", "levelzero", "rocm", "sysfs"};
   if (simulated) probe.backends.push_back("simulated");
   GpuFleet fleet = GpuFleet::open(probe, host_name());
@@ -153,8 +156,10 @@ int run_check(const GlobalOptions& global, const CheckOptions& options) {
     return 0;
   }
   for (const auto& r : fleet.reports()) {
-    if (r.available) std::cout << fmt::format("{:<10} usable       {} device(s)\n", r.name, r.devices);
-    else std::cout << fmt::format("{:<10} unavailable  {}\n", r.name, r.reason);
+    if (r.available)
+      std::cout << fmt::format("{:<10} usable       {} device(s)\n", r.name, r.devices);
+    else
+      std::cout << fmt::format("{:<10} unavailable  {}\n", r.name, r.reason);
   }
   return 0;
 }
@@ -163,14 +168,16 @@ int run_check(const GlobalOptions& global, const CheckOptions& options) {
 
 void add_telemetry_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto* stage = app.add_subcommand(
-      "telemetry", "Run the telemetry stage: sample host and GPUs every telemetry.interval_ms, "
-                   "publish telemetry.* and alert.* until SIGINT/SIGTERM");
+      "telemetry",
+      "Run the telemetry stage: sample host and GPUs every telemetry.interval_ms, "
+      "publish telemetry.* and alert.* until SIGINT/SIGTERM");
   stage->callback([&] { exit_code = run_telemetry(global); });
 
   auto gpu_options = std::make_shared<GpuOptions>();
   auto* gpu = app.add_subcommand(
-      "gpu", "Show every GPU (any vendor) and the host, which backend served each device and "
-             "which fields are unavailable and why");
+      "gpu",
+      "Show every GPU (any vendor) and the host, which backend served each device and "
+      "which fields are unavailable and why");
   gpu->add_flag("--json", gpu_options->json, "JSON instead of a table (JSON lines with --watch)");
   gpu->add_flag("--watch", gpu_options->watch, "Refresh until interrupted");
   gpu->add_option("--interval", gpu_options->interval_s, "Seconds between refreshes with --watch")
@@ -180,7 +187,8 @@ void add_telemetry_commands(CLI::App& app, GlobalOptions& global, int& exit_code
   auto check_options = std::make_shared<CheckOptions>();
   auto* check = app.add_subcommand(
       "check", "List which GPU backends are usable on this machine, and why not");
-  check->add_flag("--json", check_options->json, "JSON array of {name, available, reason, devices}");
+  check->add_flag("--json", check_options->json,
+                  "JSON array of {name, available, reason, devices}");
   check->callback([&, check_options] { exit_code = run_check(global, *check_options); });
 }
 

@@ -117,10 +117,12 @@ int main(int argc, char** argv) {
   int window_s = argc > 1 ? std::atoi(argv[1]) : 5;
   double ours = ours_us_per_sample();
   double naive = naive_us_per_sample();
-  std::printf("cpu per sample (host + 1 simulated GPU): nightshift %.1f us, "
-              "naive ifstream reader %.1f us, ratio %.2f\n",
-              ours, naive, ours / naive);
-  std::printf("  at 10 Hz that is %.3f %% of one core (target %.1f %%)\n", ours * 10 / 1e4, kTargetPct);
+  std::printf(
+      "cpu per sample (host + 1 simulated GPU): nightshift %.1f us, "
+      "naive ifstream reader %.1f us, ratio %.2f\n",
+      ours, naive, ours / naive);
+  std::printf("  at 10 Hz that is %.3f %% of one core (target %.1f %%)\n", ours * 10 / 1e4,
+              kTargetPct);
 
   auto bus = testing::make_test_bus(
       "telemetry:\n  interval_ms: 100\n  backends: [nvml, levelzero, rocm, sysfs, simulated]\n"

@@ -26,6 +26,7 @@ AlertTracker::AlertTracker(std::vector<AlertRule> rules, int64_t min_duration_ns
 std::vector<Alert> AlertTracker::observe(std::string_view kind, const std::string& metric,
                                          double value, int64_t mono_ns) {
   std::vector<Alert> alerts;
+  std::vector<Alert> resolved;
   for (const auto& rule : rules_) {
     if (rule.kind != kind) continue;
     State& s = states_[{metric, rule.level}];
@@ -41,9 +42,11 @@ std::vector<Alert> AlertTracker::observe(std::string_view kind, const std::strin
     } else if (value < rule.clear_below) {
       s.firing = false;
       s.above_since_ns = -1;
-      alerts.push_back(make_alert(rule, metric, value, false));
+      resolved.push_back(make_alert(rule, metric, value, false));
     }
   }
+  // Rules go from mild to severe; stand down from the most severe first.
+  alerts.insert(alerts.end(), resolved.rbegin(), resolved.rend());
   return alerts;
 }
 

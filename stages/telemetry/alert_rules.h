@@ -56,7 +56,8 @@ class AlertTracker {
     bool firing = false;
     int64_t above_since_ns = -1;
   };
-  Alert make_alert(const AlertRule& rule, const std::string& metric, double value, bool firing) const;
+  Alert make_alert(const AlertRule& rule, const std::string& metric, double value,
+                   bool firing) const;
 
   std::vector<AlertRule> rules_;
   int64_t min_duration_ns_;

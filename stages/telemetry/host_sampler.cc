@@ -59,8 +59,8 @@ void HostSampler::read_memory_and_load(HostSample& out) {
   if (mem) {
     out.mem_total_bytes = mem->total_bytes;
     out.mem_available_bytes = mem->available_bytes;
-    out.mem_used_bytes = mem->total_bytes > mem->available_bytes
-                             ? mem->total_bytes - mem->available_bytes : 0;
+    out.mem_used_bytes =
+        mem->total_bytes > mem->available_bytes ? mem->total_bytes - mem->available_bytes : 0;
   } else {
     last_error_ = mem.error();
   }
@@ -119,7 +119,8 @@ void HostSampler::read_processes(int64_t mono_ns, HostSample& out) {
     usage.rss_bytes = stat->rss_pages * static_cast<uint64_t>(page_bytes_);
     Tracked& t = it->second;
     if (t.mono_ns >= 0 && mono_ns > t.mono_ns && stat->cpu_ticks >= t.cpu_ticks) {
-      double cpu_s = static_cast<double>(stat->cpu_ticks - t.cpu_ticks) / static_cast<double>(ticks_per_s_);
+      double cpu_s =
+          static_cast<double>(stat->cpu_ticks - t.cpu_ticks) / static_cast<double>(ticks_per_s_);
       usage.cpu_pct = 100.0 * cpu_s / (static_cast<double>(mono_ns - t.mono_ns) / 1e9);
     }
     t = Tracked{stat->cpu_ticks, mono_ns};

@@ -25,16 +25,21 @@ std::vector<Handle> enumerate(Fn fn, zes_device_handle_t device) {
 
 std::string ze_result_text(uint32_t result) {
   switch (result) {
-    case ZE_RESULT_SUCCESS: return "ZE_RESULT_SUCCESS";
-    case ZE_RESULT_ERROR_UNINITIALIZED: return "ZE_RESULT_ERROR_UNINITIALIZED (no Level Zero driver)";
+    case ZE_RESULT_SUCCESS:
+      return "ZE_RESULT_SUCCESS";
+    case ZE_RESULT_ERROR_UNINITIALIZED:
+      return "ZE_RESULT_ERROR_UNINITIALIZED (no Level Zero driver)";
     case ZE_RESULT_ERROR_DEPENDENCY_UNAVAILABLE:
       return "ZE_RESULT_ERROR_DEPENDENCY_UNAVAILABLE (the driver cannot read this sensor)";
     case ZE_RESULT_ERROR_INSUFFICIENT_PERMISSIONS:
       return "ZE_RESULT_ERROR_INSUFFICIENT_PERMISSIONS (permission denied; needs root or "
              "perf_event_paranoid <= 0)";
-    case ZE_RESULT_ERROR_UNSUPPORTED_FEATURE: return "ZE_RESULT_ERROR_UNSUPPORTED_FEATURE";
-    case ZE_RESULT_ERROR_NOT_AVAILABLE: return "ZE_RESULT_ERROR_NOT_AVAILABLE";
-    case ZE_RESULT_ERROR_UNKNOWN: return "ZE_RESULT_ERROR_UNKNOWN";
+    case ZE_RESULT_ERROR_UNSUPPORTED_FEATURE:
+      return "ZE_RESULT_ERROR_UNSUPPORTED_FEATURE";
+    case ZE_RESULT_ERROR_NOT_AVAILABLE:
+      return "ZE_RESULT_ERROR_NOT_AVAILABLE";
+    case ZE_RESULT_ERROR_UNKNOWN:
+      return "ZE_RESULT_ERROR_UNKNOWN";
     default: {
       char hex[16];
       std::snprintf(hex, sizeof hex, "0x%08x", result);
@@ -124,7 +129,8 @@ Status LevelZeroBackend::initialise_driver() {
   void* zes_device_get = library_->find("zesDeviceGet");
   if (api_->zes_init != nullptr && zes_driver_get != nullptr && zes_device_get != nullptr) {
     ze_result_t r = api_->zes_init(0);
-    if (r != ZE_RESULT_SUCCESS) return make_error("no device: zesInit failed: " + ze_result_text(r));
+    if (r != ZE_RESULT_SUCCESS)
+      return make_error("no device: zesInit failed: " + ze_result_text(r));
     // zes_driver/device handles are opaque pointers like their ze_ twins;
     // the signatures differ only in the handle's name.
     api_->driver_get = reinterpret_cast<decltype(api_->driver_get)>(zes_driver_get);
@@ -234,8 +240,10 @@ void LevelZeroBackend::read_power(Device& d, GpuSample& out) {
   if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, "power_w", ze_result_text(r));
   out.energy_j = static_cast<double>(counter.energy) / 1e6;
   auto watts = d.energy_rate.update({counter.energy, counter.timestamp});
-  if (watts) out.power_w = *watts;
-  else mark_unavailable(out, "power_w", watts.error());
+  if (watts)
+    out.power_w = *watts;
+  else
+    mark_unavailable(out, "power_w", watts.error());
 }
 
 void LevelZeroBackend::read_memory(Device& d, GpuSample& out) {
@@ -265,8 +273,10 @@ void LevelZeroBackend::read_frequency(Device& d, GpuSample& out) {
     state.stype = ZES_STRUCTURE_TYPE_FREQ_STATE;
     ze_result_t r = api_->freq_state(*f, &state);
     if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, name, ze_result_text(r));
-    if (state.actual > 0) field = state.actual;
-    else mark_unavailable(out, name, "frequency not reported");
+    if (state.actual > 0)
+      field = state.actual;
+    else
+      mark_unavailable(out, name, "frequency not reported");
   };
   read(d.gpu_freq, out.sm_clock_mhz, "sm_clock_mhz");
   read(d.mem_freq, out.mem_clock_mhz, "mem_clock_mhz");
@@ -278,16 +288,20 @@ void LevelZeroBackend::read_activity(Device& d, GpuSample& out) {
   ze_result_t r = api_->engine_activity(*d.engine, &stats);
   if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, "util_pct", ze_result_text(r));
   auto busy = d.activity_rate.update({stats.activeTime, stats.timestamp});
-  if (busy) out.util_pct = *busy;
-  else mark_unavailable(out, "util_pct", busy.error());
+  if (busy)
+    out.util_pct = *busy;
+  else
+    mark_unavailable(out, "util_pct", busy.error());
 }
 
 void LevelZeroBackend::read_fan(Device& d, GpuSample& out) {
   if (d.fans.empty()) return mark_unavailable(out, "fan_rpm", "no fan reported");
   int32_t rpm = 0;
   ze_result_t r = api_->fan_state(d.fans.front(), ZES_FAN_SPEED_UNITS_RPM, &rpm);
-  if (r == ZE_RESULT_SUCCESS && rpm >= 0) out.fan_rpm = rpm;
-  else mark_unavailable(out, "fan_rpm", ze_result_text(r));
+  if (r == ZE_RESULT_SUCCESS && rpm >= 0)
+    out.fan_rpm = rpm;
+  else
+    mark_unavailable(out, "fan_rpm", ze_result_text(r));
 }
 
 }  // namespace nightshift::telemetry

@@ -4,9 +4,7 @@
 
 namespace nightshift::telemetry::nvml {
 
-MemoryUse memory_use(const MemoryV2& v2) {
-  return MemoryUse{v2.used, v2.total, v2.reserved, 2};
-}
+MemoryUse memory_use(const MemoryV2& v2) { return MemoryUse{v2.used, v2.total, v2.reserved, 2}; }
 
 MemoryUse memory_use(const MemoryV1& v1) { return MemoryUse{v1.used, v1.total, std::nullopt, 1}; }
 

@@ -35,7 +35,8 @@ Status NvmlBackend::load_api() {
                   library_->load("nvmlDeviceGetCount_v2", a.get_count_v2) &&
                   library_->load("nvmlDeviceGetHandleByIndex_v2", a.get_handle_v2) &&
                   library_->load("nvmlDeviceGetMemoryInfo", a.get_memory_v1);
-  if (!required) return make_error("library too old: " + library_name_ + " lacks the _v2 entry points");
+  if (!required)
+    return make_error("library too old: " + library_name_ + " lacks the _v2 entry points");
   library_->load("nvmlErrorString", a.error_string);
   library_->load("nvmlDeviceGetName", a.get_name);
   library_->load("nvmlDeviceGetPciInfo_v3", a.get_pci_v3);
@@ -69,8 +70,10 @@ Status NvmlBackend::init() {
     if (api_->get_handle_v2(i, &handle) != nvml::kSuccess) continue;
     GpuDeviceInfo info;
     char name[96] = {};
-    if (api_->get_name && api_->get_name(handle, name, sizeof name) == nvml::kSuccess) info.name = name;
-    else info.name = "NVIDIA GPU " + std::to_string(i);
+    if (api_->get_name && api_->get_name(handle, name, sizeof name) == nvml::kSuccess)
+      info.name = name;
+    else
+      info.name = "NVIDIA GPU " + std::to_string(i);
     nvml::PciInfo pci{};
     if (api_->get_pci_v3 && api_->get_pci_v3(handle, &pci) == nvml::kSuccess) {
       info.pci_bus_id = nvml::normalize_pci_bus_id(pci.bus_id);
@@ -113,18 +116,27 @@ void NvmlBackend::read_clocks_and_power(nvml::Device handle, GpuSample& out) con
   unsigned int value = 0;
   nvml::Return r = api_->get_clock ? api_->get_clock(handle, nvml::kClockSm, &value)
                                    : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.sm_clock_mhz = value;
-  else mark_unavailable(out, "sm_clock_mhz", describe(r));
-  r = api_->get_clock ? api_->get_clock(handle, nvml::kClockMem, &value) : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.mem_clock_mhz = value;
-  else mark_unavailable(out, "mem_clock_mhz", describe(r));
+  if (r == nvml::kSuccess)
+    out.sm_clock_mhz = value;
+  else
+    mark_unavailable(out, "sm_clock_mhz", describe(r));
+  r = api_->get_clock ? api_->get_clock(handle, nvml::kClockMem, &value)
+                      : nvml::kErrorFunctionNotFound;
+  if (r == nvml::kSuccess)
+    out.mem_clock_mhz = value;
+  else
+    mark_unavailable(out, "mem_clock_mhz", describe(r));
   r = api_->get_power_mw ? api_->get_power_mw(handle, &value) : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.power_w = value / 1000.0;
-  else mark_unavailable(out, "power_w", describe(r));
+  if (r == nvml::kSuccess)
+    out.power_w = value / 1000.0;
+  else
+    mark_unavailable(out, "power_w", describe(r));
   unsigned long long energy_mj = 0;
   r = api_->get_energy_mj ? api_->get_energy_mj(handle, &energy_mj) : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.energy_j = static_cast<double>(energy_mj) / 1000.0;
-  else mark_unavailable(out, "energy_j", describe(r));
+  if (r == nvml::kSuccess)
+    out.energy_j = static_cast<double>(energy_mj) / 1000.0;
+  else
+    mark_unavailable(out, "energy_j", describe(r));
 }
 
 void NvmlBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
@@ -133,17 +145,23 @@ void NvmlBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
   nvml::Return r = api_->get_temperature
                        ? api_->get_temperature(handle, nvml::kTemperatureGpu, &value)
                        : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.temp_c = value;
-  else mark_unavailable(out, "temp_c", describe(r));
+  if (r == nvml::kSuccess)
+    out.temp_c = value;
+  else
+    mark_unavailable(out, "temp_c", describe(r));
   nvml::Utilization util{};
   r = api_->get_utilization ? api_->get_utilization(handle, &util) : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.util_pct = util.gpu;
-  else mark_unavailable(out, "util_pct", describe(r));
+  if (r == nvml::kSuccess)
+    out.util_pct = util.gpu;
+  else
+    mark_unavailable(out, "util_pct", describe(r));
   read_memory(handle, out);
   read_clocks_and_power(handle, out);
   r = api_->get_fan_pct ? api_->get_fan_pct(handle, &value) : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess) out.fan_pct = value;
-  else mark_unavailable(out, "fan_pct", describe(r));
+  if (r == nvml::kSuccess)
+    out.fan_pct = value;
+  else
+    mark_unavailable(out, "fan_pct", describe(r));
   mark_unavailable(out, "fan_rpm", "NVML reports fan speed in percent only");
 }
 

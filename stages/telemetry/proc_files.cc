@@ -72,7 +72,7 @@ Result<ProcessStat> parse_process_stat(const std::string& text) {
   if (fields.size() < 22) return make_error("process stat: fewer than 24 fields");
   try {
     stat.cpu_ticks = std::stoull(fields[11]) + std::stoull(fields[12]);  // utime, stime
-    stat.rss_pages = std::stoull(fields[21]);                          // rss
+    stat.rss_pages = std::stoull(fields[21]);                            // rss
   } catch (const std::exception&) {
     return make_error("process stat: non-numeric utime, stime or rss");
   }

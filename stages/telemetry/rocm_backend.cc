@@ -78,19 +78,22 @@ Status RocmBackend::init() {
   initialised_ = true;
   uint32_t count = 0;
   r = api_->num_devices(&count);
-  if (r != RSMI_STATUS_SUCCESS) return make_error("rsmi_num_monitor_devices failed: " + describe(r));
+  if (r != RSMI_STATUS_SUCCESS)
+    return make_error("rsmi_num_monitor_devices failed: " + describe(r));
   for (uint32_t dv = 0; dv < count; ++dv) {
     GpuDeviceInfo info;
     char name[128] = {};
-    if (api_->name && api_->name(dv, name, sizeof name) == RSMI_STATUS_SUCCESS) info.name = name;
-    else info.name = "AMD GPU " + std::to_string(dv);
+    if (api_->name && api_->name(dv, name, sizeof name) == RSMI_STATUS_SUCCESS)
+      info.name = name;
+    else
+      info.name = "AMD GPU " + std::to_string(dv);
     uint64_t bdf = 0;
     if (api_->pci_id && api_->pci_id(dv, &bdf) == RSMI_STATUS_SUCCESS) {
       // BDFID bits: domain 63:32, bus 15:8, device 7:3, function 2:0.
       char bus_id[32];
       std::snprintf(bus_id, sizeof bus_id, "%04x:%02x:%02x.%x", static_cast<unsigned>(bdf >> 32),
-                    static_cast<unsigned>((bdf >> 8) & 0xff), static_cast<unsigned>((bdf >> 3) & 0x1f),
-                    static_cast<unsigned>(bdf & 0x7));
+                    static_cast<unsigned>((bdf >> 8) & 0xff),
+                    static_cast<unsigned>((bdf >> 3) & 0x1f), static_cast<unsigned>(bdf & 0x7));
       info.pci_bus_id = bus_id;
     }
     devices_.push_back(info);
@@ -104,8 +107,10 @@ void RocmBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
   read_temperatures(dv, out);
   uint32_t busy = 0;
   rsmi_status_t r = api_->busy ? api_->busy(dv, &busy) : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS) out.util_pct = busy;
-  else mark_unavailable(out, "util_pct", describe(r));
+  if (r == RSMI_STATUS_SUCCESS)
+    out.util_pct = busy;
+  else
+    mark_unavailable(out, "util_pct", describe(r));
   read_memory(dv, out);
   read_power(dv, out);
   read_clocks(dv, out);
@@ -115,10 +120,12 @@ void RocmBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
 void RocmBackend::read_temperatures(uint32_t dv, GpuSample& out) const {
   auto read = [&](rsmi_temperature_type_t type, std::optional<double>& field, const char* name) {
     int64_t millideg = 0;
-    rsmi_status_t r = api_->temp ? api_->temp(dv, type, RSMI_TEMP_CURRENT, &millideg)
-                                 : RSMI_STATUS_NOT_SUPPORTED;
-    if (r == RSMI_STATUS_SUCCESS) field = static_cast<double>(millideg) / 1000.0;
-    else mark_unavailable(out, name, describe(r));
+    rsmi_status_t r =
+        api_->temp ? api_->temp(dv, type, RSMI_TEMP_CURRENT, &millideg) : RSMI_STATUS_NOT_SUPPORTED;
+    if (r == RSMI_STATUS_SUCCESS)
+      field = static_cast<double>(millideg) / 1000.0;
+    else
+      mark_unavailable(out, name, describe(r));
   };
   read(RSMI_TEMP_TYPE_EDGE, out.temp_c, "temp_c");
   read(RSMI_TEMP_TYPE_JUNCTION, out.temp_junction_c, "temp_junction_c");
@@ -127,23 +134,31 @@ void RocmBackend::read_temperatures(uint32_t dv, GpuSample& out) const {
 
 void RocmBackend::read_memory(uint32_t dv, GpuSample& out) const {
   uint64_t used = 0, total = 0;
-  rsmi_status_t r = api_->mem_used ? api_->mem_used(dv, RSMI_MEM_TYPE_VRAM, &used)
-                                   : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS) out.mem_used_bytes = used;
-  else mark_unavailable(out, "mem_used_bytes", describe(r));
+  rsmi_status_t r =
+      api_->mem_used ? api_->mem_used(dv, RSMI_MEM_TYPE_VRAM, &used) : RSMI_STATUS_NOT_SUPPORTED;
+  if (r == RSMI_STATUS_SUCCESS)
+    out.mem_used_bytes = used;
+  else
+    mark_unavailable(out, "mem_used_bytes", describe(r));
   r = api_->mem_total ? api_->mem_total(dv, RSMI_MEM_TYPE_VRAM, &total) : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS) out.mem_total_bytes = total;
-  else mark_unavailable(out, "mem_total_bytes", describe(r));
+  if (r == RSMI_STATUS_SUCCESS)
+    out.mem_total_bytes = total;
+  else
+    mark_unavailable(out, "mem_total_bytes", describe(r));
 }
 
 void RocmBackend::read_power(uint32_t dv, GpuSample& out) const {
   uint64_t microwatts = 0;
-  rsmi_status_t r = api_->power_ave ? api_->power_ave(dv, 0, &microwatts) : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS) out.power_w = static_cast<double>(microwatts) / 1e6;
-  else mark_unavailable(out, "power_w", describe(r));
+  rsmi_status_t r =
+      api_->power_ave ? api_->power_ave(dv, 0, &microwatts) : RSMI_STATUS_NOT_SUPPORTED;
+  if (r == RSMI_STATUS_SUCCESS)
+    out.power_w = static_cast<double>(microwatts) / 1e6;
+  else
+    mark_unavailable(out, "power_w", describe(r));
   uint64_t ticks = 0, timestamp = 0;
   float resolution_uj = 0;
-  r = api_->energy ? api_->energy(dv, &ticks, &resolution_uj, &timestamp) : RSMI_STATUS_NOT_SUPPORTED;
+  r = api_->energy ? api_->energy(dv, &ticks, &resolution_uj, &timestamp)
+                   : RSMI_STATUS_NOT_SUPPORTED;
   if (r == RSMI_STATUS_SUCCESS) out.energy_j = static_cast<double>(ticks) * resolution_uj / 1e6;
 }
 
@@ -164,8 +179,10 @@ void RocmBackend::read_clocks(uint32_t dv, GpuSample& out) const {
 void RocmBackend::read_fan(uint32_t dv, GpuSample& out) const {
   int64_t rpm = 0;
   rsmi_status_t r = api_->fan_rpm ? api_->fan_rpm(dv, 0, &rpm) : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS) out.fan_rpm = static_cast<double>(rpm);
-  else mark_unavailable(out, "fan_rpm", describe(r));
+  if (r == RSMI_STATUS_SUCCESS)
+    out.fan_rpm = static_cast<double>(rpm);
+  else
+    mark_unavailable(out, "fan_rpm", describe(r));
   int64_t speed = 0;
   uint64_t max_speed = 0;
   if (api_->fan_speed && api_->fan_max && api_->fan_speed(dv, 0, &speed) == RSMI_STATUS_SUCCESS &&

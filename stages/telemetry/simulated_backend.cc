@@ -61,8 +61,8 @@ void SimulatedBackend::refresh(std::size_t device, int64_t mono_ns, GpuSample& o
   out.temp_junction_c = *out.temp_c + 8.0;
   out.util_pct = load;
   out.mem_total_bytes = kMemTotalBytes;
-  out.mem_used_bytes = static_cast<uint64_t>(static_cast<double>(kMemTotalBytes) *
-                                             (0.2 + 0.6 * load / 100.0));
+  out.mem_used_bytes =
+      static_cast<uint64_t>(static_cast<double>(kMemTotalBytes) * (0.2 + 0.6 * load / 100.0));
   out.sm_clock_mhz = 600.0 + 14.0 * load;
   out.mem_clock_mhz = load > 5 ? 1750.0 : 405.0;
   out.power_w = power_w;

@@ -90,14 +90,20 @@ void SysfsBackend::read_load_and_memory(const Card& card, GpuSample& out) const 
     return;
   }
   auto busy = read_int_file(card.card_dir + "/device/gpu_busy_percent");
-  if (busy) out.util_pct = static_cast<double>(*busy);
-  else mark_unavailable(out, "util_pct", busy.error());
+  if (busy)
+    out.util_pct = static_cast<double>(*busy);
+  else
+    mark_unavailable(out, "util_pct", busy.error());
   auto used = read_int_file(card.card_dir + "/device/mem_info_vram_used");
-  if (used) out.mem_used_bytes = static_cast<uint64_t>(*used);
-  else mark_unavailable(out, "mem_used_bytes", used.error());
+  if (used)
+    out.mem_used_bytes = static_cast<uint64_t>(*used);
+  else
+    mark_unavailable(out, "mem_used_bytes", used.error());
   auto total = read_int_file(card.card_dir + "/device/mem_info_vram_total");
-  if (total) out.mem_total_bytes = static_cast<uint64_t>(*total);
-  else mark_unavailable(out, "mem_total_bytes", total.error());
+  if (total)
+    out.mem_total_bytes = static_cast<uint64_t>(*total);
+  else
+    mark_unavailable(out, "mem_total_bytes", total.error());
 }
 
 void SysfsBackend::read_temperatures(const Card& card, GpuSample& out) const {
@@ -107,7 +113,8 @@ void SysfsBackend::read_temperatures(const Card& card, GpuSample& out) const {
   }
   for (const auto& file : list_dir(card.hwmon_dir, "temp")) {
     const std::string suffix = "_input";
-    if (file.size() <= suffix.size() || file.substr(file.size() - suffix.size()) != suffix) continue;
+    if (file.size() <= suffix.size() || file.substr(file.size() - suffix.size()) != suffix)
+      continue;
     auto millideg = read_int_file(card.hwmon_dir + "/" + file);
     if (!millideg) continue;
     std::string stem = file.substr(0, file.size() - suffix.size());
@@ -133,19 +140,23 @@ void SysfsBackend::read_power(Card& card, int64_t mono_ns, GpuSample& out) const
   auto energy_uj = read_int_file(card.hwmon_dir + "/energy1_input");
   if (energy_uj) {
     out.energy_j = static_cast<double>(*energy_uj) / 1e6;
-    CounterReading reading{static_cast<uint64_t>(*energy_uj), static_cast<uint64_t>(mono_ns / 1000)};
+    CounterReading reading{static_cast<uint64_t>(*energy_uj),
+                           static_cast<uint64_t>(mono_ns / 1000)};
     auto rate = card.energy_rate.update(reading);
     if (!out.power_w && rate) out.power_w = *rate;
     if (!out.power_w && !rate) mark_unavailable(out, "power_w", rate.error());
   }
-  if (!out.power_w) mark_unavailable(out, "power_w", "no power1_average, power1_input or energy1_input");
+  if (!out.power_w)
+    mark_unavailable(out, "power_w", "no power1_average, power1_input or energy1_input");
 }
 
 void SysfsBackend::read_fan(const Card& card, GpuSample& out) const {
   if (card.hwmon_dir.empty()) return;
   auto rpm = read_int_file(card.hwmon_dir + "/fan1_input");
-  if (rpm) out.fan_rpm = static_cast<double>(*rpm);
-  else mark_unavailable(out, "fan_rpm", "no fan1_input (passive cooling or not exposed)");
+  if (rpm)
+    out.fan_rpm = static_cast<double>(*rpm);
+  else
+    mark_unavailable(out, "fan_rpm", "no fan1_input (passive cooling or not exposed)");
   auto pwm = read_int_file(card.hwmon_dir + "/pwm1");
   if (pwm) out.fan_pct = static_cast<double>(*pwm) * 100.0 / 255.0;
 }
@@ -155,20 +166,27 @@ void SysfsBackend::read_clocks(const Card& card, GpuSample& out) const {
   if (card.driver == "amdgpu") {
     auto sclk = read_text_file(dev + "/pp_dpm_sclk");
     auto sclk_mhz = sclk ? parse_dpm_current_mhz(*sclk) : Result<double>(Error{sclk.error()});
-    if (sclk_mhz) out.sm_clock_mhz = *sclk_mhz;
-    else mark_unavailable(out, "sm_clock_mhz", sclk_mhz.error());
+    if (sclk_mhz)
+      out.sm_clock_mhz = *sclk_mhz;
+    else
+      mark_unavailable(out, "sm_clock_mhz", sclk_mhz.error());
     auto mclk = read_text_file(dev + "/pp_dpm_mclk");
     auto mclk_mhz = mclk ? parse_dpm_current_mhz(*mclk) : Result<double>(Error{mclk.error()});
-    if (mclk_mhz) out.mem_clock_mhz = *mclk_mhz;
-    else mark_unavailable(out, "mem_clock_mhz", mclk_mhz.error());
+    if (mclk_mhz)
+      out.mem_clock_mhz = *mclk_mhz;
+    else
+      mark_unavailable(out, "mem_clock_mhz", mclk_mhz.error());
     return;
   }
   std::string freq_file = card.driver == "i915" ? card.card_dir + "/gt_cur_freq_mhz"
                                                 : dev + "/tile0/gt0/freq0/cur_freq";
   auto mhz = read_int_file(freq_file);
-  if (mhz) out.sm_clock_mhz = static_cast<double>(*mhz);
-  else mark_unavailable(out, "sm_clock_mhz", mhz.error());
-  mark_unavailable(out, "mem_clock_mhz", card.driver + " does not expose the memory clock in sysfs");
+  if (mhz)
+    out.sm_clock_mhz = static_cast<double>(*mhz);
+  else
+    mark_unavailable(out, "sm_clock_mhz", mhz.error());
+  mark_unavailable(out, "mem_clock_mhz",
+                   card.driver + " does not expose the memory clock in sysfs");
 }
 
 }  // namespace nightshift::telemetry

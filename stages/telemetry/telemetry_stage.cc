@@ -62,7 +62,8 @@ void TelemetryStage::evaluate_alerts(const HostSample& host, const std::vector<G
     std::string prefix = "gpu" + std::to_string(gpu.index) + ".";
     if (gpu.temp_c) feed(kGpuTemp, prefix + std::string(kGpuTemp), *gpu.temp_c);
     if (gpu.mem_used_bytes && gpu.mem_total_bytes && *gpu.mem_total_bytes > 0) {
-      feed(kGpuVram, prefix + std::string(kGpuVram), pct(*gpu.mem_used_bytes, *gpu.mem_total_bytes));
+      feed(kGpuVram, prefix + std::string(kGpuVram),
+           pct(*gpu.mem_used_bytes, *gpu.mem_total_bytes));
     }
   }
   if (host.mem_total_bytes > 0) {
@@ -77,8 +78,10 @@ void TelemetryStage::evaluate_alerts(const HostSample& host, const std::vector<G
 
 void TelemetryStage::publish_alerts(const std::vector<Alert>& alerts) {
   for (const auto& alert : alerts) {
-    if (alert.state == "firing") spdlog::warn("alert: {}", alert.message);
-    else spdlog::info("alert resolved: {}", alert.message);
+    if (alert.state == "firing")
+      spdlog::warn("alert: {}", alert.message);
+    else
+      spdlog::info("alert resolved: {}", alert.message);
     publisher_.publish(topics::alert(alert.level, alert.host, alert.metric), alert);
   }
 }
@@ -106,8 +109,10 @@ namespace {
 
 void log_backends(const GpuFleet& fleet) {
   for (const auto& report : fleet.reports()) {
-    if (report.available) spdlog::info("backend {}: {} device(s)", report.name, report.devices);
-    else spdlog::info("backend {} unavailable: {}", report.name, report.reason);
+    if (report.available)
+      spdlog::info("backend {}: {} device(s)", report.name, report.devices);
+    else
+      spdlog::info("backend {} unavailable: {}", report.name, report.reason);
   }
 }
 
@@ -118,7 +123,8 @@ int run_telemetry_stage(const config::Config& config) {
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("telemetry"));
   auto requests = bus::Subscriber::connect(context, config.bus, {kInventoryRequestTopic});
   if (!publisher || !requests) {
-    spdlog::error("cannot connect to the bus: {}", !publisher ? publisher.error() : requests.error());
+    spdlog::error("cannot connect to the bus: {}",
+                  !publisher ? publisher.error() : requests.error());
     return 1;
   }
   std::string host = host_name();

@@ -6,10 +6,9 @@
 // kInventoryRequestTopic.
 #pragma once
 
-#include <zmq.hpp>
-
 #include <cstdint>
 #include <string>
+#include <zmq.hpp>
 
 #include "broker/bus.h"
 #include "config/config.h"
@@ -37,8 +36,7 @@ class TelemetryStage {
   const GpuFleet& fleet() const { return fleet_; }
 
  private:
-  void evaluate_alerts(const HostSample& host, const std::vector<GpuSample>& gpus,
-                       int64_t mono_ns);
+  void evaluate_alerts(const HostSample& host, const std::vector<GpuSample>& gpus, int64_t mono_ns);
   void publish_alerts(const std::vector<Alert>& alerts);
 
   std::string host_;

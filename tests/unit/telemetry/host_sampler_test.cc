@@ -14,7 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fixture(const std::string& name) { return std::string(TELEMETRY_FIXTURES) + "/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(TELEMETRY_FIXTURES) + "/" + name;
+}
 
 TEST(ProcFiles, StatAggregateLine) {
   auto t = parse_proc_stat(*read_text_file(fixture("proc/stat")));
@@ -50,8 +52,8 @@ TEST(ProcFiles, MeminfoAndLoadavg) {
 }
 
 TEST(ProcFiles, ProcessStatWithSpacesAndParensInName) {
-  auto stat = parse_process_stat(
-      "12 (evil) name) R 1 1 1 0 -1 0 0 0 0 0 70 30 0 0 20 0 1 0 5 1000 42 0\n");
+  auto stat =
+      parse_process_stat("12 (evil) name) R 1 1 1 0 -1 0 0 0 0 0 70 30 0 0 20 0 1 0 5 1000 42 0\n");
   ASSERT_TRUE(stat.ok()) << stat.error();
   EXPECT_EQ(stat->comm, "evil) name");
   EXPECT_EQ(stat->cpu_ticks, 100u);

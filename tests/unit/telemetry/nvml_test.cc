@@ -20,7 +20,8 @@ TEST(NvmlStructVersion, MemoryV2MatchesNvmlHeader) {
 }
 
 TEST(NvmlMemory, V2UsedExcludesReserved) {
-  nvml::MemoryV2 v2{nvml::kMemoryV2Version, 80ull << 30, 512ull << 20, 70ull << 30, (10ull << 30) - (512ull << 20)};
+  nvml::MemoryV2 v2{nvml::kMemoryV2Version, 80ull << 30, 512ull << 20, 70ull << 30,
+                    (10ull << 30) - (512ull << 20)};
   auto use = nvml::memory_use(v2);
   EXPECT_EQ(use.api_version, 2);
   EXPECT_EQ(use.used_bytes, (10ull << 30) - (512ull << 20));

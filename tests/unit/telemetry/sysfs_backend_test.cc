@@ -10,11 +10,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string fixture(const std::string& name) { return std::string(TELEMETRY_FIXTURES) + "/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(TELEMETRY_FIXTURES) + "/" + name;
+}
 
 // A private copy of a fixture tree, so a test can move counters.
 std::string copy_fixture(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / ("nightshift-sysfs-" + name + "-" + std::to_string(::getpid()));
+  fs::path dir =
+      fs::temp_directory_path() / ("nightshift-sysfs-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::copy(fixture(name), dir, fs::copy_options::recursive);
   return dir.string();
@@ -41,7 +44,7 @@ TEST(SysfsBackend, AmdgpuFixtureReadsEveryField) {
   EXPECT_EQ(s.fan_rpm, 1450.0);
   ASSERT_TRUE(s.fan_pct.has_value());
   EXPECT_NEAR(*s.fan_pct, 40.0, 0.01);  // pwm1 102/255
-  EXPECT_EQ(s.sm_clock_mhz, 1850.0);     // the '*' level of pp_dpm_sclk
+  EXPECT_EQ(s.sm_clock_mhz, 1850.0);    // the '*' level of pp_dpm_sclk
   EXPECT_EQ(s.mem_clock_mhz, 1249.0);
   EXPECT_TRUE(s.unavailable.empty());
 }

@@ -3,9 +3,8 @@
 // stderr clean (rsmi_init and the Level Zero loader like to print).
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <functional>
