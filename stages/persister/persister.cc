@@ -71,6 +71,8 @@ void Persister::take_result_frame(const bus::RawFrame& raw) {
 }
 
 void Persister::take_event(bus::Envelope envelope) {
+  // Our own job.persisted announcements: the trials table already says it.
+  if (envelope.frame.header.src.stage == "persister") return;
   EventRecord record;
   record.type = envelope.frame.header.type;
   record.ts_ns = envelope.frame.header.ts_ns;

@@ -122,6 +122,10 @@ void JobBoard::release_final(const std::string& study,
                              std::optional<std::map<std::string, double>> params) {
   JobState* job = find(JobKey{"", study, kFinalTrial});
   if (job == nullptr || job->state != "blocked") return;
+  for (const auto& other : jobs_) {
+    bool settled = other.state == "done" || other.state == "skipped";
+    if (other.job.key.study == study && other.job.key.trial != kFinalTrial && !settled) return;
+  }
   if (!params) {
     job->state = "skipped";
     job->reason = "no trial of the study succeeded";

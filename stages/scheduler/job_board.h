@@ -53,7 +53,7 @@ class JobBoard {
   // Studies whose trials are all settled and whose final is still blocked.
   std::vector<std::string> studies_ready_for_final() const;
   // Gives a blocked final its params and makes it pending (or skips it when
-  // no trial of the study succeeded).
+  // no trial of the study succeeded). No-op while trials are unsettled.
   void release_final(const std::string& study, std::optional<std::map<std::string, double>> params);
   // After a restart: running jobs lose their lease and go back to pending.
   void requeue_running();
