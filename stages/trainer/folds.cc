@@ -75,7 +75,7 @@ Result<std::vector<Fold>> make_folds(std::size_t begin, std::size_t end, const C
 
 Result<HoldoutSplit> split_holdout(std::size_t first_valid, std::size_t labelled,
                                    double fraction, std::size_t horizon) {
-  if (labelled <= first_valid) return make_error("no labelled rows after the feature warm-up");
+  if (labelled <= first_valid) return make_error("too few rows: no labelled rows after the feature warm-up");
   std::size_t usable = labelled - first_valid;
   auto holdout = static_cast<std::size_t>(std::floor(static_cast<double>(usable) * fraction));
   if (holdout < 1 || usable < holdout + horizon + 1) {

@@ -33,6 +33,11 @@ void HeartbeatLoop::set_current_job(std::optional<JobKey> job, uint64_t jobs_don
   wake_.notify_all();
 }
 
+void HeartbeatLoop::publish_job_event(const std::string& topic, const JobEvent& event) {
+  std::lock_guard lock(mutex_);  // the socket is used by one thread at a time
+  publisher_.publish(topic, event);
+}
+
 void HeartbeatLoop::beat_locked() {
   state_.rss_bytes = current_rss_bytes();
   publisher_.publish(topic_, state_);

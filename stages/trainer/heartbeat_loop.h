@@ -1,5 +1,6 @@
-// Publishes the worker's heartbeat on its own thread and socket, so a long
-// job does not make a live worker look dead.
+// Publishes the worker's heartbeat on its own thread, so a long job does not
+// make a live worker look dead. It owns the worker's one event publisher
+// (one sequence of `seq` numbers per process): job events go through it too.
 #pragma once
 
 #include <zmq.hpp>
@@ -25,6 +26,8 @@ class HeartbeatLoop {
 
   // Marks the slot busy with `job` (or free with nullopt) and beats at once.
   void set_current_job(std::optional<JobKey> job, uint64_t jobs_done);
+  // Publishes a job state event on the shared publisher.
+  void publish_job_event(const std::string& topic, const JobEvent& event);
 
  private:
   void run();

@@ -24,7 +24,7 @@ class LogisticModel final : public Model {
       : name_(std::move(name)), options_(options) {}
 
   std::string name() const override { return name_; }
-  Status fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) override;
+  Status fit(Eigen::Ref<const Eigen::MatrixXd> x, Eigen::Ref<const Eigen::VectorXd> y) override;
   Eigen::VectorXd predict_proba(const Eigen::MatrixXd& x) const override;
   nlohmann::json to_json() const override;
   static Result<LogisticModel> from_json(const nlohmann::json& j);

@@ -20,7 +20,7 @@ class Model {
  public:
   virtual ~Model() = default;
   virtual std::string name() const = 0;
-  virtual Status fit(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) = 0;
+  virtual Status fit(Eigen::Ref<const Eigen::MatrixXd> x, Eigen::Ref<const Eigen::VectorXd> y) = 0;
   // P(label = 1) per row.
   virtual Eigen::VectorXd predict_proba(const Eigen::MatrixXd& x) const = 0;
   // Everything needed to predict again: written into artifacts.

@@ -4,7 +4,7 @@
 
 namespace nightshift::trainer {
 
-Standardizer Standardizer::fit(const Eigen::MatrixXd& x) {
+Standardizer Standardizer::fit(Eigen::Ref<const Eigen::MatrixXd> x) {
   Standardizer s;
   const double n = static_cast<double>(std::max<Eigen::Index>(x.rows(), 1));
   s.mean = x.colwise().sum().transpose() / n;
@@ -16,7 +16,7 @@ Standardizer Standardizer::fit(const Eigen::MatrixXd& x) {
   return s;
 }
 
-void Standardizer::apply_in_place(Eigen::MatrixXd& x) const {
+void Standardizer::apply_in_place(Eigen::Ref<Eigen::MatrixXd> x) const {
   x.rowwise() -= mean.transpose();
   x.array().rowwise() /= scale.transpose().array();
 }

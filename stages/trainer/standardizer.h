@@ -12,9 +12,9 @@ struct Standardizer {
   Eigen::VectorXd mean;
   Eigen::VectorXd scale;  // population standard deviation; 1 where constant
 
-  static Standardizer fit(const Eigen::MatrixXd& x);
+  static Standardizer fit(Eigen::Ref<const Eigen::MatrixXd> x);
   Eigen::MatrixXd apply(const Eigen::MatrixXd& x) const;
-  void apply_in_place(Eigen::MatrixXd& x) const;
+  void apply_in_place(Eigen::Ref<Eigen::MatrixXd> x) const;
 };
 
 }  // namespace nightshift::trainer

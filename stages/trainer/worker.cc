@@ -53,16 +53,14 @@ uint64_t cap_bytes(const config::Config& config) {
 class Worker {
  public:
   Worker(const config::Config& config, const WorkerOptions& options, zmq::context_t& context,
-         bus::JobReceiver jobs, bus::ResultSender results, bus::Publisher events,
-         bus::Publisher beats)
+         bus::JobReceiver jobs, bus::ResultSender results, bus::Publisher events)
       : config_(config),
         options_(options),
         name_(host_name() + "/" + options.worker_id),
         jobs_(std::move(jobs)),
         results_(std::move(results)),
-        events_(std::move(events)),
         datasets_(context, config, bus::self_source("worker")),
-        heartbeat_(std::move(beats), initial_heartbeat(options), options.heartbeat_interval),
+        heartbeat_(std::move(events), initial_heartbeat(options), options.heartbeat_interval),
         cache_(options.feature_cache_bytes) {}
 
   int run() {
@@ -88,8 +86,8 @@ class Worker {
   // Runs one job and reports it. Returns an exit code, or -1 to carry on.
   int handle(const Job& job) {
     heartbeat_.set_current_job(job.key, done_);
-    events_.publish(topics::job("started", job.key.run),
-                    JobEvent{job.key, "started", job.attempt, "", name_});
+    heartbeat_.publish_job_event(topics::job("started", job.key.run),
+                                 JobEvent{job.key, "started", job.attempt, "", name_});
     reset_peak_rss();
     auto wall_start = std::chrono::steady_clock::now();
     double cpu_start = process_cpu_seconds();
@@ -161,7 +159,6 @@ class Worker {
   std::string name_;
   bus::JobReceiver jobs_;
   bus::ResultSender results_;
-  bus::Publisher events_;
   DatasetClient datasets_;
   HeartbeatLoop heartbeat_;
   FeatureCache cache_;
@@ -180,9 +177,8 @@ int run_worker(const config::Config& config, const WorkerOptions& options) {
   auto jobs = bus::JobReceiver::connect(context, config.bus);
   auto results = bus::ResultSender::connect(context, config.bus, self);
   auto events = bus::Publisher::connect(context, config.bus, self);
-  auto beats = bus::Publisher::connect(context, config.bus, self);
   for (const std::string* error : {jobs ? nullptr : &jobs.error(), results ? nullptr : &results.error(),
-                                   events ? nullptr : &events.error(), beats ? nullptr : &beats.error()}) {
+                                   events ? nullptr : &events.error()}) {
     if (error != nullptr) {
       spdlog::error("worker: {}", *error);
       return 1;
@@ -191,8 +187,7 @@ int run_worker(const config::Config& config, const WorkerOptions& options) {
   spdlog::info("worker {} up: jobs from {}, results to {}, datasets from {}, memory cap {:.2f} GB",
                options.worker_id, config.bus.jobs_out, config.bus.results_in,
                config.fetcher.dataset_endpoint, config.max_memory_per_process);
-  Worker worker(config, options, context, std::move(*jobs), std::move(*results), std::move(*events),
-                std::move(*beats));
+  Worker worker(config, options, context, std::move(*jobs), std::move(*results), std::move(*events));
   return worker.run();
 }
 

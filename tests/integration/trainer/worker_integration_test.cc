@@ -107,14 +107,16 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
   ASSERT_TRUE(final_fit.promoted.has_value());
 
   bool heartbeat = false, started = false;
-  for (int i = 0; i < 50 && !(heartbeat && started); ++i) {
+  std::string seen;
+  for (int i = 0; i < 200 && !(heartbeat && started); ++i) {
     auto event = events_->receive(200ms);
     if (!event) continue;
+    seen += event->topic + " ";
     if (event->topic.rfind("worker.", 0) == 0 && event->topic.find(".t1.heartbeat") != std::string::npos) heartbeat = true;
     if (event->topic == topics::job("started", "run1")) started = true;
   }
-  EXPECT_TRUE(heartbeat);
-  EXPECT_TRUE(started);
+  EXPECT_TRUE(heartbeat) << seen;
+  EXPECT_TRUE(started) << seen;
 
   ChildProcess predict({nightshift_binary(), "--config", bus_.config_path, "predict", "--model",
                         *final_fit.artifact_path, "--symbol", "SYNTH1", "--last", "3"});
