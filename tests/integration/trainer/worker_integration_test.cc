@@ -82,6 +82,14 @@ class TrainerWorkerTest : public ::testing::Test {
 
 TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
   auto worker = start_worker("t1");
+  // PUB is lossy until the worker has our subscriptions (the slow joiner):
+  // its first heartbeat here proves they arrived, job.started's with them.
+  bool first_heartbeat = false;
+  for (int i = 0; i < 50 && !first_heartbeat; ++i) {
+    auto event = events_->receive(200ms);
+    first_heartbeat = event && event->topic.find(".t1.heartbeat") != std::string::npos;
+  }
+  ASSERT_TRUE(first_heartbeat) << "no heartbeat from the worker";
   JobResult trial = run(job("trial", 1));
   ASSERT_EQ(trial.status, "ok") << trial.reason;
   EXPECT_EQ(trial.folds.size(), 5u);
