@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <optional>
 
 #include "config/config.h"
 #include "stages/common/process.h"
@@ -14,17 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-Result<double> number_field(const json& row, std::size_t i) {
-  const json& v = row[i];
-  if (v.is_number()) return v.get<double>();
-  if (!v.is_string()) return make_error("field " + std::to_string(i) + " is not a number");
-  const std::string& s = v.get_ref<const std::string&>();
-  char* end = nullptr;
-  double value = std::strtod(s.c_str(), &end);
-  if (end == s.c_str() || *end != '\0') return make_error("field " + std::to_string(i) + " '" + s + "' is not a number");
-  return value;
-}
-
 std::string binance_error(const HttpResponse& r) {
   json doc = json::parse(r.body, nullptr, false);
   std::string detail = r.body.substr(0, 120);
@@ -34,39 +24,111 @@ std::string binance_error(const HttpResponse& r) {
   return "binance: HTTP " + std::to_string(r.status) + ": " + detail;
 }
 
+// Streams the klines array straight into columns (no DOM): a page is 1000
+// rows x 12 fields, and building a json value per field would cost more than
+// storing the bars.
+class KlinesReader : public nlohmann::json_sax<json> {
+ public:
+  explicit KlinesReader(int64_t end_ts) : end_ts_(end_ts) {}
+
+  bool null() override { return field_value(std::nullopt); }
+  bool boolean(bool) override { return field_value(std::nullopt); }
+  bool number_integer(number_integer_t v) override { return field_int(v); }
+  bool number_unsigned(number_unsigned_t v) override { return field_int(static_cast<int64_t>(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return field_value(v); }
+  bool string(string_t& text) override {
+    if (depth_ != 2 || field_ < 1 || field_ > 5) return field_value(std::nullopt);
+    char* end = nullptr;
+    double v = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0') {
+      return fail("field " + std::to_string(field_) + " '" + text + "' is not a number");
+    }
+    return field_value(v);
+  }
+  bool binary(binary_t&) override { return fail("unexpected binary value"); }
+  bool start_object(std::size_t) override {
+    return fail(depth_ == 0 ? "klines response is not an array" : "a row is not an array");
+  }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override {
+    if (++depth_ > 2) return fail("nested array inside a row");
+    if (depth_ == 2) field_ = 0;
+    return true;
+  }
+  bool end_array() override {
+    if (depth_-- == 2) return end_row();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    parse_failed_ = true;
+    return false;
+  }
+
+  Bars bars;
+  std::string error;
+  bool parse_failed_ = false;
+
+ private:
+  bool fail(std::string what) {
+    if (error.empty()) error = "kline row " + std::to_string(row_) + ": " + std::move(what);
+    return false;
+  }
+  bool field_int(int64_t v) {
+    if (depth_ == 2 && field_ == 0) {
+      open_ms_ = v;
+      ++field_;
+      return true;
+    }
+    return field_value(static_cast<double>(v));
+  }
+  bool field_value(std::optional<double> v) {
+    if (depth_ == 1) return fail("row is not an array");
+    if (depth_ == 2 && field_ == 0) return fail("open time is not an integer");
+    if (depth_ == 2 && field_ >= 1 && field_ <= 5) {
+      if (!v) return fail("field " + std::to_string(field_) + " is not a number");
+      values_[field_ - 1] = *v;
+    }
+    ++field_;
+    return true;
+  }
+  bool end_row() {
+    if (field_ < 6) return fail("has " + std::to_string(field_) + " fields, expected 12");
+    ++row_;
+    int64_t ts = open_ms_ / 1000;
+    if (ts >= end_ts_) return true;
+    bars.ts.push_back(ts);
+    bars.open.push_back(values_[0]);
+    bars.high.push_back(values_[1]);
+    bars.low.push_back(values_[2]);
+    bars.close.push_back(values_[3]);
+    bars.volume.push_back(values_[4]);
+    return true;
+  }
+
+  int64_t end_ts_;
+  int depth_ = 0;
+  int field_ = 0;
+  std::size_t row_ = 0;
+  int64_t open_ms_ = 0;
+  double values_[5] = {0, 0, 0, 0, 0};
+};
+
 }  // namespace
 
 Result<Bars> parse_binance_klines(const std::string& body, int64_t end_ts) {
-  json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) {
+  KlinesReader reader(end_ts);
+  bool ok = json::sax_parse(body, &reader);
+  if (!ok && reader.parse_failed_) {
     auto first = body.find_first_not_of(" \t\r\n");
     if (first != std::string::npos && body[first] == '<') return make_error("binance: got an HTML page instead of JSON");
     return make_error("binance: response is not valid JSON (truncated?)");
   }
-  if (!doc.is_array()) return make_error("binance: klines response is not an array");
-  Bars bars;
-  bars.ts.reserve(doc.size());
-  for (std::size_t i = 0; i < doc.size(); ++i) {
-    const json& row = doc[i];
-    if (!row.is_array() || row.size() < 6 || !row[0].is_number_integer()) {
-      return make_error("binance: kline row " + std::to_string(i) + " is not a 12-field array");
-    }
-    int64_t ts = row[0].get<int64_t>() / 1000;
-    if (ts >= end_ts) continue;
-    double v[5];
-    for (std::size_t k = 1; k <= 5; ++k) {
-      auto x = number_field(row, k);
-      if (!x) return make_error("binance: kline row " + std::to_string(i) + ": " + x.error());
-      v[k - 1] = *x;
-    }
-    bars.ts.push_back(ts);
-    bars.open.push_back(v[0]);
-    bars.high.push_back(v[1]);
-    bars.low.push_back(v[2]);
-    bars.close.push_back(v[3]);
-    bars.volume.push_back(v[4]);
+  if (!ok) return make_error("binance: " + reader.error);
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos || body[body.find_first_not_of(" \t\r\n")] != '[') {
+    return make_error("binance: klines response is not an array");
   }
-  return bars;
+  return std::move(reader.bars);
 }
 
 int64_t binance_weight_wait_ms(int64_t used, int64_t budget, int64_t weight, int64_t now_ms) {

@@ -98,3 +98,24 @@ TEST(SyntheticSource, InvalidSpecGivesNoBars) {
 
 }  // namespace
 }  // namespace nightshift::fetcher
+
+namespace nightshift::fetcher {
+namespace {
+
+TEST(SyntheticSource, WindowsOfOnePathAgree) {
+  SyntheticSource source(42, 0.1, {{"ETHUSDT", 0.3}});
+  auto whole = source.fetch({"BTCUSDT", "1h", 1'704'067'200, 1'704'067'200 + 48 * 3600}, {});
+  auto tail = source.fetch({"BTCUSDT", "1h", 1'704'067'200 + 24 * 3600, 1'704'067'200 + 48 * 3600}, {});
+  ASSERT_TRUE(whole.ok() && tail.ok());
+  ASSERT_EQ(whole->size(), 48u);
+  ASSERT_EQ(tail->size(), 24u);
+  for (std::size_t i = 0; i < 24; ++i) {
+    EXPECT_EQ(tail->ts[i], whole->ts[24 + i]);
+    EXPECT_EQ(tail->close[i], whole->close[24 + i]);
+    EXPECT_EQ(tail->volume[i], whole->volume[24 + i]);
+  }
+  EXPECT_FALSE(source.fetch({"BTCUSDT", "7x", 0, 10}, {}).ok());
+}
+
+}  // namespace
+}  // namespace nightshift::fetcher
