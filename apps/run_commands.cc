@@ -40,7 +40,6 @@ int run_night(const GlobalOptions& global, SupervisorOptions options) {
   options.config_path = global.config_path;
   options.log_level = global.log_level;
   if (options.run.empty()) options.run = new_run_id();
-  if (options.port > 0) setenv("NIGHTSHIFT_DASHBOARD_PORT", std::to_string(options.port).c_str(), 1);
   return supervise(*config, options);
 }
 
@@ -103,9 +102,6 @@ int run_history(const GlobalOptions& global) {
 void add_supervisor_options(CLI::App* cmd, SupervisorOptions& options) {
   cmd->add_option("--workers", options.workers, "Trainer workers (default: num_workers, or cores - 1)")
       ->check(CLI::Range(1, 1024));
-  cmd->add_flag("--dashboard", options.dashboard, "Also start the dashboard gateway");
-  cmd->add_option("--port", options.port, "Dashboard port (default: dashboard.port)")
-      ->check(CLI::Range(1, 65535));
   cmd->add_flag("!--no-telemetry", options.telemetry, "Do not start the telemetry stage");
   cmd->add_option("--worker-program", options.worker_program,
                   "Test hook: start PROGRAM --config F --id N instead of `nightshift worker`")

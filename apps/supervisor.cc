@@ -122,7 +122,6 @@ void NightRun::plan_stages(int workers) {
   bool test_workers = !options_.worker_program.empty();
   if (!test_workers) add("fetcher", stage_argv("fetcher", {}), true);
   add("persister", stage_argv("persister", {}), true);
-  if (options_.dashboard) add("gateway", stage_argv("gateway", {}), true);
   for (int i = 1; i <= workers; ++i) {
     std::string id = std::to_string(i);
     std::vector<std::string> argv;
@@ -214,7 +213,6 @@ void NightRun::stop_stages() {
   };
   auto is = [](const char* name) { return [name](const std::string& n) { return n == name; }; };
   stop_if([](const std::string& n) { return n.rfind("worker-", 0) == 0; }, std::chrono::seconds(5));
-  stop_if(is("gateway"), std::chrono::seconds(5));
   stop_if(is("fetcher"), std::chrono::seconds(5));
   stop_if(is("telemetry"), std::chrono::seconds(5));
   stop_if(is("persister"), std::chrono::seconds(15));

@@ -31,8 +31,6 @@ struct SupervisorOptions {
   std::string run;          // run id
   bool resume = false;
   int workers = 0;          // 0: num_workers from config, else cores - 1
-  bool dashboard = false;
-  int port = 0;             // dashboard port; 0: from config
   // Test hook: a program to start instead of `nightshift worker` (given
   // --config F). The exactly-once machinery is tested with it.
   std::string worker_program;
