@@ -38,4 +38,25 @@ struct ValidationReport {
 // Cleans `bars` in place by the rules above. `timeframe_s` sizes the gap rule.
 ValidationReport validate_bars(Bars& bars, int64_t timeframe_s);
 
+// The same rules over a range that arrives page by page (a pipelined fetch
+// stores page n while page n+1 is in flight). add() cleans one page in place:
+// rules 1-3, and 4-5 within the page (sorted, last row of a ts kept). Rows
+// that repeat a ts of an earlier page stay in the later page: stored after
+// the earlier one with INSERT OR REPLACE, the later row wins, as rule 5 says.
+// finish() gives the report validate_bars would give for all pages
+// concatenated (counts equal; examples may come in a different order).
+class BarValidator {
+ public:
+  explicit BarValidator(int64_t timeframe_s) : timeframe_s_(timeframe_s) {}
+  void add(Bars& page);
+  ValidationReport finish() const;
+
+ private:
+  int64_t timeframe_s_;
+  ValidationReport report_;
+  std::vector<int64_t> seen_;  // distinct ts of every kept row so far, sorted
+  bool have_last_ = false;
+  int64_t last_arrival_ts_ = 0;  // last kept row in arrival order (rule 4 count)
+};
+
 }  // namespace nightshift::fetcher

@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/fetcher_config.h"
 #include "stages/fetcher/polite_client.h"
@@ -18,7 +20,18 @@
 namespace nightshift::fetcher {
 
 // Parses a klines body; `end_ts` drops rows that open at or after it.
+// A single-pass scanner handles the shape Binance sends (rows of an integer
+// open time, decimal strings or numbers, plain strings, literals); anything
+// else -- escapes, non-ASCII, odd numbers, errors -- goes to the general
+// nlohmann SAX parser, so results and error messages are the SAX parser's.
 Result<Bars> parse_binance_klines(const std::string& body, int64_t end_ts);
+
+namespace detail {
+// The two halves of parse_binance_klines, exposed for tests: the fast path
+// (nullopt where it declines the body) and the general parser.
+std::optional<Bars> parse_binance_klines_fast(std::string_view body, int64_t end_ts);
+Result<Bars> parse_binance_klines_sax(const std::string& body, int64_t end_ts);
+}  // namespace detail
 
 // How long to wait before a request of `weight` when `used` of `budget` is
 // spent in the minute window containing `now_ms` (0: send now).
@@ -32,6 +45,9 @@ class BinanceSource : public BarSource {
   BinanceSource(const config::FetcherConfig& config, NoticeSink notices);
   std::string name() const override { return "binance"; }
   Result<Bars> fetch(const FetchRange& range, const ProgressSink& progress) override;
+  // Hands over each 1000-row page as soon as it is parsed.
+  Status fetch_pages(const FetchRange& range, const ProgressSink& progress,
+                     const PageSink& sink) override;
   uint64_t requests_sent() const override { return http_.requests_sent(); }
 
  private:

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "stages/fetcher/ingest.h"
 
 namespace nightshift::fetcher {
 namespace {
@@ -89,19 +90,13 @@ Status DatasetStore::fetch_into_cache(BarSource& source, const SeriesKey& key, i
                                       int64_t to, int64_t timeframe_s, DatasetAnswer& answer,
                                       const ProgressSink& progress) {
   ++answer.fetches;
+  // Pages are validated and stored while the next one is fetched; nothing of
+  // the range is committed unless every page arrived (see ingest.h).
   FetchLogEntry log{from, to, clock_(), "ok", "", {}};
-  auto bars = source.fetch({key.symbol, key.timeframe, from, to}, progress);
-  if (!bars) {
-    log.status = "error";
-    log.message = bars.error();
-    (void)cache_.log_failure(key, log);  // best effort: the fetch error matters more
-    return Error{bars.error()};
-  }
-  log.report = validate_bars(*bars, timeframe_s);
-  log.message = log.report.summary();
-  answer.report = log.report;
-  if (Status s = cache_.store(key, *bars, source.synthetic(), log); !s) return s;
-  answer.rows_stored += bars->size();
+  auto ingested = ingest_range(source, cache_, key, std::move(log), timeframe_s, progress);
+  if (!ingested) return Error{ingested.error()};
+  answer.report = ingested->report;
+  answer.rows_stored += ingested->rows_stored;
   return Status::success();
 }
 

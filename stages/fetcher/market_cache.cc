@@ -25,18 +25,44 @@ Result<std::optional<Coverage>> MarketCache::coverage(const SeriesKey& key) {
 }
 
 Status MarketCache::insert_bars(const SeriesKey& key, const Bars& bars) {
-  // INSERT OR REPLACE: a re-fetched bar is the source's latest revision.
-  auto stmt = db_.prepare(
-      "INSERT OR REPLACE INTO bars (source, symbol, timeframe, ts, open, high, low, close, volume) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  if (!stmt) return Error{stmt.error()};
-  for (std::size_t i = 0; i < bars.size(); ++i) {
-    stmt->bind(1, key.source).bind(2, key.symbol).bind(3, key.timeframe).bind(4, bars.ts[i]);
-    stmt->bind(5, bars.open[i]).bind(6, bars.high[i]).bind(7, bars.low[i]);
-    stmt->bind(8, bars.close[i]).bind(9, bars.volume[i]);
-    if (Status s = stmt->run(); !s) return s;
+  sqlite3* db = db_.handle();
+  if (!insert_bars_) {
+    // INSERT OR REPLACE: a re-fetched bar is the source's latest revision.
+    static constexpr const char* kSql =
+        "INSERT OR REPLACE INTO bars (source, symbol, timeframe, ts, open, high, low, close, volume) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db, kSql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+      return make_error(std::string(sqlite3_errmsg(db)) + " (in: " + kSql + ")");
+    }
+    insert_bars_.reset(stmt);
   }
-  return Status::success();
+  sqlite3_stmt* stmt = insert_bars_.get();
+  // The key is bound once per batch, without a copy (SQLITE_STATIC: `key`
+  // outlives the loop; the bindings are cleared before returning).
+  sqlite3_bind_text(stmt, 1, key.source.data(), static_cast<int>(key.source.size()), SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, key.symbol.data(), static_cast<int>(key.symbol.size()), SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 3, key.timeframe.data(), static_cast<int>(key.timeframe.size()),
+                    SQLITE_STATIC);
+  Status status;
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    sqlite3_bind_int64(stmt, 4, bars.ts[i]);
+    sqlite3_bind_double(stmt, 5, bars.open[i]);
+    sqlite3_bind_double(stmt, 6, bars.high[i]);
+    sqlite3_bind_double(stmt, 7, bars.low[i]);
+    sqlite3_bind_double(stmt, 8, bars.close[i]);
+    sqlite3_bind_double(stmt, 9, bars.volume[i]);
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_DONE) {
+      status = make_error(std::string(sqlite3_errmsg(db)) + " (inserting bar ts=" +
+                          std::to_string(bars.ts[i]) + " into bars)");
+      sqlite3_reset(stmt);
+      break;
+    }
+    sqlite3_reset(stmt);
+  }
+  sqlite3_clear_bindings(stmt);
+  return status;
 }
 
 Status MarketCache::widen_coverage(const SeriesKey& key, bool synthetic, const FetchLogEntry& log) {
@@ -69,14 +95,30 @@ Status MarketCache::append_log(const SeriesKey& key, const FetchLogEntry& log) {
   return stmt->run();
 }
 
-Status MarketCache::store(const SeriesKey& key, const Bars& bars, bool synthetic,
-                          const FetchLogEntry& log) {
+Result<MarketCache::Writer> MarketCache::begin_store(const SeriesKey& key) {
   auto tx = sql::Transaction::begin(db_);
   if (!tx) return Error{tx.error()};
-  if (Status s = insert_bars(key, bars); !s) return s;
-  if (Status s = widen_coverage(key, synthetic, log); !s) return s;
-  if (Status s = append_log(key, log); !s) return s;
-  return tx->commit();
+  return Writer(*this, key, std::move(*tx));
+}
+
+Status MarketCache::Writer::add(const Bars& bars) {
+  if (Status s = cache_->insert_bars(key_, bars); !s) return s;
+  rows_added_ += bars.size();
+  return Status::success();
+}
+
+Status MarketCache::Writer::commit(bool synthetic, const FetchLogEntry& log) {
+  if (Status s = cache_->widen_coverage(key_, synthetic, log); !s) return s;
+  if (Status s = cache_->append_log(key_, log); !s) return s;
+  return tx_.commit();
+}
+
+Status MarketCache::store(const SeriesKey& key, const Bars& bars, bool synthetic,
+                          const FetchLogEntry& log) {
+  auto writer = begin_store(key);
+  if (!writer) return Error{writer.error()};
+  if (Status s = writer->add(bars); !s) return s;
+  return writer->commit(synthetic, log);
 }
 
 Status MarketCache::log_failure(const SeriesKey& key, const FetchLogEntry& log) {

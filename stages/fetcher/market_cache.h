@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,14 +48,46 @@ struct FetchLogEntry {
 
 class MarketCache {
  public:
+  // A store in progress: bars are added batch by batch (a pipelined fetch
+  // adds each page as it arrives) inside one write transaction; commit()
+  // widens the coverage, appends the log row and commits. Nothing is visible
+  // to readers before commit(), and a Writer destroyed without commit() rolls
+  // everything back, so a range is stored whole or not at all. While a Writer
+  // is open it holds the cache's write lock, and the cache must not be used
+  // for anything else (it may be used from another thread than the opener's,
+  // one thread at a time).
+  class Writer {
+   public:
+    Writer(Writer&&) noexcept = default;
+    Writer& operator=(Writer&&) = delete;
+    // INSERT OR REPLACE in order: a ts repeated by a later batch replaces the
+    // earlier row (the source's latest revision).
+    Status add(const Bars& bars);
+    Status commit(bool synthetic, const FetchLogEntry& log);
+    uint64_t rows_added() const { return rows_added_; }
+
+   private:
+    friend class MarketCache;
+    Writer(MarketCache& cache, SeriesKey key, sql::Transaction tx)
+        : cache_(&cache), key_(std::move(key)), tx_(std::move(tx)) {}
+    MarketCache* cache_;
+    SeriesKey key_;
+    sql::Transaction tx_;
+    uint64_t rows_added_ = 0;
+  };
+
   // Opens (creating if needed) and migrates the cache; WAL mode.
   static Result<MarketCache> open(const std::string& path);
+
+  // Begins a store of bars for `key` (BEGIN IMMEDIATE: takes the write lock).
+  Result<Writer> begin_store(const SeriesKey& key);
 
   Result<std::optional<Coverage>> coverage(const SeriesKey& key);
 
   // Stores validated bars for [log.start_ts, log.end_ts) and widens the
   // series' coverage to include that range, in one transaction: either the
   // bars, the coverage and the log row are all there, or none is.
+  // (begin_store + add + commit.)
   Status store(const SeriesKey& key, const Bars& bars, bool synthetic, const FetchLogEntry& log);
 
   // Records a failed fetch (coverage untouched).
@@ -68,12 +101,18 @@ class MarketCache {
   sql::Database& database() { return db_; }
 
  private:
+  struct StatementDeleter {
+    void operator()(sqlite3_stmt* stmt) const { sqlite3_finalize(stmt); }
+  };
+
   explicit MarketCache(sql::Database db) : db_(std::move(db)) {}
   Status insert_bars(const SeriesKey& key, const Bars& bars);
   Status widen_coverage(const SeriesKey& key, bool synthetic, const FetchLogEntry& log);
   Status append_log(const SeriesKey& key, const FetchLogEntry& log);
 
-  sql::Database db_;
+  sql::Database db_;  // declared first: destroyed after the statement below
+  // The bars INSERT, prepared once per cache and reused by every batch.
+  std::unique_ptr<sqlite3_stmt, StatementDeleter> insert_bars_;
 };
 
 }  // namespace nightshift::fetcher

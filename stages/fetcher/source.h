@@ -28,6 +28,9 @@ struct FetchRange {
 using NoticeSink = std::function<void(const DataNotice&)>;
 // Fraction of the current fetch done, 0..1, for progress bars.
 using ProgressSink = std::function<void(double)>;
+// Receives the pages of a fetch in the order they arrived (unvalidated, as
+// fetch() would return them). An error stops the fetch and becomes its error.
+using PageSink = std::function<Status(Bars&& page)>;
 
 class BarSource {
  public:
@@ -36,6 +39,18 @@ class BarSource {
   virtual bool synthetic() const { return false; }
   // Bars with start_ts <= ts < end_ts, oldest first (validation comes later).
   virtual Result<Bars> fetch(const FetchRange& range, const ProgressSink& progress) = 0;
+  // The same bars, handed over page by page as they arrive so the caller can
+  // store one page while the next is in flight. All or nothing still holds
+  // for the caller: an error after some pages means the range failed, and the
+  // pages already handed over must not be kept as if complete. The default
+  // hands over fetch()'s result as one page. Empty pages are not handed over.
+  virtual Status fetch_pages(const FetchRange& range, const ProgressSink& progress,
+                             const PageSink& sink) {
+    auto bars = fetch(range, progress);
+    if (!bars) return Error{bars.error()};
+    if (bars->size() == 0) return Status::success();
+    return sink(std::move(*bars));
+  }
   // HTTP requests sent so far (0 for sources that make none).
   virtual uint64_t requests_sent() const { return 0; }
 };
