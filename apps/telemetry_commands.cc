@@ -1,9 +1,11 @@
 // nightshift telemetry | gpu | check
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <time.h>
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
-#include <thread>
 
 #include "apps/cli_context.h"
 #include "schema/json.h"
@@ -101,6 +103,16 @@ nlohmann::json snapshot_json(const std::vector<GpuSample>& gpus, const HostSampl
   return out;
 }
 
+// Sleeps for `duration`, or less if SIGINT/SIGTERM arrives (the handlers
+// are installed without SA_RESTART, so nanosleep returns early; sleep_for
+// would sleep out the rest).
+void sleep_unless_stopped(std::chrono::milliseconds duration) {
+  if (stop_requested()) return;
+  timespec ts{static_cast<time_t>(duration.count() / 1000),
+              static_cast<long>(duration.count() % 1000) * 1'000'000};
+  ::nanosleep(&ts, nullptr);
+}
+
 int run_gpu(const GlobalOptions& global, const GpuOptions& options) {
   auto config = load_config_or_report(global);
   if (!config) return 2;
@@ -109,13 +121,15 @@ int run_gpu(const GlobalOptions& global, const GpuOptions& options) {
   std::string host_name_now = host_name();
   GpuFleet fleet = GpuFleet::open(config->telemetry, host_name_now);
   telemetry::HostSampler host_sampler(config->telemetry.proc_root, config->telemetry.disks);
-  // Rates (CPU %, power from energy, activity) need a first reading.
+  // Rates (CPU %, power from energy, activity) need a first reading; a
+  // quarter of a second gives them something to measure without making
+  // `--watch --interval 30` show nothing for half a minute.
   HostSample warmup;
   host_sampler.sample(telemetry::mono_now_ns(), warmup);
   fleet.sample(telemetry::mono_now_ns());
   auto wait = std::chrono::milliseconds(static_cast<int64_t>(options.interval_s * 1000));
-  std::this_thread::sleep_for(options.watch ? wait : std::chrono::milliseconds(250));
-  do {
+  sleep_unless_stopped(std::min(wait, std::chrono::milliseconds(250)));
+  while (!stop_requested()) {
     HostSample host;
     host.host = host_name_now;
     int64_t now = telemetry::mono_now_ns();
@@ -130,8 +144,9 @@ int run_gpu(const GlobalOptions& global, const GpuOptions& options) {
       print_table(gpus, host, fleet);
       std::cout.flush();
     }
-    if (options.watch) std::this_thread::sleep_for(wait);
-  } while (options.watch && !stop_requested());
+    if (!options.watch) break;
+    sleep_unless_stopped(wait);
+  }
   return 0;
 }
 

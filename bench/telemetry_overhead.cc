@@ -3,7 +3,10 @@
 //     naive reader of the same /proc files (ifstream + istream parsing).
 //  2. CPU % of one core used by the real `nightshift telemetry` process at
 //     10 Hz (from /proc/<pid>/task/*/schedstat over a few seconds), vs the 0.5 % target
-//     and vs a python3 loop reading the same /proc files at 10 Hz.
+//     and vs a python3 loop reading the same /proc files at 10 Hz; and how
+//     often its threads woke (the sampling thread should wake once a sample);
+//     then the same with a subscriber attached, so the samples really cross
+//     the broker (without one, PUB drops them in the stage process).
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -14,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "broker/bus.h"
 #include "stages/telemetry/gpu_fleet.h"
 #include "stages/telemetry/host_sampler.h"
 #include "stages/telemetry/simulated_backend.h"
@@ -75,32 +79,53 @@ double naive_us_per_sample() {
   return (cpu_seconds() - start) / kSamples * 1e6;
 }
 
-// CPU time of every thread of `pid` (ZeroMQ runs I/O threads) in ns, from
+// CPU time of every thread of `pid` (ZeroMQ runs I/O threads) in ns, and how
+// many times its threads were scheduled in (wake-ups, roughly), from
 // /proc/<pid>/task/*/schedstat: nanosecond resolution, where /proc/<pid>/stat
 // counts 10 ms ticks, too coarse for a 0.5 % budget over a few seconds.
-uint64_t cpu_ns_of(pid_t pid) {
+struct ThreadUse {
+  uint64_t cpu_ns = 0;
+  uint64_t runs = 0;       // all threads
+  uint64_t main_runs = 0;  // the thread whose tid is the pid: the sampling loop
+};
+ThreadUse use_of(pid_t pid) {
   std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
-  uint64_t total = 0;
+  ThreadUse use;
   for (const auto& tid : telemetry::list_dir(task_dir)) {
     auto text = telemetry::read_text_file(task_dir + "/" + tid + "/schedstat");
-    if (text) total += std::strtoull(text->c_str(), nullptr, 10);
+    if (!text) continue;
+    unsigned long long cpu_ns = 0, wait_ns = 0, runs = 0;
+    if (std::sscanf(text->c_str(), "%llu %llu %llu", &cpu_ns, &wait_ns, &runs) != 3) continue;
+    use.cpu_ns += cpu_ns;
+    use.runs += runs;
+    if (tid == std::to_string(pid)) use.main_runs += runs;
   }
-  return total;
+  return use;
 }
 
+struct Usage {
+  double cpu_pct = 0;     // of one core
+  double runs_per_s = 0;  // all threads
+  double main_runs_per_s = 0;
+};
+
 // CPU % of one core used by each of `pids` over the same `window`.
-std::vector<double> cpu_pct_of(const std::vector<pid_t>& pids, std::chrono::seconds window) {
-  std::vector<uint64_t> before;
-  for (pid_t pid : pids) before.push_back(cpu_ns_of(pid));
+std::vector<Usage> usage_of(const std::vector<pid_t>& pids, std::chrono::seconds window) {
+  std::vector<ThreadUse> before;
+  for (pid_t pid : pids) before.push_back(use_of(pid));
   auto t0 = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(window);
   double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::vector<double> pct;
+  std::vector<Usage> usage;
   for (std::size_t i = 0; i < pids.size(); ++i) {
-    double cpu_s = static_cast<double>(cpu_ns_of(pids[i]) - before[i]) / 1e9;
-    pct.push_back(100.0 * cpu_s / wall_s);
+    ThreadUse after = use_of(pids[i]);
+    Usage u;
+    u.cpu_pct = 100.0 * static_cast<double>(after.cpu_ns - before[i].cpu_ns) / 1e9 / wall_s;
+    u.runs_per_s = static_cast<double>(after.runs - before[i].runs) / wall_s;
+    u.main_runs_per_s = static_cast<double>(after.main_runs - before[i].main_runs) / wall_s;
+    usage.push_back(u);
   }
-  return pct;
+  return usage;
 }
 
 const char* kPythonPeer =
@@ -110,6 +135,46 @@ const char* kPythonPeer =
     "        with open(p) as f:\n"
     "            [float(w) for w in f.read().split() if w.replace('.', '', 1).isdigit()]\n"
     "    time.sleep(0.1)\n";
+
+// The stage alone (nobody subscribed) and the python3 peer, same window.
+void report_stage_alone(pid_t stage, int window_s) {
+  testing::ChildProcess peer({"/usr/bin/python3", "-c", kPythonPeer});
+  std::this_thread::sleep_for(1500ms);  // past start-up (config, dlopen, first inventory)
+  auto usage = usage_of({stage, peer.pid()}, std::chrono::seconds(window_s));
+  double stage_pct = usage[0].cpu_pct, peer_pct = usage[1].cpu_pct;
+  std::printf("stage at 10 Hz over %d s: %.3f %% of one core (target %.1f %%: ratio %.2f)\n",
+              window_s, stage_pct, kTargetPct, stage_pct / kTargetPct);
+  std::printf("  scheduled in: %.1f/s all threads, %.1f/s the sampling thread (10 Hz)\n",
+              usage[0].runs_per_s, usage[0].main_runs_per_s);
+  std::printf("python3 /proc reader at 10 Hz over %d s: %.3f %% (stage/python ratio %.2f)\n",
+              window_s, peer_pct, peer_pct > 0 ? stage_pct / peer_pct : 0.0);
+  peer.stop();
+}
+
+// With nobody subscribed, the broker forwards no subscription and the
+// stage's PUB socket drops each sample without sending it. In a night run
+// the persister subscribes to telemetry.*, so measure that case too: the
+// samples then leave the process (ZeroMQ's I/O thread wakes to send them).
+bool report_stage_with_subscriber(pid_t stage, const config::BusConfig& bus, int window_s) {
+  zmq::context_t context(1);
+  auto consumer = bus::Subscriber::connect(context, bus, {"telemetry.host", "telemetry.gpu"});
+  if (!consumer || !consumer->receive(10s)) {
+    std::fprintf(stderr, "no sample reached a subscriber through the broker\n");
+    return false;
+  }
+  while (consumer->receive(0ms)) {
+  }
+  auto usage = usage_of({stage}, std::chrono::seconds(window_s));
+  int received = 0;
+  while (consumer->receive(0ms)) ++received;
+  std::printf(
+      "stage at 10 Hz with a subscriber over %d s: %.3f %% of one core (ratio to target %.2f; "
+      "%d samples received, %d expected)\n",
+      window_s, usage[0].cpu_pct, usage[0].cpu_pct / kTargetPct, received, window_s * 10 * 2);
+  std::printf("  scheduled in: %.1f/s all threads, %.1f/s the sampling thread\n",
+              usage[0].runs_per_s, usage[0].main_runs_per_s);
+  return true;
+}
 
 }  // namespace
 
@@ -133,15 +198,8 @@ int main(int argc, char** argv) {
   };
   auto broker = run({"broker"});
   auto stage = run({"telemetry"});
-  testing::ChildProcess peer({"/usr/bin/python3", "-c", kPythonPeer});
-  std::this_thread::sleep_for(1500ms);  // past start-up (config, dlopen, first inventory)
-  auto pct = cpu_pct_of({stage->pid(), peer.pid()}, std::chrono::seconds(window_s));
-  double stage_pct = pct[0], peer_pct = pct[1];
-  std::printf("stage at 10 Hz over %d s: %.3f %% of one core (target %.1f %%: ratio %.2f)\n",
-              window_s, stage_pct, kTargetPct, stage_pct / kTargetPct);
-  std::printf("python3 /proc reader at 10 Hz over %d s: %.3f %% (stage/python ratio %.2f)\n",
-              window_s, peer_pct, peer_pct > 0 ? stage_pct / peer_pct : 0.0);
-  peer.stop();
+  report_stage_alone(stage->pid(), window_s);
+  if (!report_stage_with_subscriber(stage->pid(), bus.config.bus, window_s)) return 1;
   int stage_exit = stage->stop();
   broker->stop();
   if (stage_exit != 0) {

@@ -1,5 +1,7 @@
 #include "stages/telemetry/telemetry_stage.h"
 
+#include <poll.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,6 +22,37 @@ double pct(uint64_t part, uint64_t whole) {
   return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
 
+// The calling thread's signal mask without SIGINT and SIGTERM.
+sigset_t mask_letting_stop_signals_through() {
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, nullptr, &mask);
+  sigdelset(&mask, SIGINT);
+  sigdelset(&mask, SIGTERM);
+  return mask;
+}
+
+// Blocks SIGINT/SIGTERM in this thread for its lifetime, so that they are
+// taken only inside the ppoll() of wait_until: a signal that comes while a
+// sample is being taken is pending there and interrupts the very next wait,
+// instead of landing between the stop check and the wait and going unseen
+// for a whole interval. (ZeroMQ's own threads block every signal.)
+class StopSignalsOnlyWhileWaiting {
+ public:
+  StopSignalsOnlyWhileWaiting() {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, &previous_);
+  }
+  ~StopSignalsOnlyWhileWaiting() { pthread_sigmask(SIG_SETMASK, &previous_, nullptr); }
+  StopSignalsOnlyWhileWaiting(const StopSignalsOnlyWhileWaiting&) = delete;
+  StopSignalsOnlyWhileWaiting& operator=(const StopSignalsOnlyWhileWaiting&) = delete;
+
+ private:
+  sigset_t previous_;
+};
+
 }  // namespace
 
 int64_t mono_now_ns() {
@@ -35,20 +68,27 @@ std::string inventory_topic(const std::string& host) {
 TelemetryStage::TelemetryStage(const config::TelemetryConfig& config, std::string host,
                                GpuFleet fleet, bus::Publisher publisher, bus::Subscriber requests)
     : host_(std::move(host)),
+      host_topic_(topics::telemetry_host(host_)),
       fleet_(std::move(fleet)),
       host_sampler_(config.proc_root, config.disks),
       alerts_(rules_from_config(config.alerts),
               static_cast<int64_t>(config.alerts.min_duration_ms) * 1'000'000, host_),
       publisher_(std::move(publisher)),
-      requests_(std::move(requests)) {}
+      requests_(std::move(requests)),
+      requests_fd_(requests_.socket().get(zmq::sockopt::fd)),
+      wait_mask_(mask_letting_stop_signals_through()) {
+  for (std::size_t i = 0; i < fleet_.device_count(); ++i) {
+    gpu_topics_.push_back(topics::telemetry_gpu(host_, static_cast<uint32_t>(i)));
+  }
+}
 
 void TelemetryStage::sample_and_publish(int64_t mono_ns) {
   HostSample host;
   host.host = host_;
   host_sampler_.sample(mono_ns, host);
   std::vector<GpuSample> gpus = fleet_.sample(mono_ns);
-  publisher_.publish(topics::telemetry_host(host_), host);
-  for (const auto& gpu : gpus) publisher_.publish(topics::telemetry_gpu(host_, gpu.index), gpu);
+  publisher_.publish(host_topic_, host);
+  for (const auto& gpu : gpus) publisher_.publish(gpu_topics_.at(gpu.index), gpu);
   evaluate_alerts(host, gpus, mono_ns);
   ++samples_;
 }
@@ -92,17 +132,30 @@ void TelemetryStage::publish_inventory() {
 
 void TelemetryStage::wait_until(int64_t deadline_ns) {
   while (!stop_requested()) {
+    if (!requests_drained_) answer_requests();
     int64_t left_ns = deadline_ns - mono_now_ns();
     if (left_ns <= 0) return;
-    auto timeout = std::chrono::milliseconds((left_ns + 999'999) / 1'000'000);
-    auto envelope = requests_.receive(timeout);
-    if (!envelope) continue;
+    // A bare ppoll on the socket's fd: zmq_poll would add a check of the
+    // socket (getpid + poll) before and after every wait, and rounds the
+    // timeout to milliseconds, which costs an extra wake-up per tick.
+    pollfd fd{requests_fd_, POLLIN, 0};
+    timespec timeout{left_ns / 1'000'000'000, left_ns % 1'000'000'000};
+    if (::ppoll(&fd, 1, &timeout, &wait_mask_) > 0) requests_drained_ = false;
+    // 0: the deadline; -1 (EINTR): a stop signal, seen by the loop.
+  }
+}
+
+void TelemetryStage::answer_requests() {
+  while (auto envelope = requests_.receive(std::chrono::milliseconds(0))) {
     auto event = decode_payload<Event>(envelope->frame);
     if (event && event->name == kInventoryRequestTopic) {
       spdlog::info("inventory requested by {}", envelope->frame.header.src.host);
       publish_inventory();
     }
   }
+  // An empty receive(0) means libzmq has just processed the socket's pending
+  // commands and found no message, so the fd fires again on the next one.
+  requests_drained_ = true;
 }
 
 namespace {
@@ -128,6 +181,7 @@ int run_telemetry_stage(const config::Config& config) {
     return 1;
   }
   std::string host = host_name();
+  StopSignalsOnlyWhileWaiting signals;
   GpuFleet fleet = GpuFleet::open(config.telemetry, host);
   log_backends(fleet);
   TelemetryStage stage(config.telemetry, host, std::move(fleet), std::move(*publisher),

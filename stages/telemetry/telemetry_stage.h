@@ -6,8 +6,11 @@
 // kInventoryRequestTopic.
 #pragma once
 
+#include <signal.h>
+
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "broker/bus.h"
@@ -30,6 +33,8 @@ class TelemetryStage {
   void sample_and_publish(int64_t mono_ns);
   void publish_inventory();
   // Waits until `deadline_ns` (monotonic), answering inventory requests.
+  // One ppoll(2) per call unless a request (or other socket traffic) wakes
+  // it; SIGINT/SIGTERM are unblocked for the wait (see run_telemetry_stage).
   void wait_until(int64_t deadline_ns);
 
   uint64_t samples() const { return samples_; }
@@ -38,13 +43,22 @@ class TelemetryStage {
  private:
   void evaluate_alerts(const HostSample& host, const std::vector<GpuSample>& gpus, int64_t mono_ns);
   void publish_alerts(const std::vector<Alert>& alerts);
+  void answer_requests();
 
   std::string host_;
+  std::string host_topic_;
+  std::vector<std::string> gpu_topics_;  // by global device index
   GpuFleet fleet_;
   HostSampler host_sampler_;
   AlertTracker alerts_;
   bus::Publisher publisher_;
   bus::Subscriber requests_;
+  // The request socket's ZMQ_FD: readable once the socket has new commands.
+  // It does not fire again for messages already announced, so it is only
+  // waited on after answer_requests() has drained the socket.
+  int requests_fd_ = -1;
+  bool requests_drained_ = false;
+  sigset_t wait_mask_;  // this thread's mask with SIGINT/SIGTERM let through
   uint64_t samples_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "broker/bus.h"
@@ -75,6 +76,19 @@ TEST_F(TelemetryStageTest, PublishesAtTheConfiguredRate) {
   }
   EXPECT_EQ(counts.size(), 3u);
   EXPECT_EQ(stage->stop(), 0);  // SIGTERM: clean exit
+}
+
+// The stage sleeps in one ppoll per interval with SIGTERM let through only
+// there: a stop signal must end that wait at once, not at the next sample.
+TEST_F(TelemetryStageTest, StopsPromptlyInTheMiddleOfALongInterval) {
+  start_bus("telemetry:\n  interval_ms: 60000\n  backends: [simulated]\n");
+  auto sub = subscribe({"telemetry.host"});
+  auto stage = start({"telemetry"});
+  ASSERT_TRUE(sub.receive(5s).has_value()) << stage->stderr_text();  // the first sample
+  std::this_thread::sleep_for(200ms);
+  auto stopped_at = Clock::now();
+  EXPECT_EQ(stage->stop(), 0);
+  EXPECT_LT(Clock::now() - stopped_at, 1s);
 }
 
 TEST_F(TelemetryStageTest, AlertAndRecoveryWithoutFlapping) {
@@ -165,6 +179,40 @@ TEST_F(TelemetryStageTest, GpuJsonAndCheckSayWhyBackendsAreUnavailable) {
   }
   EXPECT_NE(out.find("unavailable"), std::string::npos) << out;
   EXPECT_EQ(check->stderr_text(), "");  // rsmi_init's complaints are swallowed
+}
+
+// `gpu --watch` refreshes until a stop signal, then exits 0 at once (it does
+// not finish sleeping out the interval first).
+TEST_F(TelemetryStageTest, GpuWatchRefreshesUntilInterrupted) {
+  bus_ = testing::make_test_bus("telemetry:\n  backends: [simulated]\n  simulated:\n    gpus: 2\n");
+  auto json = start({"gpu", "--watch", "--json", "--interval", "0.2"});
+  ASSERT_TRUE(json->wait_for_lines(3, 10s)) << json->stderr_text();
+  std::istringstream lines(json->stdout_text());
+  std::string line;
+  for (int i = 0; i < 3 && std::getline(lines, line); ++i) {
+    auto snapshot = nlohmann::json::parse(line);  // one JSON document per line
+    ASSERT_EQ(snapshot["gpus"].size(), 2u) << line;
+    EXPECT_EQ(snapshot["gpus"][1]["index"], 1);
+    EXPECT_EQ(snapshot["gpus"][0]["simulated"], true);
+    EXPECT_TRUE(snapshot["host"]["cpu_pct"].is_number()) << line;
+  }
+  json->signal(SIGINT);
+  EXPECT_EQ(json->wait(2s), 0);
+  EXPECT_EQ(json->stderr_text(), "");
+
+  // The table, with a long interval: SIGTERM must not wait it out.
+  auto table = start({"gpu", "--watch", "--interval", "30"});
+  ASSERT_TRUE(table->wait_for_output("[simulated]", 10s)) << table->stderr_text();
+  std::this_thread::sleep_for(200ms);
+  auto stopped_at = Clock::now();
+  table->signal(SIGTERM);
+  EXPECT_EQ(table->wait(2s), 0);
+  EXPECT_LT(Clock::now() - stopped_at, 2s);
+  std::string out = table->stdout_text();
+  EXPECT_NE(out.find("Simulated GPU 1"), std::string::npos) << out;
+  EXPECT_NE(out.find("backend simulated  2 device(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("host: cpu "), std::string::npos) << out;
+  EXPECT_EQ(table->stderr_text(), "");
 }
 
 }  // namespace

@@ -32,6 +32,23 @@ TEST(ProcFiles, MalformedStatIsAnError) {
   EXPECT_NE(short_line.error().find("fewer than 8"), std::string::npos);
 }
 
+TEST(ProcFiles, MalformedNumbersAreErrors) {
+  EXPECT_FALSE(parse_proc_stat("cpu  1 2 3 4 5 6 7 8x\n").ok());
+  EXPECT_FALSE(
+      parse_proc_stat("cpu  1 2 3 4\ncpu0 5 6 7 8 9 10 11 12\n").ok());  // not across lines
+  EXPECT_FALSE(parse_meminfo("MemTotal: lots kB\nMemAvailable: 1 kB\n").ok());
+  EXPECT_FALSE(parse_loadavg("0.5 0.4").ok());
+  EXPECT_FALSE(
+      parse_process_stat("12 (x) R 1 1 1 0 -1 0 0 0 0 0 7o 30 0 0 20 0 1 0 5 1000 42 0").ok());
+}
+
+TEST(ProcFiles, MeminfoLinesInAnyOrder) {
+  auto mem = parse_meminfo("MemAvailable:  2 kB\nMemFree: 1 kB\nMemTotal:  8 kB");  // no final \n
+  ASSERT_TRUE(mem.ok()) << mem.error();
+  EXPECT_EQ(mem->total_bytes, 8u * 1024);
+  EXPECT_EQ(mem->available_bytes, 2u * 1024);
+}
+
 TEST(ProcFiles, CpuPercentFromDeltas) {
   auto pct = cpu_busy_pct({100, 1000}, {150, 1200});
   ASSERT_TRUE(pct.ok());
@@ -74,6 +91,29 @@ TEST(HostSampler, FixtureTreeGivesMemoryLoadAndOwnProcesses) {
   ASSERT_EQ(s.processes.size(), 1u);  // pid 4242 is nightshift, 777 is bash
   EXPECT_EQ(s.processes[0].pid, 4242);
   EXPECT_EQ(s.processes[0].rss_bytes, 2560u * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)));
+}
+
+// The sampler keeps its /proc files open between samples; what it reports
+// must still be the files' current contents.
+TEST(HostSampler, KeptOpenFilesShowNewValues) {
+  fs::path root = fs::temp_directory_path() / ("nightshift-proc-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::copy(fixture("proc"), root, fs::copy_options::recursive);
+  HostSampler sampler(root.string(), {});
+  HostSample first, second;
+  sampler.sample(1'000'000'000, first);
+  EXPECT_EQ(first.mem_total_bytes, 16384000ull * 1024);
+  std::ofstream(root / "meminfo") << "MemTotal: 2000 kB\nMemAvailable: 500 kB\n";
+  std::ofstream(root / "loadavg") << "3.25 2.50 1.75 1/100 999\n";
+  // 100 more ticks, 60 of them busy: 60 %.
+  std::ofstream(root / "stat") << "cpu  1040 50 320 8040 100 20 30 0 0 0\n";
+  sampler.sample(2'000'000'000, second);
+  EXPECT_EQ(second.mem_total_bytes, 2000u * 1024);
+  EXPECT_EQ(second.mem_used_bytes, 1500u * 1024);
+  EXPECT_DOUBLE_EQ(second.load1, 3.25);
+  ASSERT_TRUE(second.cpu_pct.has_value());
+  EXPECT_DOUBLE_EQ(*second.cpu_pct, 60.0);
+  fs::remove_all(root);
 }
 
 TEST(HostSampler, CpuPercentOnSecondSampleOfRealProc) {
