@@ -22,8 +22,12 @@ Source self_source(const std::string& stage) {
 
 std::optional<RawReceive> receive_raw(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
   try {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
+    // With no wait, a non-blocking recv alone says whether a message is
+    // there: draining loops then cost no poll() system call per message.
+    if (timeout.count() != 0) {
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, timeout) == 0) return std::nullopt;
+    }
     RawReceive out;
     zmq::message_t part;
     int parts = 0;
@@ -43,13 +47,15 @@ std::optional<RawReceive> receive_raw(zmq::socket_t& socket, std::chrono::millis
 bool send_raw(zmq::socket_t& socket, std::string_view topic, std::string_view body,
               std::chrono::milliseconds timeout) {
   try {
-    if (timeout.count() > 0) {
+    zmq::const_buffer topic_buffer(topic.data(), topic.size());
+    const auto first = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    // Try first and poll only when the queue is full: a poll() system call
+    // before every send would cost more than the send itself.
+    if (!socket.send(topic_buffer, first)) {
+      if (timeout.count() <= 0) return false;
       zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLOUT, 0};
       if (zmq::poll(&item, 1, timeout) == 0) return false;
-    }
-    zmq::const_buffer topic_buffer(topic.data(), topic.size());
-    if (!socket.send(topic_buffer, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      return false;
+      if (!socket.send(topic_buffer, first)) return false;
     }
     // Once the first part is queued ZeroMQ queues the rest atomically.
     zmq::const_buffer body_buffer(body.data(), body.size());
