@@ -104,26 +104,27 @@ class FieldReader {
  public:
   explicit FieldReader(const msgpack::object& map, std::string path = {})
       : map_(map), path_(std::move(path)) {
-    if (map_.type != msgpack::type::MAP) fail(path_, "expected a map");
+    if (map_.type != msgpack::type::MAP) fail(FieldPath{nullptr, path_}, "expected a map");
   }
 
   template <typename T>
   void operator()(std::string_view name, T& out) {
     if (!error_.empty()) return;
     const msgpack::object* found = find(name);
+    const FieldPath at{&path_, name};
     if constexpr (IsOptional<T>::value) {
       if (found == nullptr || found->type == msgpack::type::NIL) {
         out.reset();
         return;
       }
       typename T::value_type inner{};
-      if (read_value(*found, inner, join(name))) out = std::move(inner);
+      if (read_value(*found, inner, at)) out = std::move(inner);
     } else {
       if (found == nullptr) {
-        fail(join(name), "missing");
+        fail(at, "missing");
         return;
       }
-      read_value(*found, out, join(name));
+      read_value(*found, out, at);
     }
   }
 
@@ -131,6 +132,19 @@ class FieldReader {
   bool ok() const { return error_.empty(); }
 
  private:
+  // A field's dotted path ("data.key.study"), spelled out only for an error
+  // message or a nested struct: building it for every field read was most of
+  // the cost of decoding a message.
+  struct FieldPath {
+    const std::string* parent;  // null: `name` is the whole path
+    std::string_view name;
+    std::string str() const {
+      std::string out;
+      if (parent != nullptr && !parent->empty()) out.append(*parent).append(".");
+      return out.append(name);
+    }
+  };
+
   const msgpack::object* find(std::string_view name) const {
     const auto& m = map_.via.map;
     for (uint32_t i = 0; i < m.size; ++i) {
@@ -143,17 +157,14 @@ class FieldReader {
     return nullptr;
   }
 
-  std::string join(std::string_view name) const {
-    return path_.empty() ? std::string(name) : path_ + "." + std::string(name);
-  }
-
-  bool fail(const std::string& path, std::string_view what) {
+  bool fail(const FieldPath& at, std::string_view what) {
+    std::string path = at.str();
     error_ = path.empty() ? std::string(what) : "field '" + path + "': " + std::string(what);
     return false;
   }
 
   template <typename T>
-  bool read_value(const msgpack::object& o, T& out, const std::string& at) {
+  bool read_value(const msgpack::object& o, T& out, const FieldPath& at) {
     using msgpack::type::object_type;
     if constexpr (std::is_same_v<T, bool>) {
       if (o.type != object_type::BOOLEAN) return fail(at, "expected a boolean");
@@ -205,7 +216,7 @@ class FieldReader {
         out.emplace(std::string(kv.key.via.str.ptr, kv.key.via.str.size), std::move(item));
       }
     } else {
-      FieldReader inner(o, at);
+      FieldReader inner(o, at.str());
       if (inner.ok()) out.visit(inner);
       if (!inner.ok()) {
         error_ = inner.error();

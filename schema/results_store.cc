@@ -3,32 +3,95 @@
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 
 #include "schema/fields.h"
+#include "schema/json.h"
 #include "schema/migrations.h"
 
 namespace nightshift {
 namespace {
 
-template <typename Map>
-std::string to_json_text(const Map& map) {
-  nlohmann::json out = nlohmann::json::object();
-  for (const auto& [key, value] : map) out[key] = value;
-  return out.dump();
+// The JSON columns are written directly into one string per column: building
+// an nlohmann::json tree first (a map node per key) was the largest cost of a
+// committed result. Numbers are shortest round-trip text, with ".0" kept on
+// integral values so they read back as floating point; non-finite ones are
+// null, as nlohmann writes them.
+void append_json_number(std::string& out, double value) {
+  if (!std::isfinite(value)) {
+    out += "null";
+    return;
+  }
+  char buffer[32];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  std::string_view text(buffer, static_cast<std::size_t>(end - buffer));
+  out += text;
+  if (text.find_first_of(".e") == std::string_view::npos) out += ".0";
 }
 
-std::string folds_json(const std::vector<FoldMetrics>& folds) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& fold : folds) {
-    nlohmann::json f;
-    f["metrics"] = nlohmann::json::object();
-    for (const auto& [key, value] : fold.metrics) f["metrics"][key] = value;
-    f["train_rows"] = fold.train_rows;
-    f["test_rows"] = fold.test_rows;
-    out.push_back(f);
+void append_json_count(std::string& out, uint64_t value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, end);
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; };
+  if (std::all_of(text.begin(), text.end(), plain)) {  // names like "auc": no escaping
+    out.append(1, '"').append(text).append(1, '"');
+    return;
   }
-  return out.dump();
+  // Escapes and non-ASCII: nlohmann's rules (invalid UTF-8 becomes U+FFFD).
+  out += dump_json(nlohmann::json(std::string(text)));
+}
+
+void append_json_value(std::string& out, double value) { append_json_number(out, value); }
+void append_json_value(std::string& out, const std::string& value) {
+  append_json_string(out, value);
+}
+
+template <typename Map>
+void append_json_object(std::string& out, const Map& map) {
+  out += '{';
+  bool first = true;
+  for (const auto& [key, value] : map) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, key);
+    out += ':';
+    append_json_value(out, value);
+  }
+  out += '}';
+}
+
+template <typename Map>
+std::string to_json_text(const Map& map) {
+  std::string out;
+  out.reserve(2 + 40 * map.size());
+  append_json_object(out, map);
+  return out;
+}
+
+// [{"metrics":{...},"test_rows":N,"train_rows":N}, ...]: keys in nlohmann's order.
+std::string folds_json(const std::vector<FoldMetrics>& folds) {
+  std::string out;
+  out.reserve(2 + 200 * folds.size());
+  out += '[';
+  for (const auto& fold : folds) {
+    if (&fold != &folds.front()) out += ',';
+    out += "{\"metrics\":";
+    append_json_object(out, fold.metrics);
+    out += ",\"test_rows\":";
+    append_json_count(out, fold.test_rows);
+    out += ",\"train_rows\":";
+    append_json_count(out, fold.train_rows);
+    out += '}';
+  }
+  out += ']';
+  return out;
 }
 
 std::string pack_job(const Job& job) {
@@ -130,13 +193,18 @@ Status ResultsStore::put_result(const JobResult& r, int64_t ts_ns, bool& inserte
     return with_context(st, "storing failure of " + job_key_text(r.key));
   }
   const bool is_final = r.key.trial < 0;
+  // One row per result on the persister's hot path: every text is bound
+  // without a copy, so `r` and these strings must outlive s.run().
+  const std::string params = to_json_text(r.params);
+  const std::string metrics = to_json_text(r.metrics);
+  const std::string folds = folds_json(r.folds);
   auto& s = insert_trial_;
-  s.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
-  s.bind(4, is_final ? "final" : "trial").bind(5, static_cast<int64_t>(r.attempt));
-  s.bind(6, r.worker).bind(7, to_json_text(r.params)).bind(8, to_json_text(r.metrics));
-  s.bind(9, folds_json(r.folds)).bind(10, r.wall_s).bind(11, r.cpu_s);
+  s.bind_unowned(1, r.key.run).bind_unowned(2, r.key.study).bind(3, r.key.trial);
+  s.bind_unowned(4, is_final ? "final" : "trial").bind(5, static_cast<int64_t>(r.attempt));
+  s.bind_unowned(6, r.worker).bind_unowned(7, params).bind_unowned(8, metrics);
+  s.bind_unowned(9, folds).bind(10, r.wall_s).bind(11, r.cpu_s);
   s.bind(12, static_cast<int64_t>(r.peak_rss_bytes)).bind(13, r.cache_hit ? 1 : 0);
-  s.bind(14, r.data_fingerprint).bind(15, ts_ns);
+  s.bind_unowned(14, r.data_fingerprint).bind(15, ts_ns);
   auto st = s.run();
   if (!st) {
     s.reset();

@@ -32,6 +32,10 @@ class Statement {
   Statement& bind(int index, std::string_view text);
   Statement& bind(int index, const char* text) { return bind(index, std::string_view(text)); }
   Statement& bind(int index, const std::string& text) { return bind(index, std::string_view(text)); }
+  // Binds text without copying it (SQLITE_STATIC), for hot paths: `text`
+  // must stay valid until the statement has run and every parameter is bound
+  // anew before it runs again.
+  Statement& bind_unowned(int index, std::string_view text);
   Statement& bind_blob(int index, const void* data, std::size_t size);
   Statement& bind_null(int index);
   template <typename T>
