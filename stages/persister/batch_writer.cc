@@ -2,15 +2,23 @@
 
 namespace nightshift::persister {
 
+void BatchWriter::add(Batch batch) {
+  if (pending_.empty()) {
+    pending_ = std::move(batch);
+    return;
+  }
+  for (auto& item : batch.items()) pending_.add(std::move(item));
+}
+
 Status BatchWriter::write(const Pending& item, int64_t now_ns, CommitOutcome& outcome) {
   if (const auto* result = std::get_if<JobResult>(&item)) {
     bool inserted = false;
     auto st = store_.put_result(*result, now_ns, inserted);
     if (!st) return st;
     bool ok = result->status == "ok";
+    ++outcome.results;
     outcome.new_rows += ok && inserted;
     outcome.duplicates += ok && !inserted;
-    outcome.results.push_back(*result);
     return st;
   }
   if (const auto* checkpoint = std::get_if<RunCheckpoint>(&item)) {
@@ -32,13 +40,14 @@ Result<CommitOutcome> BatchWriter::commit(int64_t now_ns) {
   if (pending_.empty()) return outcome;
   auto tx = sql::Transaction::begin(store_.db());
   if (!tx) return Error{tx.error()};
-  for (const auto& item : pending_) {
+  for (const auto& item : pending_.items()) {
     // Any failure drops the transaction (rollback in its destructor) and
     // keeps the batch: committed rows are untouched, pending ones retried.
     if (auto st = write(item, now_ns, outcome); !st) return Error{st.error()};
   }
   if (auto st = tx->commit(); !st) return Error{st.error()};
-  pending_.clear();
+  outcome.committed = std::move(pending_);  // the whole batch, no copy per result
+  pending_ = Batch();
   return outcome;
 }
 

@@ -1,9 +1,11 @@
-// BatchWriter: what the persister has received but not yet committed, and
-// the one transaction that commits it. Results are idempotent on the job's
-// stable key, so a batch may be retried after any failure; nothing leaves the
-// batch until COMMIT succeeded, and only then may job.persisted be announced.
+// Batch and BatchWriter: what the persister has received but not yet
+// committed, and the one transaction that commits it. Results are idempotent
+// on the job's stable key, so a batch may be retried after any failure;
+// nothing leaves the writer until COMMIT succeeded, and only then may
+// job.persisted be announced.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -25,10 +27,51 @@ struct EventRecord {
 
 using Pending = std::variant<JobResult, RunCheckpoint, EventRecord>;
 
+// When a batch is committed: once it holds `max_messages`, or once its oldest
+// message has waited `max_delay`, whichever comes first.
+struct CommitPolicy {
+  std::size_t max_messages = 2000;
+  std::chrono::milliseconds max_delay{20};
+};
+
+// Messages in arrival order, and when the first of them arrived.
+class Batch {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `received`: when the message came in; the first one starts the clock.
+  void add(Pending item) { add(std::move(item), items_.empty() ? Clock::now() : oldest_); }
+  void add(Pending item, Clock::time_point received) {
+    if (items_.empty()) oldest_ = received;
+    items_.push_back(std::move(item));
+  }
+  std::size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+
+  // The latest time this batch may wait for more (meaningless when empty),
+  // and whether it is due for commit under `policy` at `now`.
+  Clock::time_point commit_by(const CommitPolicy& policy) const {
+    return oldest_ + policy.max_delay;
+  }
+  bool due(const CommitPolicy& policy, Clock::time_point now) const {
+    return !empty() && (size() >= policy.max_messages || now >= commit_by(policy));
+  }
+
+  std::vector<Pending>& items() { return items_; }
+  const std::vector<Pending>& items() const { return items_; }
+  // Empties the batch but keeps its memory for the next one.
+  void clear() { items_.clear(); }
+
+ private:
+  std::vector<Pending> items_;
+  Clock::time_point oldest_{};
+};
+
 struct CommitOutcome {
-  std::vector<JobResult> results;  // every result in the batch, duplicates included
-  uint64_t new_rows = 0;           // results that created their row
-  uint64_t duplicates = 0;         // results whose row already existed
+  Batch committed;           // everything committed, in order: the results to announce
+  uint64_t results = 0;      // result messages in it, duplicates included
+  uint64_t new_rows = 0;     // results that created their row
+  uint64_t duplicates = 0;   // results whose row already existed
   uint64_t checkpoints = 0;
   uint64_t events = 0;
 };
@@ -37,20 +80,22 @@ class BatchWriter {
  public:
   explicit BatchWriter(ResultsStore& store) : store_(store) {}
 
-  void add(Pending item) { pending_.push_back(std::move(item)); }
+  void add(Pending item) { pending_.add(std::move(item)); }
+  // Appends a whole batch (the persister's intake hands them over).
+  void add(Batch batch);
   std::size_t size() const { return pending_.size(); }
   bool empty() const { return pending_.empty(); }
 
   // Writes everything pending in one IMMEDIATE transaction. On success the
-  // batch is cleared and its results are returned for announcement; on
-  // failure the transaction rolls back and the batch is kept for a retry.
+  // batch moves into the outcome, for announcement; on failure the
+  // transaction rolls back and the batch is kept for a retry.
   Result<CommitOutcome> commit(int64_t now_ns);
 
  private:
   Status write(const Pending& item, int64_t now_ns, CommitOutcome& outcome);
 
   ResultsStore& store_;
-  std::vector<Pending> pending_;
+  Batch pending_;
 };
 
 }  // namespace nightshift::persister

@@ -1,8 +1,12 @@
 #include "stages/persister/persister.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "schema/event_messages.h"
 #include "schema/json.h"
@@ -12,7 +16,20 @@
 namespace nightshift::persister {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 constexpr auto kHousekeepingInterval = std::chrono::seconds(2);
+// The longest either thread waits before it checks stop and housekeeping.
+constexpr auto kMaxWait = std::chrono::milliseconds(100);
+// On stop, how long intake waits for a busy writer to take its last batch.
+constexpr auto kStopWait = std::chrono::seconds(5);
+
+// What the event log keeps: every job.<state> but our own job.persisted (the
+// trials table says it). Subscribing to all of "job." would bring each of our
+// announcements back through the broker: one more message per result.
+const std::vector<std::string> kEventPrefixes = {
+    "job.dispatched", "job.started", "job.succeeded", "job.failed", "job.retried",
+    "job.skipped",    "run.",        "alert.",        "telemetry.", "data."};
 constexpr int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
 
 DecodeLimits limits_of(const config::BusConfig& bus) {
@@ -28,10 +45,10 @@ Persister::Persister(const config::Config& config, PersisterTuning tuning, Resul
                      bus::Publisher publisher)
     : config_(config),
       tuning_(tuning),
-      store_(std::move(store)),
-      batch_(store_),
       results_(std::move(results)),
       events_(std::move(events)),
+      store_(std::move(store)),
+      batch_(store_),
       publisher_(std::move(publisher)) {}
 
 Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
@@ -41,8 +58,7 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
   if (!store) return Error{store.error()};
   auto results = bus::ResultReceiver::connect(context, config.bus);
   if (!results) return Error{results.error()};
-  auto events = bus::Subscriber::connect(context, config.bus,
-                                         {"job.", "run.", "alert.", "telemetry.", "data."});
+  auto events = bus::Subscriber::connect(context, config.bus, kEventPrefixes);
   if (!events) return Error{events.error()};
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("persister"));
   if (!publisher) return Error{publisher.error()};
@@ -59,11 +75,11 @@ void Persister::take_result_frame(const bus::RawFrame& raw) {
   }
   if (frame->header.type == JobResult::kType) {
     auto result = decode_payload<JobResult>(*frame);
-    if (result) return batch_.add(std::move(*result));
+    if (result) return intake_.add(std::move(*result));
     bad_input_log_.warn("dropped result: " + result.error());
   } else if (frame->header.type == RunCheckpoint::kType) {
     auto checkpoint = decode_payload<RunCheckpoint>(*frame);
-    if (checkpoint) return batch_.add(std::move(*checkpoint));
+    if (checkpoint) return intake_.add(std::move(*checkpoint));
     bad_input_log_.warn("dropped checkpoint: " + checkpoint.error());
   } else {
     bad_input_log_.warn("dropped '" + frame->header.type + "' on the results pipeline");
@@ -78,37 +94,101 @@ void Persister::take_event(bus::Envelope envelope) {
   record.ts_ns = envelope.frame.header.ts_ns;
   bool tabled = envelope.topic.rfind("alert.", 0) == 0 ||
                 envelope.topic.rfind("telemetry.", 0) == 0;
-  if (tabled) record.json = frame_to_json(envelope.topic, envelope.frame).dump();
+  // dump_json: a payload with invalid UTF-8 must not throw out of the intake loop.
+  if (tabled) record.json = dump_json(frame_to_json(envelope.topic, envelope.frame));
   record.topic = std::move(envelope.topic);
   record.body = std::move(envelope.body);
-  batch_.add(std::move(record));
+  intake_.add(std::move(record));
 }
 
-// Takes what is ready now (waiting at most `wait` for the first message),
-// up to one batch.
-void Persister::collect(std::chrono::milliseconds wait) {
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  while (batch_.size() < tuning_.max_batch) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 0) left = std::chrono::milliseconds(0);
-    zmq::pollitem_t items[] = {{results_.socket().handle(), 0, ZMQ_POLLIN, 0},
-                               {events_.socket().handle(), 0, ZMQ_POLLIN, 0}};
-    try {
-      if (zmq::poll(items, 2, left) == 0) return;
-    } catch (const zmq::error_t&) {
-      return;  // interrupted by a stop signal
-    }
-    if (items[0].revents & ZMQ_POLLIN) {
+// Takes what is ready, then waits for more until the batch is due or
+// `max_wait` has passed.
+void Persister::collect(std::chrono::milliseconds max_wait) {
+  const auto until = Clock::now() + max_wait;
+  while (true) {
+    drain();
+    const auto now = Clock::now();
+    if (intake_.due(tuning_.commit, now)) return;
+    auto deadline = intake_.empty() ? until : std::min(until, intake_.commit_by(tuning_.commit));
+    if (now >= deadline || !wait_for_input(deadline)) return;
+  }
+}
+
+// Non-blocking receives from both sockets in turn until neither has a message
+// or the batch is full. No poll() per message: only a socket found empty costs
+// a system call (ZeroMQ checks its mailbox), so each is dropped once empty.
+void Persister::drain() {
+  bool results_ready = true;
+  bool events_ready = true;
+  while ((results_ready || events_ready) && intake_.size() < tuning_.commit.max_messages) {
+    if (results_ready) {
       auto raw = bus::receive_raw(results_.socket(), std::chrono::milliseconds(0));
+      results_ready = raw.has_value();
       if (raw && raw->parts_ok) take_result_frame(raw->frame);
       if (raw && !raw->parts_ok) bad_input_log_.warn("dropped result: expected 2 frames");
     }
-    if (items[1].revents & ZMQ_POLLIN) {
+    if (events_ready) {
       auto event = events_.receive(std::chrono::milliseconds(0));
+      events_ready = event.has_value();
       if (event) take_event(std::move(*event));
     }
   }
+}
+
+// Sleeps until either socket has a message (true) or `until` (false).
+bool Persister::wait_for_input(Clock::time_point until) {
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+  zmq::pollitem_t items[] = {{results_.socket().handle(), 0, ZMQ_POLLIN, 0},
+                             {events_.socket().handle(), 0, ZMQ_POLLIN, 0}};
+  try {
+    return zmq::poll(items, 2, std::max(left, std::chrono::milliseconds(0))) > 0;
+  } catch (const zmq::error_t&) {
+    return false;  // interrupted by a stop signal
+  }
+}
+
+// Gives the intake batch to the writer once its slot is free (it holds one
+// batch besides the one it is committing). False if the slot stayed taken for
+// `max_wait`; intake keeps its batch and stops pulling meanwhile, so a writer
+// that cannot commit holds back the whole pipeline, not just itself.
+//
+// The batch the writer committed last comes back the other way: intake frees
+// its messages (the thread that allocated them, which the allocator prefers,
+// and one less job for the busier writer) and reuses its memory.
+bool Persister::hand_over(std::chrono::milliseconds max_wait) {
+  std::unique_lock lock(mutex_);
+  if (!taken_cv_.wait_for(lock, max_wait, [&] { return handed_.empty(); })) return false;
+  std::swap(handed_, intake_);
+  std::swap(intake_, spent_);
+  lock.unlock();
+  handed_cv_.notify_one();
+  intake_.clear();
+  return true;
+}
+
+// The writer: takes each handed batch once its own is committed, commits,
+// announces; retries a failed commit every retry_interval. Once intake has
+// closed it takes what is left, tries one last commit and returns.
+void Persister::write_batches() {
+  pthread_setname_np(pthread_self(), "persister-db");  // for top -H, perf, gdb
+  bool closing = false;
+  while (!closing) {
+    {
+      std::unique_lock lock(mutex_);
+      auto wake = stalled_ ? next_retry_ : Clock::now() + kMaxWait;
+      handed_cv_.wait_until(lock, wake,
+                            [&] { return closing_ || (!handed_.empty() && batch_.empty()); });
+      closing = closing_;
+      if (!handed_.empty() && (batch_.empty() || closing)) {
+        batch_.add(std::move(handed_));
+        handed_ = Batch();
+        taken_cv_.notify_one();
+      }
+    }
+    if (!batch_.empty() && (!stalled_ || closing || Clock::now() >= next_retry_)) flush();
+    housekeeping();
+  }
+  if (!batch_.empty()) spdlog::error("exiting with {} uncommitted messages", batch_.size());
 }
 
 // Commit before announcing: a job.persisted that went out for a row that then
@@ -126,35 +206,45 @@ bool Persister::flush() {
       io_error_log_.warn("results database still failing: " + outcome.error());
     }
     stalled_ = true;
-    next_retry_ = std::chrono::steady_clock::now() + tuning_.retry_interval;
+    next_retry_ = Clock::now() + tuning_.retry_interval;
     return false;
   }
   if (stalled_) spdlog::warn("results database writable again; intake resumed");
   stalled_ = false;
   ++stats_.commits;
   announce(*outcome);
+  std::lock_guard lock(mutex_);
+  if (spent_.empty()) spent_ = std::move(outcome->committed);  // back to intake
   return true;
 }
 
-void Persister::announce(const CommitOutcome& outcome) {
-  stats_.results += outcome.results.size();
+void Persister::announce(CommitOutcome& outcome) {
+  stats_.results += outcome.results;
   stats_.new_rows += outcome.new_rows;
   stats_.duplicates += outcome.duplicates;
   stats_.checkpoints += outcome.checkpoints;
   stats_.events += outcome.events;
-  for (const auto& r : outcome.results) {
+  std::string run, topic;  // job.persisted.<run>: a batch holds one run, as a rule
+  for (auto& item : outcome.committed.items()) {
+    auto* result = std::get_if<JobResult>(&item);
+    if (result == nullptr) continue;
+    JobResult& r = *result;
+    if (topic.empty() || r.key.run != run) {
+      run = r.key.run;
+      topic = topics::job("persisted", run);
+    }
     JobEvent event;
-    event.key = r.key;
     event.state = r.status == "ok" ? "persisted" : "failed";
     event.attempt = r.attempt;
-    event.reason = r.reason;
-    event.worker = r.worker;
-    publisher_.publish(topics::job("persisted", r.key.run), event);
+    event.key = std::move(r.key);
+    event.reason = std::move(r.reason);
+    event.worker = std::move(r.worker);
+    publisher_.publish(topic, event);
   }
 }
 
 void Persister::housekeeping() {
-  auto now = std::chrono::steady_clock::now();
+  auto now = Clock::now();
   if (now < next_housekeeping_) return;
   next_housekeeping_ = now + kHousekeepingInterval;
   Event alive;
@@ -171,20 +261,23 @@ void Persister::housekeeping() {
 }
 
 void Persister::run(const std::function<bool()>& stop) {
+  std::thread writer([this] { write_batches(); });
   while (!stop()) {
-    if (stalled_) {
-      // Intake paused: the broker keeps queueing; retry the held batch.
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      if (std::chrono::steady_clock::now() >= next_retry_) flush();
-      continue;
-    }
-    collect(tuning_.max_batch_delay);
-    flush();
-    housekeeping();
+    collect(kMaxWait);
+    if (intake_.due(tuning_.commit, Clock::now())) hand_over(kMaxWait);
   }
-  // Drain what already arrived, then a last commit.
+  // Take what already arrived, unless the writer is failing anyway; then let
+  // the writer commit everything it was given and finish.
   if (!stalled_) collect(std::chrono::milliseconds(0));
-  if (!flush()) spdlog::error("exiting with {} uncommitted messages", batch_.size());
+  if (!intake_.empty() && (stalled_ || !hand_over(kStopWait))) {
+    spdlog::error("exiting with {} uncommitted messages", intake_.size());
+  }
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  handed_cv_.notify_one();
+  writer.join();
 }
 
 }  // namespace nightshift::persister

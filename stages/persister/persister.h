@@ -4,17 +4,30 @@
 // them in batched transactions, and only after COMMIT publishes
 // job.persisted.<run> for each result, so the scheduler can mark it done.
 //
-// When a commit fails (disk full, I/O error, database locked) it stops
-// pulling, says so loudly, keeps the batch and retries until it succeeds;
-// what was committed before stays committed.
+// Two threads, one job each. Intake (the thread that calls run()) drains
+// whatever is queued with non-blocking receives (a poll only when both
+// sockets are empty: a burst costs one wake-up, not one per message), decodes
+// it, and hands the batch over once it is due: full, or its oldest message
+// has waited PersisterTuning::commit.max_delay. The writer (a thread run()
+// starts and joins) owns the database and the publisher: it commits each
+// batch in one transaction, then announces. While the writer commits one
+// batch, intake gathers the next; decoding and SQLite no longer take turns.
+//
+// When a commit fails (disk full, I/O error, database locked) the writer says
+// so loudly, keeps the batch and retries until it succeeds; what was
+// committed before stays committed. Intake fills one more batch, then stops
+// pulling until the writer takes it (the broker queues the rest).
 #pragma once
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "broker/bus.h"
 #include "config/config.h"
@@ -34,8 +47,8 @@ struct PersisterStats {
 };
 
 struct PersisterTuning {
-  std::size_t max_batch = 2000;
-  std::chrono::milliseconds max_batch_delay{20};  // commit at least this often
+  // A batch commits when full or when its oldest message has waited this long.
+  CommitPolicy commit{2000, std::chrono::milliseconds(20)};
   std::chrono::milliseconds retry_interval{1000};
 };
 
@@ -45,33 +58,53 @@ class Persister {
                                                   const config::Config& config,
                                                   PersisterTuning tuning = {});
 
-  // Runs until `stop()` says so, then commits what it holds.
+  // Runs until `stop()` says so, then commits what it holds. Read stats()
+  // only after run() has returned.
   void run(const std::function<bool()>& stop);
   const PersisterStats& stats() const { return stats_; }
 
  private:
   Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
             bus::ResultReceiver results, bus::Subscriber events, bus::Publisher publisher);
-  void collect(std::chrono::milliseconds wait);
+
+  // Intake thread.
+  void collect(std::chrono::milliseconds max_wait);
+  void drain();
+  bool wait_for_input(std::chrono::steady_clock::time_point until);
   void take_result_frame(const bus::RawFrame& raw);
   void take_event(bus::Envelope envelope);
+  bool hand_over(std::chrono::milliseconds max_wait);
+
+  // Writer thread.
+  void write_batches();
   bool flush();
-  void announce(const CommitOutcome& outcome);
+  void announce(CommitOutcome& outcome);
   void housekeeping();
 
   config::Config config_;
   PersisterTuning tuning_;
-  ResultsStore store_;
-  BatchWriter batch_;
+  // Intake's own.
   bus::ResultReceiver results_;
   bus::Subscriber events_;
+  Batch intake_;
+  RateLimitedLog bad_input_log_;
+  // The writer's own.
+  ResultsStore store_;
+  BatchWriter batch_;
   bus::Publisher publisher_;
   PersisterStats stats_;
-  RateLimitedLog bad_input_log_;
   RateLimitedLog io_error_log_{std::chrono::seconds(10)};
-  bool stalled_ = false;
   std::chrono::steady_clock::time_point next_retry_{};
   std::chrono::steady_clock::time_point next_housekeeping_{};
+  // Between the two: one handed-over batch waiting for the writer, and the
+  // last committed one on its way back to intake.
+  std::mutex mutex_;
+  std::condition_variable handed_cv_;  // a batch was handed over, or intake is closing
+  std::condition_variable taken_cv_;   // the writer took the handed batch
+  Batch handed_;
+  Batch spent_;
+  bool closing_ = false;
+  std::atomic<bool> stalled_{false};  // the writer's last commit failed
 };
 
 }  // namespace nightshift::persister

@@ -1,9 +1,12 @@
 #include "stages/persister/batch_writer.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 
 namespace nightshift::persister {
 namespace {
@@ -47,12 +50,119 @@ TEST(BatchWriter, RedeliveredResultsKeepExactlyOneRow) {
   ASSERT_TRUE(first.ok()) << first.error();
   EXPECT_EQ(first->new_rows, 2u);
   EXPECT_EQ(first->duplicates, 1u);
-  EXPECT_EQ(first->results.size(), 3u);  // all announced: the scheduler may have missed one
+  EXPECT_EQ(first->results, 3u);  // all announced: the scheduler may have missed one
   batch.add(result("S", 0, 3));
   ASSERT_TRUE(batch.commit(2).ok());
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials"), 2);
   EXPECT_EQ(count(*store, "SELECT attempt FROM trials WHERE trial = 0"), 1);
   EXPECT_EQ(count(*store, "SELECT promoted FROM models"), 1);
+}
+
+// The persister gathers before it commits: many deliveries of the same jobs
+// in one batch (a scheduler resending after lost announcements) still leave
+// one row per job, holding the first delivery, and every one is announced.
+TEST(BatchWriter, ManyRedeliveriesWithinOneBatchKeepOneRowPerJob) {
+  auto store = ResultsStore::open_for_writing(temp_db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  BatchWriter batch(*store);
+  for (uint32_t attempt = 1; attempt <= 3; ++attempt) {
+    for (int64_t trial = 0; trial < 100; ++trial) batch.add(result("S", trial, attempt));
+  }
+  auto outcome = batch.commit(1);
+  ASSERT_TRUE(outcome.ok()) << outcome.error();
+  EXPECT_EQ(outcome->new_rows, 100u);
+  EXPECT_EQ(outcome->duplicates, 200u);
+  EXPECT_EQ(outcome->results, 300u);
+  EXPECT_EQ(outcome->committed.size(), 300u);
+  EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials"), 100);
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials WHERE attempt != 1"), 0);
+}
+
+// A batch handed over while an earlier one waits for a retry joins it: both
+// commit together, in order, once the database is writable again.
+TEST(BatchWriter, AHandedBatchJoinsTheOneAwaitingRetry) {
+  auto store = ResultsStore::open_for_writing(temp_db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  BatchWriter writer(*store);
+  Batch first;
+  first.add(result("S", 0));
+  writer.add(std::move(first));
+  Batch second;
+  second.add(result("S", 0, 2));
+  second.add(result("S", 1));
+  writer.add(std::move(second));
+  EXPECT_EQ(writer.size(), 3u);
+  auto outcome = writer.commit(1);
+  ASSERT_TRUE(outcome.ok()) << outcome.error();
+  ASSERT_EQ(outcome->committed.size(), 3u);
+  EXPECT_EQ(std::get<JobResult>(outcome->committed.items()[0]).attempt, 1u);
+  EXPECT_EQ(outcome->duplicates, 1u);
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials"), 2);
+}
+
+TEST(Batch, IsDueWhenFullOrWhenItsOldestMessageHasWaitedTheDelay) {
+  using namespace std::chrono_literals;
+  const CommitPolicy policy{3, 50ms};
+  const Batch::Clock::time_point t0{};
+  Batch batch;
+  EXPECT_FALSE(batch.due(policy, t0 + 1h)) << "an empty batch is never due";
+  batch.add(result("S", 0), t0);
+  batch.add(result("S", 1), t0 + 40ms);  // a later message does not restart the clock
+  EXPECT_FALSE(batch.due(policy, t0 + 49ms));
+  EXPECT_TRUE(batch.due(policy, t0 + 50ms)) << "a partial batch commits on time";
+  EXPECT_EQ(batch.commit_by(policy), t0 + 50ms);
+  batch.add(result("S", 2), t0 + 41ms);
+  EXPECT_TRUE(batch.due(policy, t0 + 41ms)) << "a full batch commits at once";
+}
+
+// The JSON columns are written by hand (not through an nlohmann tree); what
+// they hold must read back as the values that were stored.
+TEST(ResultsStore, JsonColumnsReadBackAsTheStoredValues) {
+  auto store = ResultsStore::open_for_writing(temp_db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  JobResult r = result("S", 0);
+  r.params = {{"C", 2.0}, {"l1_ratio", 0.1}, {"tiny", 1e-300}, {"huge", 1.7976931348623157e308},
+              {"negative", -0.30000000000000004}, {"odd \"key\"\\\n", 3.5},
+              {"caf\xc3\xa9", 1.0}, {"bad \xff byte", 2.5}};
+  r.metrics = {{"auc", 0.5523412341234123}, {"nan", std::nan("")},
+               {"inf", std::numeric_limits<double>::infinity()}};
+  r.folds = {FoldMetrics{{{"auc", 0.61}}, 800, 200}, FoldMetrics{{}, 0, 18446744073709551615ull}};
+  BatchWriter batch(*store);
+  batch.add(r);
+  ASSERT_TRUE(batch.commit(1).ok());
+  auto row = store->db().prepare("SELECT params, metrics, folds FROM trials");
+  ASSERT_TRUE(row.ok()) << row.error();
+  ASSERT_TRUE(*row->step());
+  auto params = nlohmann::json::parse(row->column_text(0));
+  EXPECT_EQ(params.size(), r.params.size());
+  for (const auto& [key, value] : r.params) {
+    std::string stored_key = key == "bad \xff byte" ? "bad \xef\xbf\xbd byte" : key;  // U+FFFD
+    ASSERT_TRUE(params.contains(stored_key)) << row->column_text(0);
+    EXPECT_TRUE(params[stored_key].is_number_float()) << stored_key;
+    EXPECT_EQ(params[stored_key].get<double>(), value) << stored_key;
+  }
+  auto metrics = nlohmann::json::parse(row->column_text(1));
+  EXPECT_EQ(metrics["auc"].get<double>(), 0.5523412341234123);
+  EXPECT_TRUE(metrics["nan"].is_null());
+  EXPECT_TRUE(metrics["inf"].is_null());
+  auto folds = nlohmann::json::parse(row->column_text(2));
+  ASSERT_EQ(folds.size(), 2u);
+  EXPECT_EQ(folds[0]["metrics"]["auc"].get<double>(), 0.61);
+  EXPECT_EQ(folds[0]["train_rows"].get<uint64_t>(), 800u);
+  EXPECT_EQ(folds[0]["test_rows"].get<uint64_t>(), 200u);
+  EXPECT_TRUE(folds[1]["metrics"].is_object());
+  EXPECT_EQ(folds[1]["test_rows"].get<uint64_t>(), 18446744073709551615ull);
+  // For ordinary values the text is what nlohmann wrote before.
+  JobResult plain = result("S", 1);
+  plain.params = {{"C", 0.5}, {"max_iter", 200.0}};
+  batch.add(plain);
+  ASSERT_TRUE(batch.commit(2).ok());
+  auto text = store->db().prepare("SELECT params, folds FROM trials WHERE trial = 1");
+  ASSERT_TRUE(text.ok());
+  ASSERT_TRUE(*text->step());
+  EXPECT_EQ(text->column_text(0), R"({"C":0.5,"max_iter":200.0})");
+  EXPECT_EQ(text->column_text(1), R"([{"metrics":{"auc":0.61},"test_rows":20,"train_rows":100}])");
 }
 
 TEST(BatchWriter, FailedAttemptsAreKeptPerAttemptAndDoNotTakeTheResultRow) {

@@ -1,0 +1,206 @@
+// The persister stage with a real broker in this process, on private loopback
+// ports: when batches commit (full, on time, on stop), what is announced, and
+// what the event log keeps.
+#include "stages/persister/persister.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "broker/broker.h"
+#include "schema/event_messages.h"
+#include "schema/topics.h"
+#include "tests/support/child_process.h"
+
+namespace nightshift::persister {
+namespace {
+
+using namespace std::chrono_literals;
+
+JobResult result(int64_t trial, uint32_t attempt = 1) {
+  JobResult r;
+  r.key = JobKey{"r1", "BTC.1h.h1.logreg_l2", trial};
+  r.attempt = attempt;
+  r.status = "ok";
+  r.worker = "host/1";
+  r.params = {{"C", 0.5}};
+  r.metrics = {{"auc", 0.6}};
+  r.folds = {FoldMetrics{{{"auc", 0.61}}, 100, 20}};
+  return r;
+}
+
+class PersisterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    bus_ = testing::make_test_bus();
+    auto broker = bus::Broker::bind(context_, bus_.config.bus);
+    ASSERT_TRUE(broker.ok()) << broker.error();
+    broker_ = std::move(*broker);
+    broker_thread_ = std::thread([this] { broker_->run([this] { return stop_broker_.load(); }); });
+    auto announcements = bus::Subscriber::connect(context_, bus_.config.bus,
+                                                  {topics::job("persisted", "r1")});
+    ASSERT_TRUE(announcements.ok()) << announcements.error();
+    announcements_.emplace(std::move(*announcements));
+    auto sender = bus::ResultSender::connect(context_, bus_.config.bus, bus::self_source("worker"));
+    ASSERT_TRUE(sender.ok()) << sender.error();
+    sender_.emplace(std::move(*sender));
+  }
+
+  void TearDown() override {
+    stop_persister();
+    stop_broker_ = true;
+    if (broker_thread_.joinable()) broker_thread_.join();
+  }
+
+  void start_persister(PersisterTuning tuning) {
+    auto persister = Persister::start(context_, bus_.config, tuning);
+    ASSERT_TRUE(persister.ok()) << persister.error();
+    persister_ = std::move(*persister);
+    persister_thread_ = std::thread([this] { persister_->run([this] { return stop_.load(); }); });
+    // Connections and subscriptions up. A socket attaches a new connection
+    // (and sends its subscriptions) only when used, so keep the subscriber busy.
+    auto until = std::chrono::steady_clock::now() + 300ms;
+    while (std::chrono::steady_clock::now() < until) {
+      ASSERT_FALSE(announcements_->receive(10ms)) << "nothing was sent yet";
+    }
+  }
+
+  void stop_persister() {
+    stop_ = true;
+    if (persister_thread_.joinable()) persister_thread_.join();
+  }
+
+  void send(const JobResult& r) { ASSERT_TRUE(sender_->send(r, 2s)); }
+
+  int64_t count(const std::string& sql) {
+    auto store = ResultsStore::open_read_only(bus_.config.storage.results_db);
+    if (!store) return -1;
+    auto n = store->db().query_int(sql);
+    return n ? *n : -1;
+  }
+
+  // Polls until `sql` counts `n` rows; false after `timeout`.
+  bool wait_for_count(const std::string& sql, int64_t n, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (count(sql) == n) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return count(sql) == n;
+  }
+
+  // The job.persisted announcements heard within `timeout`, up to `n`.
+  std::vector<JobEvent> announcements(std::size_t n, std::chrono::milliseconds timeout = 10s) {
+    std::vector<JobEvent> out;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+      auto envelope = announcements_->receive(50ms);
+      if (!envelope) continue;
+      auto event = decode_payload<JobEvent>(envelope->frame);
+      if (event) out.push_back(*event);
+    }
+    return out;
+  }
+
+  testing::TestBus bus_;
+  zmq::context_t context_{1};
+  std::unique_ptr<bus::Broker> broker_;
+  std::thread broker_thread_;
+  std::atomic<bool> stop_broker_{false};
+  std::optional<bus::Subscriber> announcements_;
+  std::optional<bus::ResultSender> sender_;
+  std::unique_ptr<Persister> persister_;
+  std::thread persister_thread_;
+  std::atomic<bool> stop_{false};
+};
+
+TEST_F(PersisterTest, APartialBatchCommitsOnTimeAndIsAnnounced) {
+  start_persister(PersisterTuning{CommitPolicy{1000, 50ms}});
+  for (int64_t trial = 0; trial < 3; ++trial) send(result(trial));
+  EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 3));
+  auto heard = announcements(3);
+  ASSERT_EQ(heard.size(), 3u);
+  for (const auto& event : heard) EXPECT_EQ(event.state, "persisted");
+}
+
+TEST_F(PersisterTest, AFullBatchCommitsWithoutWaitingForTheDelay) {
+  start_persister(PersisterTuning{CommitPolicy{10, std::chrono::hours(1)}});
+  for (int64_t trial = 0; trial < 5; ++trial) send(result(trial));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM trials"), 0) << "half a batch waits for the delay";
+  for (int64_t trial = 5; trial < 10; ++trial) send(result(trial));
+  EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 10));
+  EXPECT_EQ(announcements(10).size(), 10u);
+}
+
+TEST_F(PersisterTest, StopCommitsWhatItHolds) {
+  start_persister(PersisterTuning{CommitPolicy{1000, std::chrono::hours(1)}});
+  for (int64_t trial = 0; trial < 3; ++trial) send(result(trial));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM trials"), 0);
+  stop_persister();
+  EXPECT_EQ(count("SELECT COUNT(*) FROM trials"), 3);
+  EXPECT_EQ(persister_->stats().commits, 1u);
+}
+
+// Redeliveries that arrive together land in one batch: still one row per job,
+// and each delivery is announced (the scheduler may have missed the first).
+TEST_F(PersisterTest, RedeliveriesInOneBatchKeepOneRowAndAreAllAnnounced) {
+  start_persister(PersisterTuning{CommitPolicy{1000, 200ms}});
+  send(result(0, 1));
+  send(result(0, 2));
+  send(result(1, 1));
+  auto heard = announcements(3);
+  EXPECT_EQ(heard.size(), 3u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM trials"), 2);
+  EXPECT_EQ(count("SELECT attempt FROM trials WHERE trial = 0"), 1);
+  stop_persister();
+  EXPECT_EQ(persister_->stats().duplicates, 1u);
+  EXPECT_EQ(persister_->stats().new_rows, 2u);
+}
+
+// The event log keeps the job events other stages publish, not the
+// persister's own job.persisted announcements (the trials table says those).
+TEST_F(PersisterTest, TheEventLogKeepsJobEventsButNotOurAnnouncements) {
+  start_persister(PersisterTuning{CommitPolicy{1000, 20ms}});
+  auto worker = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("worker"));
+  ASSERT_TRUE(worker.ok()) << worker.error();
+  JobEvent started;
+  started.key = result(0).key;
+  started.state = "started";
+  // A new publisher's first messages are lost until subscriptions reach it.
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count("SELECT COUNT(*) FROM events WHERE topic LIKE 'job.started.%'") < 1 &&
+         std::chrono::steady_clock::now() < deadline) {
+    worker->publish(topics::job("started", "r1"), started);
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GE(count("SELECT COUNT(*) FROM events WHERE topic LIKE 'job.started.%'"), 1);
+  send(result(0));
+  ASSERT_EQ(announcements(1).size(), 1u);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE topic LIKE 'job.persisted.%'"), 0);
+}
+
+// Alerts are kept as JSON too; a payload with invalid UTF-8 (the wire does
+// not check) is stored with U+FFFD instead of throwing out of intake.
+TEST_F(PersisterTest, AnAlertWithInvalidUtf8IsStoredNotFatal) {
+  start_persister(PersisterTuning{CommitPolicy{1000, 20ms}});
+  auto telemetry = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("telemetry"));
+  ASSERT_TRUE(telemetry.ok()) << telemetry.error();
+  Event alert;
+  alert.name = "disk \xff full";
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count("SELECT COUNT(*) FROM alerts") < 1 && std::chrono::steady_clock::now() < deadline) {
+    telemetry->publish("alert.warn.host.disk", alert);
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_GE(count("SELECT COUNT(*) FROM alerts"), 1);
+  EXPECT_GE(count("SELECT COUNT(*) FROM alerts WHERE instr(body, 'disk \xef\xbf\xbd full') > 0"), 1);
+  send(result(0));
+  EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 1)) << "intake still running";
+}
+
+}  // namespace
+}  // namespace nightshift::persister
