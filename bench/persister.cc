@@ -3,8 +3,13 @@
 // batched transactions by the real Persister — against a raw sqlite3
 // prepared-statement bulk insert of the same rows into the same table with
 // the same pragmas (WAL, synchronous=NORMAL), in one run. Prints both rates
-// and the ratio (target: persister >= 0.5 x raw).
+// and the ratio (target: persister >= 0.5 x raw). Then CPU seconds, which a
+// busy machine distorts less than wall time: what each side burnt in all
+// threads (the persister side counts the sender, the broker and both
+// persister threads), and the busiest single thread of the persister side,
+// the pace setter wherever every thread gets a core of its own.
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +17,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <thread>
 
 #include "broker/broker.h"
@@ -38,6 +45,53 @@ config::Config bench_config(const std::string& dir, int base_port) {
   return c;
 }
 
+// CPU seconds (user + system) of every thread of this process so far.
+double process_cpu_s() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// CPU seconds of each thread of this process so far, by thread id, with its name.
+std::map<std::string, std::pair<std::string, double>> thread_cpu_s() {
+  std::map<std::string, std::pair<std::string, double>> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream schedstat(task.path() / "schedstat");
+    std::ifstream comm(task.path() / "comm");
+    uint64_t ns = 0;
+    std::string name;
+    if (schedstat >> ns && std::getline(comm, name)) {
+      out[task.path().filename().string()] = {name, static_cast<double>(ns) / 1e9};
+    }
+  }
+  return out;
+}
+
+using ThreadTimes = std::map<std::string, std::pair<std::string, double>>;
+
+struct Timing {
+  double wall_s = 0;
+  double cpu_s = 0;                 // all threads
+  double busiest_thread_cpu_s = 0;  // the thread that worked most
+  std::string busiest_thread;
+};
+
+// What was spent since `start`, `cpu_start` (process_cpu_s) and `threads_start`.
+Timing since(Clock::time_point start, double cpu_start, ThreadTimes& threads_start) {
+  Timing timing;
+  timing.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
+  timing.cpu_s = process_cpu_s() - cpu_start;
+  for (const auto& [tid, thread] : thread_cpu_s()) {
+    double used = thread.second - threads_start[tid].second;
+    if (used > timing.busiest_thread_cpu_s) {
+      timing.busiest_thread_cpu_s = used;
+      timing.busiest_thread = thread.first;
+    }
+  }
+  return timing;
+}
+
 JobResult make_result(int64_t i) {
   JobResult r;
   r.key = JobKey{"bench", "BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100), i % 100};
@@ -53,7 +107,7 @@ JobResult make_result(int64_t i) {
   return r;
 }
 
-double through_persister(const config::Config& config, int64_t rows) {
+Timing through_persister(const config::Config& config, int64_t rows) {
   zmq::context_t context(2);
   std::atomic<bool> stop{false};
   auto broker = bus::Broker::bind(context, config.bus);
@@ -73,6 +127,8 @@ double through_persister(const config::Config& config, int64_t rows) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // connections up
   std::vector<JobResult> results;
   for (int64_t i = 0; i < rows; ++i) results.push_back(make_result(i));
+  double cpu_start = process_cpu_s();
+  auto threads_start = thread_cpu_s();
   auto start = Clock::now();
   for (const auto& r : results) {
     while (!sender->send(r, std::chrono::milliseconds(1000))) {
@@ -84,11 +140,11 @@ double through_persister(const config::Config& config, int64_t rows) {
     if (n && *n >= rows) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  Timing timing = since(start, cpu_start, threads_start);
   stop = true;
   persister_thread.join();
   broker_thread.join();
-  return seconds;
+  return timing;
 }
 
 void check(int rc, sqlite3* db, const char* what) {
@@ -99,7 +155,7 @@ void check(int rc, sqlite3* db, const char* what) {
 }
 
 // The peer: the same rows, already serialised, straight into the table.
-double raw_sqlite(const std::string& path, int64_t rows) {
+Timing raw_sqlite(const std::string& path, int64_t rows) {
   {
     auto store = ResultsStore::open_for_writing(path);  // same schema
   }
@@ -122,6 +178,8 @@ double raw_sqlite(const std::string& path, int64_t rows) {
   folds += "]";
   std::vector<std::string> studies;
   for (int64_t i = 0; i < rows; ++i) studies.push_back("BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100));
+  double cpu_start = process_cpu_s();
+  auto threads_start = thread_cpu_s();
   auto start = Clock::now();
   for (int64_t i = 0; i < rows; i += 2000) {
     check(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), db, "begin");
@@ -137,10 +195,10 @@ double raw_sqlite(const std::string& path, int64_t rows) {
     }
     check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db, "commit");
   }
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  Timing timing = since(start, cpu_start, threads_start);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  return seconds;
+  return timing;
 }
 
 }  // namespace
@@ -152,14 +210,21 @@ int main(int argc, char** argv) {
   int base_port = 27000 + static_cast<int>(getpid() % 2000) * 8;
   auto config = bench_config(dir, base_port);
   spdlog::set_level(spdlog::level::warn);
-  double raw_s = raw_sqlite(std::string(dir) + "/raw.db", rows);
-  double persister_s = through_persister(config, rows);
-  double raw_rate = static_cast<double>(rows) / raw_s;
-  double persister_rate = static_cast<double>(rows) / persister_s;
+  Timing raw = raw_sqlite(std::string(dir) + "/raw.db", rows);
+  Timing persister = through_persister(config, rows);
+  double raw_rate = static_cast<double>(rows) / raw.wall_s;
+  double persister_rate = static_cast<double>(rows) / persister.wall_s;
   std::printf("rows: %lld\n", static_cast<long long>(rows));
-  std::printf("raw sqlite3 bulk insert:        %10.0f rows/s (%.2f s)\n", raw_rate, raw_s);
-  std::printf("persister (bus -> committed):   %10.0f rows/s (%.2f s)\n", persister_rate, persister_s);
+  std::printf("raw sqlite3 bulk insert:        %10.0f rows/s (%.2f s)\n", raw_rate, raw.wall_s);
+  std::printf("persister (bus -> committed):   %10.0f rows/s (%.2f s)\n", persister_rate,
+              persister.wall_s);
   std::printf("ratio persister/raw: %.2f (target >= 0.5)\n", persister_rate / raw_rate);
+  std::printf("cpu: raw %.2f s, persister side %.2f s (sender + broker + persister threads)\n",
+              raw.cpu_s, persister.cpu_s);
+  std::printf("busiest thread cpu: raw %.2f s, persister side %.2f s (%s); ratio %.2f\n",
+              raw.busiest_thread_cpu_s, persister.busiest_thread_cpu_s,
+              persister.busiest_thread.c_str(),
+              raw.busiest_thread_cpu_s / persister.busiest_thread_cpu_s);
   std::filesystem::remove_all(dir);
   return 0;
 }
