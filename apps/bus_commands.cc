@@ -6,9 +6,9 @@
 #include <thread>
 
 #include "apps/cli_context.h"
+#include "apps/supervisor.h"
 #include "broker/broker.h"
 #include "broker/bus.h"
-#include "broker/socket_options.h"
 #include "schema/event_messages.h"
 #include "schema/json.h"
 #include "stages/common/process.h"
@@ -26,21 +26,12 @@ int run_broker(const GlobalOptions& global, const BrokerOptions& options) {
   start_logging("broker", *config, global);
   zmq::context_t context(1);
   if (options.stats) {
-    auto socket = bus::connect_socket(context, zmq::socket_type::req, config->bus.control,
-                                      config->bus);
-    if (!socket) {
-      std::cerr << "nightshift: " << socket.error() << "\n";
+    auto stats = ask_broker(context, *config, std::chrono::seconds(3));
+    if (!stats) {
+      std::cerr << "nightshift broker --stats: " << stats.error() << "\n";
       return 1;
     }
-    (void)socket->send(zmq::str_buffer("stats"), zmq::send_flags::none);
-    zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::seconds(3)) == 0) {
-      std::cerr << "nightshift: broker at " << config->bus.control << " did not answer in 3 s\n";
-      return 1;
-    }
-    zmq::message_t reply;
-    (void)socket->recv(reply);
-    std::cout << reply.to_string() << "\n";
+    std::cout << *stats << "\n";
     return 0;
   }
   install_stop_signals();

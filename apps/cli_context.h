@@ -15,8 +15,9 @@ struct GlobalOptions {
   std::string log_level;    // empty: from config
 };
 
-// Loads the config named by --config (or defaults). On error prints the
-// problem to stderr and returns nullopt; the caller exits non-zero.
+// Loads the config named by --config (or defaults). On error prints each
+// problem as one line on stderr ("nightshift: invalid configuration: FILE:LINE:
+// KEY: what") and returns nullopt; the caller exits non-zero (2).
 std::optional<config::Config> load_config_or_report(const GlobalOptions& options);
 
 // Sets up the stage's logger from config and --log-level.

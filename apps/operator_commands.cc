@@ -74,8 +74,11 @@ int run_health(const GlobalOptions& global, double window_s) {
   install_stop_signals();
   zmq::context_t context(1);
   auto broker = probe_broker(context, *config, std::chrono::seconds(3));
-  std::cout << "broker     " << (broker ? "up at " + config->bus.control : broker.error()) << "\n";
-  if (!broker) return 1;
+  if (!broker) {
+    std::cerr << "nightshift health: " << broker.error() << "\n";
+    return 1;
+  }
+  std::cout << "broker     up at " << config->bus.control << "\n";
   auto heard = listen(context, *config, std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000)));
   for (const auto& [stage, ts] : heard.stages) {
     std::cout << fmt::format("{:<10} alive, last heard {:.1f} s ago\n", stage,
@@ -105,12 +108,12 @@ int run_estimate(const GlobalOptions& global, int workers) {
   int64_t per_tf = static_cast<int64_t>(config->symbols.size() * config->horizons.size() *
                                         config->models.size()) * (config->scheduler.trials_per_study + 1);
   double total_s = 0;
-  std::cout << fmt::format("{:<6} {:>6} {:>12} {:>12}\n", "tf", "jobs", "s per job", "cpu time");
+  std::cout << fmt::format("{:<6} {:>6} {:>18} {:>12}\n", "tf", "jobs", "s per job", "cpu time");
   for (const auto& tf : config->timeframes) {
     bool known = mean_s.count(tf) > 0;
     double each = known ? mean_s[tf] : kUnknownJobSeconds;
     total_s += each * static_cast<double>(per_tf);
-    std::cout << fmt::format("{:<6} {:>6} {:>12} {:>12}\n", tf, per_tf,
+    std::cout << fmt::format("{:<6} {:>6} {:>18} {:>12}\n", tf, per_tf,
                              known ? fmt::format("{:.2f}", each) : fmt::format("~{:.0f} (no history)", each),
                              format_duration(each * static_cast<double>(per_tf)));
   }
@@ -179,6 +182,11 @@ void add_config_edits(CLI::App& app, GlobalOptions& global, int& exit_code) {
   set_gates->add_option("--max-brier", gates->max_brier, "Maximum holdout Brier score");
   set_gates->add_option("--min-acc", gates->min_acc, "Minimum holdout accuracy");
   set_gates->callback([&, gates] {
+    if (!gates->min_auc && !gates->max_brier && !gates->min_acc) {
+      std::cerr << "nightshift: config set-thresholds: give at least one of --min-auc, "
+                   "--max-brier, --min-acc\n";
+      return void(exit_code = 2);
+    }
     exit_code = report(config::set_thresholds(target_file(global, ""), *gates), "thresholds set");
   });
 }

@@ -4,8 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -21,28 +24,46 @@
 
 namespace nightshift::cli {
 
-Status probe_broker(zmq::context_t& context, const config::Config& config,
-                    std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+Result<std::string> ask_broker(zmq::context_t& context, const config::Config& config,
+                               std::chrono::milliseconds timeout) {
+  using namespace std::chrono;
+  auto deadline = steady_clock::now() + timeout;
+  // Each wait is cut to what is left of `timeout` (at least 100 ms).
+  auto left = [&](milliseconds most) {
+    auto rest = duration_cast<milliseconds>(deadline - steady_clock::now());
+    return std::clamp(rest, milliseconds(100), most);
+  };
   while (true) {
     auto socket = bus::connect_socket(context, zmq::socket_type::req, config.bus.control,
                                       config.bus);
     if (!socket) return Error{socket.error()};
     try {
-      // Sockets are "immediate": wait until the connection is up before sending.
+      // Sockets are "immediate": wait until the connection is up before
+      // sending, since a blocking send to nobody would wait forever.
       zmq::pollitem_t out{socket->handle(), 0, ZMQ_POLLOUT, 0};
-      if (zmq::poll(&out, 1, std::chrono::milliseconds(500)) > 0 &&
+      if (zmq::poll(&out, 1, left(milliseconds(500))) > 0 &&
           socket->send(zmq::str_buffer("stats"), zmq::send_flags::dontwait)) {
         zmq::pollitem_t in{socket->handle(), 0, ZMQ_POLLIN, 0};
-        if (zmq::poll(&in, 1, std::chrono::milliseconds(1000)) > 0) return Status::success();
+        zmq::message_t reply;
+        if (zmq::poll(&in, 1, left(milliseconds(1000))) > 0 &&
+            socket->recv(reply, zmq::recv_flags::dontwait)) {
+          return reply.to_string();
+        }
       }
     } catch (const zmq::error_t&) {
       // interrupted or not connected yet: try again until the deadline
     }
-    if (std::chrono::steady_clock::now() >= deadline || stop_requested()) break;
+    if (steady_clock::now() >= deadline || stop_requested()) break;
   }
   return make_error("broker unreachable: nothing answered on " + config.bus.control + " within " +
-                    std::to_string(timeout.count() / 1000) + " s");
+                    fmt::format("{:g}", duration<double>(timeout).count()) + " s");
+}
+
+Status probe_broker(zmq::context_t& context, const config::Config& config,
+                    std::chrono::milliseconds timeout) {
+  auto stats = ask_broker(context, config, timeout);
+  if (!stats) return Error{stats.error()};
+  return Status::success();
 }
 
 int default_workers() {
@@ -60,11 +81,18 @@ std::string self_exe() {
   return ec ? std::string("/proc/self/exe") : path.string();
 }
 
-std::string last_line(const std::string& path) {
+// The last message of a stage's log, without spdlog's "TIME level [stage:pid] "
+// prefix: the stage's own words for why it stopped.
+std::string last_log_message(const std::string& path, const std::string& fallback) {
   std::ifstream in(path);
-  std::string line, last = "scheduler failed; see " + path;
+  std::string line, last = fallback;
   while (std::getline(in, line)) {
     if (!line.empty()) last = line;
+  }
+  auto prefix_end = last.find("] ");
+  if (!last.empty() && std::isdigit(static_cast<unsigned char>(last[0])) &&
+      prefix_end != std::string::npos) {
+    last = last.substr(prefix_end + 2);
   }
   return last;
 }
@@ -80,7 +108,9 @@ class NightRun {
                                       const std::vector<std::string>& extra) const;
   void add(const std::string& name, std::vector<std::string> argv, bool restart);
   void plan_stages(int workers);
+  Status check_results_database() const;
   bool start(StageProcess& stage);
+  Status wait_for_broker(zmq::context_t& context, StageProcess& broker);
   void reap();
   void restart_due();
   void show_progress(bool final_line);
@@ -149,6 +179,48 @@ bool NightRun::start(StageProcess& stage) {
     spdlog::warn("restarted {} (pid {}, restart #{})", stage.name(), stage.pid(), stage.restarts());
   }
   return true;
+}
+
+// Before anything starts, open the results database the way the persister
+// will (create, migrate): a path that cannot be written, or a file that is not
+// a database, is then one clear line instead of a crash-looping persister.
+// Nothing else writes yet, so this does not break "one writer".
+Status NightRun::check_results_database() const {
+  const std::string& db = config_.storage.results_db;
+  if (std::filesystem::is_directory(db)) {
+    return make_error("results database " + db + " is a directory (storage.results_db names a file)");
+  }
+  auto store = ResultsStore::open_for_writing(config_.storage.results_db);
+  if (!store) return Error{store.error()};
+  auto existing = store->run(options_.run);
+  if (!existing) return Error{existing.error()};
+  if (options_.resume && !*existing) return make_error("run " + options_.run + " not found in " + db);
+  if (!options_.resume && *existing) {
+    return make_error("run " + options_.run + " already exists in " + db +
+                      "; continue it with `nightshift resume " + options_.run + "`");
+  }
+  return Status::success();
+}
+
+// The broker must answer before any other stage starts. If it dies meanwhile
+// (an endpoint it cannot bind), its last log line is the cause to report.
+Status NightRun::wait_for_broker(zmq::context_t& context, StageProcess& broker) {
+  auto deadline = std::chrono::steady_clock::now() + kRunBrokerWait;
+  const std::string log = log_dir_ + "/broker.log";
+  while (!probe_broker(context, config_, std::chrono::milliseconds(500))) {
+    int status = 0;
+    if (broker.pid() > 0 && waitpid(broker.pid(), &status, WNOHANG) == broker.pid()) {
+      std::string how = broker.exited(status);
+      return make_error("broker could not start: " + last_log_message(log, how) + " (see " + log +
+                        ")");
+    }
+    if (std::chrono::steady_clock::now() >= deadline || stop_requested()) {
+      return make_error("broker unreachable: nothing answered on " + config_.bus.control +
+                        " within " + std::to_string(kRunBrokerWait.count()) + " s (see " + log +
+                        ")");
+    }
+  }
+  return Status::success();
 }
 
 void NightRun::reap() {
@@ -221,7 +293,10 @@ void NightRun::stop_stages() {
 
 int NightRun::outcome() {
   if (scheduler_exit_.value_or(0) != 0) {
-    std::cerr << "\nnightshift: " << last_line(log_dir_ + "/scheduler.log") << "\n";
+    std::string why = last_log_message(log_dir_ + "/scheduler.log",
+                                       "scheduler failed; see " + log_dir_ + "/scheduler.log");
+    if (why.rfind("nightshift", 0) != 0) why = "nightshift: " + why;
+    std::cerr << "\n" << why << "\n";
     return kRunFailed;
   }
   auto store = ResultsStore::open_read_only(config_.storage.results_db);
@@ -250,6 +325,10 @@ int NightRun::outcome() {
 }
 
 int NightRun::run() {
+  if (auto ready = check_results_database(); !ready) {
+    std::cerr << "nightshift: " << ready.error() << "\n";
+    return kRunFailed;
+  }
   std::filesystem::path db(config_.storage.results_db);
   log_dir_ = (db.parent_path().empty() ? std::filesystem::path(".") : db.parent_path()) / "logs" /
              options_.run;
@@ -274,8 +353,8 @@ int NightRun::run() {
   for (auto& stage : stages_) {
     if (!start(*stage)) return kRunFailed;
     if (stage->name() == "broker") {
-      if (auto up = probe_broker(context, config_, std::chrono::seconds(10)); !up) {
-        std::cerr << "nightshift: " << up.error() << " (see " << log_dir_ << "/broker.log)\n";
+      if (auto up = wait_for_broker(context, *stage); !up) {
+        std::cerr << "nightshift: " << up.error() << "\n";
         stop_stages();
         return kRunFailed;
       }

@@ -20,8 +20,15 @@ namespace nightshift::cli {
 // How long a stage started on its own waits for the broker to answer.
 inline constexpr std::chrono::seconds kStageBrokerWait{5};
 
-// Asks the broker's control endpoint for its stats; an error naming the
-// endpoint if nothing answers within `timeout`.
+// How long `nightshift run` waits for the broker it started to answer.
+inline constexpr std::chrono::seconds kRunBrokerWait{10};
+
+// Asks the broker's control endpoint for its stats (JSON text); an error
+// naming the endpoint if nothing answers within `timeout`. Never blocks
+// longer than `timeout` (plus at most 100 ms), whatever the endpoint is.
+Result<std::string> ask_broker(zmq::context_t& context, const config::Config& config,
+                               std::chrono::milliseconds timeout);
+// ask_broker without the answer: is a broker up at bus.control?
 Status probe_broker(zmq::context_t& context, const config::Config& config,
                     std::chrono::milliseconds timeout);
 

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "apps/cli_context.h"
+#include "apps/supervisor.h"
 #include "broker/bus.h"
 #include "broker/dataset_client.h"
 #include "stages/common/process.h"
@@ -28,6 +29,15 @@ int run_worker_command(const GlobalOptions& global, const WorkerCommandOptions& 
   if (!config) return 2;
   start_logging("worker", *config, global);
   install_stop_signals();
+  {
+    // A worker on another host pointed at a broker that is not there would
+    // otherwise wait for jobs forever without a word.
+    zmq::context_t context(1);
+    if (auto reachable = probe_broker(context, *config, kStageBrokerWait); !reachable) {
+      std::cerr << "nightshift worker: " << reachable.error() << "\n";
+      return 1;
+    }
+  }
   trainer::WorkerOptions worker;
   worker.worker_id = options.id.empty() ? "w" + std::to_string(getpid()) : options.id;
   worker.feature_cache_bytes = options.feature_cache_mb << 20;

@@ -76,6 +76,21 @@ void read_scheduler(ConfigReader r, SchedulerConfig& s) {
   r.finish();
 }
 
+// A study is (symbol, timeframe, horizon, model); an entry listed twice would
+// plan the same jobs twice under one key, and that run could never finish.
+template <typename T>
+void reject_duplicates(ConfigReader& r, const char* key, const std::vector<T>& items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (items[i] != items[j]) continue;
+      std::ostringstream item;
+      item << items[i];
+      r.error(key, "'" + item.str() + "' is listed twice");
+      return;
+    }
+  }
+}
+
 void read_root(ConfigReader& r, Config& c) {
   r.list("symbols", c.symbols, true);
   r.list("timeframes", c.timeframes, true);
@@ -86,6 +101,10 @@ void read_root(ConfigReader& r, Config& c) {
   }
   r.list("horizons", c.horizons, 1, 10'000, true);
   r.list("models", c.models, true);
+  reject_duplicates(r, "symbols", c.symbols);
+  reject_duplicates(r, "timeframes", c.timeframes);
+  reject_duplicates(r, "horizons", c.horizons);
+  reject_duplicates(r, "models", c.models);
   r.field("num_workers", c.num_workers, 0, 1024);
   r.field("max_memory_per_process", c.max_memory_per_process, 0.05, 4096);
   r.field("memory_threshold", c.memory_threshold, 0.1, 1.0);

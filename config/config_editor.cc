@@ -46,7 +46,14 @@ Result<YAML::Node> load_yaml(const std::string& path) {
 // Validates with the real loader, then replaces the file atomically.
 Status save_validated(const std::string& path, const std::string& text) {
   auto checked = load_config_text(text, path);
-  if (!checked) return make_error("edit rejected, file unchanged:\n" + checked.error());
+  if (!checked) {
+    std::string why = checked.error();
+    // One line, however many problems.
+    for (auto pos = why.find('\n'); pos != std::string::npos; pos = why.find('\n', pos)) {
+      why.replace(pos, 1, "; ");
+    }
+    return make_error("edit rejected, file unchanged: " + why);
+  }
   std::string temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::trunc);
@@ -63,6 +70,15 @@ Status save_node(const std::string& path, const YAML::Node& root) {
   std::ostringstream text;
   text << root << "\n";
   return save_validated(path, text.str());
+}
+
+// yaml-cpp writes a double with 17 digits (0.55 -> 0.55000000000000004);
+// 15 significant digits give back what the user typed.
+YAML::Node number(double value) {
+  std::ostringstream text;
+  text.precision(15);
+  text << value;
+  return YAML::Node(text.str());
 }
 
 YAML::Node flow_list(const std::vector<std::string>& items) {
@@ -89,7 +105,11 @@ Status add_symbol(const std::string& path, const std::string& symbol) {
   if (!root) return Error{root.error()};
   std::vector<std::string> symbols = Config{}.symbols;
   if ((*root)["symbols"] && (*root)["symbols"].IsSequence()) {
-    symbols = (*root)["symbols"].as<std::vector<std::string>>();
+    try {
+      symbols = (*root)["symbols"].as<std::vector<std::string>>();
+    } catch (const YAML::Exception&) {
+      return make_error(path + ": symbols: expected a list of strings");
+    }
   }
   if (std::find(symbols.begin(), symbols.end(), symbol) != symbols.end()) {
     return make_error(path + ": symbol " + symbol + " is already listed");
@@ -111,9 +131,9 @@ Status set_thresholds(const std::string& path, const GateEdit& gates) {
   if (!root) return Error{root.error()};
   YAML::Node promote = (*root)["promote_if"];
   if (!promote.IsMap()) promote = YAML::Node(YAML::NodeType::Map);
-  if (gates.min_auc) promote["min_auc"] = *gates.min_auc;
-  if (gates.max_brier) promote["max_brier"] = *gates.max_brier;
-  if (gates.min_acc) promote["min_acc"] = *gates.min_acc;
+  if (gates.min_auc) promote["min_auc"] = number(*gates.min_auc);
+  if (gates.max_brier) promote["max_brier"] = number(*gates.max_brier);
+  if (gates.min_acc) promote["min_acc"] = number(*gates.min_acc);
   (*root)["promote_if"] = promote;
   return save_node(path, *root);
 }
@@ -136,7 +156,7 @@ Status apply_machine_plan(const std::string& path, const MachinePlan& plan) {
   auto root = load_yaml(path);
   if (!root) return Error{root.error()};
   (*root)["num_workers"] = plan.workers;
-  (*root)["max_memory_per_process"] = plan.memory_per_process_gb;
+  (*root)["max_memory_per_process"] = number(plan.memory_per_process_gb);
   return save_node(path, *root);
 }
 

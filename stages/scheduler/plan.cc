@@ -1,5 +1,7 @@
 #include "stages/scheduler/plan.h"
 
+#include <set>
+
 #include "stages/scheduler/sampler.h"
 
 namespace nightshift::scheduler {
@@ -32,12 +34,16 @@ std::string study_id(const std::string& symbol, const std::string& timeframe, in
 
 std::vector<JobState> plan_run(const config::Config& c, const std::string& run) {
   std::vector<JobState> jobs;
+  std::set<std::string> planned;
   int32_t priority = 0;
   for (const auto& symbol : c.symbols) {
     for (const auto& tf : c.timeframes) {
       for (int horizon : c.horizons) {
         for (const auto& model : c.models) {
           std::string study = study_id(symbol, tf, horizon, model);
+          // The config rejects repeated entries; a job key must stay unique
+          // even so, or its run could never finish.
+          if (!planned.insert(study).second) continue;
           Job base = study_job(c, run, study, symbol, tf, horizon, model);
           base.priority = priority++;
           for (int64_t t = 0; t < c.scheduler.trials_per_study; ++t) {

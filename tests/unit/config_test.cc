@@ -101,6 +101,16 @@ TEST(Config, EndpointsMustHaveATransport) {
   EXPECT_NE(loaded.error().find("must start with tcp://"), std::string::npos);
 }
 
+TEST(Config, AnEntryListedTwiceIsRejectedWithItsLine) {
+  auto loaded = load_config_text("symbols: [AAA, BBB]\nhorizons:\n  - 1\n  - 3\n  - 1\n", "d.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error(), "d.yaml:3: horizons: '1' is listed twice");
+  loaded = load_config_text("timeframes: [1h, 4h, 1h]\nsymbols: [A, A]\n", "d.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("d.yaml:1: timeframes: '1h' is listed twice"), std::string::npos);
+  EXPECT_NE(loaded.error().find("d.yaml:2: symbols: 'A' is listed twice"), std::string::npos);
+}
+
 TEST(Config, EditDistance) {
   EXPECT_EQ(edit_distance("num_worker", "num_workers"), 1u);
   EXPECT_EQ(edit_distance("", "abc"), 3u);

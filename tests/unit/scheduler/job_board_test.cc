@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "config/config.h"
 #include "stages/scheduler/plan.h"
 #include "stages/scheduler/sampler.h"
@@ -32,6 +34,16 @@ TEST(Plan, StudiesHaveTrialsThenABlockedFinalInVolumeOrder) {
   EXPECT_LT(jobs[0].job.priority, jobs[3].job.priority);  // first symbol first
   EXPECT_EQ(jobs[0].job.params.at("C"), 1.0);            // trial 0: defaults
   EXPECT_NE(jobs[1].job.params.at("C"), 1.0);
+}
+
+TEST(Plan, ARepeatedConfigEntryPlansEachStudyOnce) {
+  config::Config c = small_config();
+  c.symbols = {"AAA", "BBB", "AAA"};  // the loader rejects this; the plan survives it anyway
+  auto jobs = plan_run(c, "r1");
+  EXPECT_EQ(jobs.size(), 6u);
+  std::set<std::string> keys;
+  for (const auto& j : jobs) keys.insert(j.job.key.study + "/" + std::to_string(j.job.key.trial));
+  EXPECT_EQ(keys.size(), jobs.size());
 }
 
 TEST(Sampler, IsDeterministicPerStudyAndTrial) {

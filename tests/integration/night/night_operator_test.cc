@@ -1,0 +1,216 @@
+// The operator commands against a finished small run and temporary config
+// files, through the real binary: watch, status, runs, estimate, health, and
+// config create | optimize | add-symbol | set-timeframes | set-thresholds.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include "tests/integration/night/cli_run.h"
+#include "tests/support/child_process.h"
+
+namespace nightshift {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::ChildProcess;
+using testing::expect_one_line_error;
+using testing::run_cli;
+
+// 2 symbols x 2 timeframes x 1 horizon, one trial and a final fit each: 8 jobs.
+const char* kSmallRun = R"(
+symbols: [BTCUSDT, ETHUSDT]
+timeframes: [1h, 4h]
+horizons: [1]
+scheduler:
+  lease_s: 3
+  grace_s: 2
+telemetry:
+  enabled: false
+)";
+
+// One finished run ("ops") shared by the tests that read it.
+const testing::TestBus& finished_run() {
+  static const testing::TestBus bus = [] {
+    auto b = testing::make_test_bus(kSmallRun);
+    auto out = run_cli({"--config", b.config_path, "run", "--run-id", "ops", "--workers", "1",
+                        "--worker-program", NIGHT_TEST_WORKER},
+                       60s);
+    EXPECT_EQ(out.exit_code, 0) << out.describe();
+    return b;
+  }();
+  return bus;
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+  return n;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+TEST(NightOperator, WatchStatusAndRunsShowTheFinishedRun) {
+  const auto& bus = finished_run();
+  auto watch = run_cli({"--config", bus.config_path, "watch", "-n", "2", "--interval", "0.2"}, 20s);
+  EXPECT_EQ(watch.exit_code, 0) << watch.describe();
+  EXPECT_EQ(count(watch.stdout_text, "run ops: completed"), 2u) << watch.stdout_text;
+  EXPECT_NE(watch.stdout_text.find("8 done, 0 skipped of 8; 8 result rows"), std::string::npos)
+      << watch.stdout_text;
+
+  auto status = run_cli({"--config", bus.config_path, "status", "ops", "--json"}, 20s);
+  EXPECT_EQ(status.exit_code, 0) << status.describe();
+  EXPECT_NE(status.stdout_text.find(R"("status":"completed")"), std::string::npos);
+  EXPECT_NE(status.stdout_text.find(R"("jobs":{"done":8,"skipped":0,"total":8})"),
+            std::string::npos)
+      << status.stdout_text;
+
+  auto runs = run_cli({"--config", bus.config_path, "runs"}, 20s);
+  EXPECT_EQ(runs.exit_code, 0) << runs.describe();
+  EXPECT_NE(runs.stdout_text.find("ops"), std::string::npos);
+  EXPECT_NE(runs.stdout_text.find("8/8"), std::string::npos) << runs.stdout_text;
+
+  auto unknown = run_cli({"--config", bus.config_path, "status", "no-such-run"}, 20s);
+  expect_one_line_error(unknown, {"no-such-run"}, 1);
+}
+
+TEST(NightOperator, WatchBeforeAnyRunSaysSoAndExitsZero) {
+  auto bus = testing::make_test_bus(kSmallRun);
+  auto watch = run_cli({"--config", bus.config_path, "watch", "-n", "1"}, 20s);
+  EXPECT_EQ(watch.exit_code, 0) << watch.describe();
+  EXPECT_NE(watch.stdout_text.find("does not exist"), std::string::npos) << watch.stdout_text;
+}
+
+TEST(NightOperator, EstimateUsesStoredTimingsAndGuessesWithoutThem) {
+  const auto& bus = finished_run();
+  auto known = run_cli({"--config", bus.config_path, "estimate", "--workers", "2"}, 20s);
+  EXPECT_EQ(known.exit_code, 0) << known.describe();
+  // One row per timeframe: 2 symbols x 1 horizon x (1 trial + final) = 4 jobs.
+  for (const char* tf : {"\n1h ", "\n4h "}) {
+    auto row = known.stdout_text.find(tf);
+    ASSERT_NE(row, std::string::npos) << known.stdout_text;
+    std::string line = known.stdout_text.substr(row + 1, known.stdout_text.find('\n', row + 1) - row - 1);
+    EXPECT_NE(line.find(" 4 "), std::string::npos) << line;
+    EXPECT_EQ(line.find("no history"), std::string::npos) << line;  // the run stored timings
+  }
+  EXPECT_NE(known.stdout_text.find("estimated wall time with 2 workers"), std::string::npos);
+
+  auto fresh = testing::make_test_bus(kSmallRun);
+  auto guess = run_cli({"--config", fresh.config_path, "estimate"}, 20s);
+  EXPECT_EQ(guess.exit_code, 0) << guess.describe();
+  EXPECT_EQ(count(guess.stdout_text, "no history"), 2u) << guess.stdout_text;
+}
+
+TEST(NightOperator, HealthSeesTheBrokerAndThePersisterAndMissesAStoppedOne) {
+  auto bus = testing::make_test_bus(kSmallRun);
+  ChildProcess broker({testing::nightshift_binary(), "--config", bus.config_path, "broker"});
+  ASSERT_TRUE(broker.wait_for_output("broker up", 10s)) << broker.stderr_text();
+  ChildProcess persister({testing::nightshift_binary(), "--config", bus.config_path, "persister"});
+  ASSERT_TRUE(persister.wait_for_output("persister up", 15s)) << persister.stderr_text();
+
+  auto up = run_cli({"--config", bus.config_path, "health", "--window", "3"}, 20s);
+  EXPECT_EQ(up.exit_code, 0) << up.describe();
+  EXPECT_NE(up.stdout_text.find("broker     up at " + bus.config.bus.control), std::string::npos)
+      << up.stdout_text;
+  EXPECT_NE(up.stdout_text.find("persister  alive"), std::string::npos) << up.stdout_text;
+  EXPECT_NE(up.stdout_text.find("scheduler  not heard"), std::string::npos) << up.stdout_text;
+
+  auto stats = run_cli({"--config", bus.config_path, "broker", "--stats"}, 20s);
+  EXPECT_EQ(stats.exit_code, 0) << stats.describe();
+  EXPECT_EQ(stats.stdout_text.rfind("{\"devices\":", 0), 0u) << stats.stdout_text;
+
+  EXPECT_EQ(persister.stop(), 0);
+  auto down = run_cli({"--config", bus.config_path, "health", "--window", "3"}, 20s);
+  EXPECT_EQ(down.exit_code, 1) << down.describe();
+  EXPECT_NE(down.stdout_text.find("persister  not heard"), std::string::npos) << down.stdout_text;
+}
+
+TEST(NightOperator, ConfigCreateAndEditsWriteAValidFile) {
+  std::string dir = testing::make_temp_dir();
+  std::string path = dir + "/sub/night.yaml";
+  auto cfg = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", path, "config"});
+    return run_cli(args, 20s);
+  };
+  auto created = run_cli({"config", "create", path}, 20s);
+  EXPECT_EQ(created.exit_code, 0) << created.describe();
+  EXPECT_NE(created.stdout_text.find("wrote " + path), std::string::npos);
+  auto loaded = config::load_config(path);
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->symbols.size(), 6u);
+
+  EXPECT_EQ(cfg({"add-symbol", "BNBUSDT"}).exit_code, 0);
+  EXPECT_EQ(cfg({"set-timeframes", "15m", "1h"}).exit_code, 0);
+  EXPECT_EQ(cfg({"set-thresholds", "--min-auc", "0.55", "--max-brier", "0.25"}).exit_code, 0);
+  loaded = config::load_config(path);
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->symbols.back(), "BNBUSDT");
+  EXPECT_EQ(loaded->symbols.size(), 7u);
+  EXPECT_EQ(loaded->timeframes, (std::vector<std::string>{"15m", "1h"}));
+  EXPECT_DOUBLE_EQ(loaded->promote_if.min_auc, 0.55);
+  EXPECT_DOUBLE_EQ(loaded->promote_if.max_brier, 0.25);
+  EXPECT_DOUBLE_EQ(loaded->promote_if.min_acc, 0.50);  // untouched
+  // Numbers are written as typed, not as 0.55000000000000004.
+  EXPECT_NE(read_text(path).find("min_auc: 0.55\n"), std::string::npos) << read_text(path);
+
+  auto valid = run_cli({"config", "validate", path}, 20s);
+  EXPECT_EQ(valid.exit_code, 0) << valid.describe();
+  EXPECT_NE(valid.stdout_text.find("7 symbols x 2 timeframes x 3 horizons"), std::string::npos)
+      << valid.stdout_text;
+}
+
+TEST(NightOperator, ConfigEditsThatWouldBreakTheFileAreRefusedAndLeaveItUnchanged) {
+  std::string dir = testing::make_temp_dir();
+  std::string path = dir + "/night.yaml";
+  ASSERT_EQ(run_cli({"config", "create", path}, 20s).exit_code, 0);
+  const std::string before = read_text(path);
+  auto cfg = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--config", path, "config"});
+    return run_cli(args, 20s);
+  };
+  expect_one_line_error(cfg({"set-timeframes", "1h", "2h"}),
+                        {"edit rejected, file unchanged", "unknown timeframe '2h'"}, 1);
+  expect_one_line_error(cfg({"set-timeframes", "1h", "1h"}), {"'1h' is listed twice"}, 1);
+  expect_one_line_error(cfg({"set-thresholds", "--min-auc", "1.5"}),
+                        {"promote_if.min_auc", "1.5 is out of range"}, 1);
+  expect_one_line_error(cfg({"set-thresholds"}), {"--min-auc"}, 2);
+  expect_one_line_error(cfg({"add-symbol", "BTCUSDT"}), {"BTCUSDT is already listed"}, 1);
+  expect_one_line_error(run_cli({"config", "create", path}, 20s), {path, "already exists"}, 1);
+  EXPECT_EQ(read_text(path), before);
+
+  std::string missing = dir + "/missing.yaml";
+  expect_one_line_error(run_cli({"--config", missing, "config", "add-symbol", "X"}, 20s),
+                        {missing, "cannot open config file"}, 1);
+  EXPECT_EQ(run_cli({"config", "create", path, "--force"}, 20s).exit_code, 0);
+}
+
+TEST(NightOperator, ConfigOptimizeSizesWorkersToThisMachine) {
+  std::string path = testing::make_temp_dir() + "/night.yaml";
+  ASSERT_EQ(run_cli({"config", "create", path}, 20s).exit_code, 0);
+  const std::string before = read_text(path);
+  auto dry = run_cli({"--config", path, "config", "optimize", "--dry-run"}, 20s);
+  EXPECT_EQ(dry.exit_code, 0) << dry.describe();
+  EXPECT_NE(dry.stdout_text.find("cores -> "), std::string::npos) << dry.stdout_text;
+  EXPECT_EQ(read_text(path), before);
+
+  auto applied = run_cli({"--config", path, "config", "optimize"}, 20s);
+  EXPECT_EQ(applied.exit_code, 0) << applied.describe();
+  auto loaded = config::load_config(path);
+  ASSERT_TRUE(loaded) << loaded.error();
+  int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  EXPECT_EQ(loaded->num_workers, std::max(1, cores - 1));
+  EXPECT_GE(loaded->max_memory_per_process, 0.1);
+  EXPECT_LE(loaded->max_memory_per_process, 8.0);
+  EXPECT_EQ(read_text(path).find("0000000"), std::string::npos) << read_text(path);
+}
+
+}  // namespace
+}  // namespace nightshift
