@@ -1,19 +1,28 @@
 #!/usr/bin/python3
 """Peer for bench/trainer_vs_sklearn: the same purged CV in scikit-learn.
 
-Reads the file the C++ bench wrote (features, labels, folds), then times, per
-fold, exactly what nightshift does: StandardScaler fitted on the training
-rows, LogisticRegression(lbfgs, C, tol) fit, predict_proba on the test rows;
-then the out-of-fold AUC. Prints one JSON line: {"seconds", "cpu_seconds", "auc", "n_iter"}.
-Run by the bench; needs Debian's python3-sklearn (/usr/bin/python3).
+Reads the file the C++ bench wrote (features, labels, folds), then times
+exactly the work nightshift's cross_validate() does, the scikit-learn way:
+per fold, the training rows gathered once, StandardScaler fitted on them,
+LogisticRegression(solver="lbfgs", C, tol) fit, predict_proba on the
+(standardised) test rows, the fold's metrics (ROC AUC, Brier, accuracy, log
+loss); then the same four metrics out of fold. Nothing is handicapped:
+default threading (lbfgs itself is single-threaded in scikit-learn 1.2; BLAS
+is whatever numpy is linked to, reported), default max_iter raised so lbfgs
+always finishes.
+
+Prints one JSON line: {"seconds", "cpu_seconds", "auc", "n_iter", "fit_cpu_seconds",
+"metrics_cpu_seconds", "threads", "blas", "sklearn"}. Run by the bench; needs Debian's
+python3-sklearn (/usr/bin/python3).
 """
 import json
 import sys
 import time
 
 import numpy as np
+import sklearn
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import accuracy_score, brier_score_loss, log_loss, roc_auc_score
 from sklearn.preprocessing import StandardScaler
 
 
@@ -36,23 +45,62 @@ def load(path):
     return x, y, c, tol, folds
 
 
+def metrics(labels, scores):
+    """What nightshift's all_metrics() computes."""
+    return {
+        "auc": roc_auc_score(labels, scores),
+        "brier": brier_score_loss(labels, scores),
+        "accuracy": accuracy_score(labels, scores > 0.5),
+        "log_loss": log_loss(labels, scores),
+    }
+
+
+def os_threads():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return 0
+
+
+def blas_library():
+    """The BLAS shared object numpy has loaded (threadpoolctl misses Debian's reference BLAS)."""
+    with open("/proc/self/maps") as maps:
+        names = {line.split()[-1] for line in maps if "blas" in line.lower() or "mkl" in line.lower()}
+    libs = sorted({n.rsplit("/", 1)[-1] for n in names if n.startswith("/")})
+    return ", ".join(n for n in libs if n.startswith("lib")) or "unknown"
+
+
 def main():
     x, y, c, tol, folds = load(sys.argv[1])
     start = time.perf_counter()
     cpu_start = time.process_time()
     labels, scores, iters = [], [], []
+    fit_cpu = metrics_cpu = 0.0
     for train, (t0, t1) in folds:
         rows = np.concatenate([np.arange(b, e) for b, e in train])
-        scaler = StandardScaler().fit(x[rows])
+        x_train, y_train = x[rows], y[rows]
+        fit_start = time.process_time()
+        scaler = StandardScaler().fit(x_train)
         model = LogisticRegression(C=c, tol=tol, solver="lbfgs", max_iter=10000)
-        model.fit(scaler.transform(x[rows]), y[rows])
-        scores.append(model.predict_proba(scaler.transform(x[t0:t1]))[:, 1])
+        model.fit(scaler.transform(x_train), y_train)
+        fit_cpu += time.process_time() - fit_start
+        score = model.predict_proba(scaler.transform(x[t0:t1]))[:, 1]
+        metrics_start = time.process_time()
+        metrics(y[t0:t1], score)
+        metrics_cpu += time.process_time() - metrics_start
+        scores.append(score)
         labels.append(y[t0:t1])
         iters.append(int(model.n_iter_[0]))
+    metrics_start = time.process_time()
+    oof = metrics(np.concatenate(labels), np.concatenate(scores))
+    metrics_cpu += time.process_time() - metrics_start
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
-    auc = roc_auc_score(np.concatenate(labels), np.concatenate(scores))
-    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "auc": auc, "n_iter": iters}))
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "auc": oof["auc"], "n_iter": iters,
+                      "fit_cpu_seconds": fit_cpu, "metrics_cpu_seconds": metrics_cpu,
+                      "threads": os_threads(), "blas": blas_library(),
+                      "sklearn": sklearn.__version__}))
 
 
 if __name__ == "__main__":

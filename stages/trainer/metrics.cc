@@ -2,39 +2,72 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
-#include <numeric>
+#include <utility>
 #include <vector>
 
 namespace nightshift::trainer {
 
-double roc_auc(const Eigen::VectorXd& labels, const Eigen::VectorXd& probabilities) {
-  const Eigen::Index n = labels.size();
-  std::vector<Eigen::Index> order(static_cast<std::size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](Eigen::Index a, Eigen::Index b) { return probabilities(a) < probabilities(b); });
-  // Mann-Whitney U with mid-ranks for ties: equal to the trapezoidal ROC area
-  // sklearn computes, where a run of tied scores is one threshold.
-  double positives = 0, rank_sum = 0;
-  for (Eigen::Index i = 0; i < n;) {
-    Eigen::Index j = i;
-    while (j < n && probabilities(order[static_cast<std::size_t>(j)]) ==
-                        probabilities(order[static_cast<std::size_t>(i)])) {
-      ++j;
-    }
-    double mid_rank = 0.5 * static_cast<double>(i + 1 + j);
-    for (Eigen::Index k = i; k < j; ++k) {
-      if (labels(order[static_cast<std::size_t>(k)]) > 0.5) {
-        positives += 1;
-        rank_sum += mid_rank;
-      }
-    }
-    i = j;
+namespace {
+
+// Order-preserving map of a double to an unsigned key (-0 taken as +0, so
+// keys are equal exactly when the scores compare equal; NaNs sort last).
+std::uint64_t sort_key(double v) {
+  if (v == 0) v = 0;
+  std::uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits >> 63) != 0 ? ~bits : bits | (std::uint64_t{1} << 63);
+}
+
+// LSD radix sort, 11-bit digits; digits all keys share are skipped.
+void radix_sort(std::vector<std::uint64_t>& keys) {
+  constexpr int kBits = 11, kPasses = 6;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  const std::size_t n = keys.size();
+  std::vector<std::size_t> counts(kPasses * kBuckets, 0);
+  for (std::uint64_t k : keys) {
+    for (int pass = 0; pass < kPasses; ++pass) ++counts[pass * kBuckets + ((k >> (pass * kBits)) & (kBuckets - 1))];
   }
-  double negatives = static_cast<double>(n) - positives;
-  if (positives == 0 || negatives == 0) return std::numeric_limits<double>::quiet_NaN();
-  return (rank_sum - positives * (positives + 1) / 2) / (positives * negatives);
+  std::vector<std::uint64_t> other(n);
+  for (int pass = 0; pass < kPasses; ++pass) {
+    std::size_t* count = counts.data() + pass * kBuckets;
+    if (std::any_of(count, count + kBuckets, [n](std::size_t c) { return c == n; })) continue;
+    std::size_t at = 0;
+    for (std::size_t b = 0; b < kBuckets; ++b) at += std::exchange(count[b], at);
+    for (std::uint64_t k : keys) other[count[(k >> (pass * kBits)) & (kBuckets - 1)]++] = k;
+    keys.swap(other);
+  }
+}
+
+}  // namespace
+
+double roc_auc(const Eigen::VectorXd& labels, const Eigen::VectorXd& probabilities) {
+  // Mann-Whitney U with ties counted half, which equals the trapezoidal ROC
+  // area sklearn computes (a run of tied scores is one threshold): for each
+  // positive, the negatives scored below it plus half those tied with it.
+  std::vector<std::uint64_t> pos, neg;
+  pos.reserve(static_cast<std::size_t>(labels.size()));
+  neg.reserve(static_cast<std::size_t>(labels.size()));
+  for (Eigen::Index i = 0; i < labels.size(); ++i) {
+    (labels(i) > 0.5 ? pos : neg).push_back(sort_key(probabilities(i)));
+  }
+  if (pos.empty() || neg.empty()) return std::numeric_limits<double>::quiet_NaN();
+  radix_sort(pos);
+  radix_sort(neg);
+  // Twice U, in integers: exact.
+  std::uint64_t twice_u = 0;
+  std::size_t below = 0, through = 0;  // negatives < key, negatives <= key
+  for (std::size_t i = 0; i < pos.size(); ++i) {
+    if (i == 0 || pos[i] != pos[i - 1]) {
+      while (below < neg.size() && neg[below] < pos[i]) ++below;
+      through = std::max(through, below);
+      while (through < neg.size() && neg[through] == pos[i]) ++through;
+    }
+    twice_u += 2 * below + (through - below);
+  }
+  return static_cast<double>(twice_u) / 2 / (static_cast<double>(pos.size()) * static_cast<double>(neg.size()));
 }
 
 double brier_score(const Eigen::VectorXd& labels, const Eigen::VectorXd& probabilities) {
@@ -54,8 +87,9 @@ double log_loss(const Eigen::VectorXd& labels, const Eigen::VectorXd& probabilit
   const double eps = std::numeric_limits<double>::epsilon();
   double total = 0;
   for (Eigen::Index i = 0; i < labels.size(); ++i) {
-    double p = std::clamp(probabilities(i), eps, 1 - eps);
-    total -= labels(i) * std::log(p) + (1 - labels(i)) * std::log(1 - p);
+    double p = std::clamp(probabilities(i), eps, 1 - eps), y = labels(i);
+    // One log for a 0/1 label (the other term is exactly 0), both otherwise.
+    total -= y == 1 ? std::log(p) : y == 0 ? std::log(1 - p) : y * std::log(p) + (1 - y) * std::log(1 - p);
   }
   return total / static_cast<double>(labels.size());
 }

@@ -5,16 +5,33 @@
 // Inputs are standardised features (rows x features) and 0/1 labels.
 // fit() may start from the previous solution (warm start across folds); the
 // result must not depend on it beyond solver tolerance.
+//
+// fit_rows / predict_proba_rows take a fold's rows where they are (a range
+// list over the feature matrix plus the fold's scaler). The default copies
+// and standardises them, then calls fit / predict_proba; a model that can
+// read them in place (LogisticModel) overrides them and saves the copy.
 #pragma once
 
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "schema/result.h"
+#include "stages/trainer/folds.h"
+#include "stages/trainer/standardizer.h"
 
 namespace nightshift::trainer {
+
+// Rows `ranges` (disjoint, ascending) of `source` (bars x features),
+// standardised by `scaler`. References: the selection does not own them.
+struct RowSelection {
+  const Eigen::MatrixXd& source;
+  const std::vector<RowRange>& ranges;
+  const Standardizer& scaler;
+  std::size_t rows() const;
+};
 
 class Model {
  public:
@@ -23,6 +40,10 @@ class Model {
   virtual Status fit(Eigen::Ref<const Eigen::MatrixXd> x, Eigen::Ref<const Eigen::VectorXd> y) = 0;
   // P(label = 1) per row.
   virtual Eigen::VectorXd predict_proba(const Eigen::MatrixXd& x) const = 0;
+  // labels are indexed by bar, like the rows of rows.source.
+  virtual Status fit_rows(const RowSelection& rows, const std::vector<double>& labels);
+  // One probability per selected row, in range order.
+  virtual Eigen::VectorXd predict_proba_rows(const RowSelection& rows) const;
   // Everything needed to predict again: written into artifacts.
   virtual nlohmann::json to_json() const = 0;
 };

@@ -2,23 +2,53 @@
 
 #include <cmath>
 
-namespace nightshift::trainer {
+#include "stages/trainer/logistic_kernels.h"
 
-Standardizer Standardizer::fit(Eigen::Ref<const Eigen::MatrixXd> x) {
+namespace nightshift::trainer {
+namespace {
+
+// Mean and population standard deviation per column (1 where constant), in
+// one read of the rows (chunked, Chan et al.'s merge: no cancellation).
+Standardizer moments(const kernels::RowsView& view) {
   Standardizer s;
-  const double n = static_cast<double>(std::max<Eigen::Index>(x.rows(), 1));
-  s.mean = x.colwise().sum().transpose() / n;
-  s.scale.resize(x.cols());
-  for (Eigen::Index j = 0; j < x.cols(); ++j) {
-    double var = (x.col(j).array() - s.mean(j)).square().sum() / n;
-    s.scale(j) = var > 1e-24 ? std::sqrt(var) : 1.0;
-  }
+  const auto cols = static_cast<Eigen::Index>(view.cols);
+  s.mean.resize(cols);
+  Eigen::VectorXd variance(cols);
+  kernels::column_moments(view, s.mean.data(), variance.data());
+  s.scale.resize(cols);
+  for (Eigen::Index j = 0; j < cols; ++j) s.scale(j) = variance(j) > 1e-24 ? std::sqrt(variance(j)) : 1.0;
   return s;
 }
 
+}  // namespace
+
+Standardizer Standardizer::fit(Eigen::Ref<const Eigen::MatrixXd> x) {
+  RowRange all{0, static_cast<std::size_t>(x.rows())};
+  kernels::RowsView view;
+  view.data = x.data();
+  view.stride = x.outerStride();
+  view.cols = static_cast<std::size_t>(x.cols());
+  view.ranges = &all;
+  view.range_count = 1;
+  return moments(view);
+}
+
+Standardizer Standardizer::fit_rows(const Eigen::MatrixXd& source, const std::vector<RowRange>& ranges) {
+  kernels::RowsView view;
+  view.data = source.data();
+  view.stride = source.outerStride();
+  view.cols = static_cast<std::size_t>(source.cols());
+  view.ranges = ranges.data();
+  view.range_count = ranges.size();
+  return moments(view);
+}
+
+// Multiplies by 1/scale, exactly as the solver's row kernels standardise, so
+// a model scores the same rows identically in a trial and from an artifact.
 void Standardizer::apply_in_place(Eigen::Ref<Eigen::MatrixXd> x) const {
+  Eigen::RowVectorXd inv = scale.cwiseInverse().transpose();
   x.rowwise() -= mean.transpose();
-  x.array().rowwise() /= scale.transpose().array();
+  x.array().rowwise() *= inv.array();
 }
 
 Eigen::MatrixXd Standardizer::apply(const Eigen::MatrixXd& x) const {

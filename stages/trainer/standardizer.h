@@ -6,6 +6,8 @@
 
 #include <vector>
 
+#include "stages/trainer/folds.h"
+
 namespace nightshift::trainer {
 
 struct Standardizer {
@@ -13,6 +15,8 @@ struct Standardizer {
   Eigen::VectorXd scale;  // population standard deviation; 1 where constant
 
   static Standardizer fit(Eigen::Ref<const Eigen::MatrixXd> x);
+  // The same statistics over rows `ranges` of `source`, without copying them.
+  static Standardizer fit_rows(const Eigen::MatrixXd& source, const std::vector<RowRange>& ranges);
   Eigen::MatrixXd apply(const Eigen::MatrixXd& x) const;
   void apply_in_place(Eigen::Ref<Eigen::MatrixXd> x) const;
 };

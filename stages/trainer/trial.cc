@@ -17,43 +17,22 @@ struct Scored {
   Eigen::VectorXd probabilities;
 };
 
-// Training rows of the current fold, reused across folds: one allocation of
-// the largest training set instead of a fresh multi-MB buffer per fold, whose
-// page faults cost more than the copy.
-struct Workspace {
-  Eigen::MatrixXd x;
-  Eigen::VectorXd y;
-};
-
-Eigen::Index copy_training_rows(const LabelledData& data, const std::vector<RowRange>& ranges,
-                                Workspace& ws) {
-  Eigen::Index rows = 0;
-  for (const auto& r : ranges) rows += static_cast<Eigen::Index>(r.size());
-  const Eigen::Index cols = data.features.values.cols();
-  if (ws.x.rows() < rows || ws.x.cols() != cols) ws.x.resize(rows, cols);
-  if (ws.y.size() < rows) ws.y.resize(rows);
-  Eigen::Index at = 0;
-  for (const auto& r : ranges) {
-    auto n = static_cast<Eigen::Index>(r.size());
-    ws.x.middleRows(at, n) = data.features.values.middleRows(static_cast<Eigen::Index>(r.begin), n);
-    for (std::size_t t = r.begin; t < r.end; ++t) ws.y(at++) = data.labels[t];
-  }
-  return rows;
-}
-
-// Fits scaler and model on `train`, scores `test`.
+// Fits scaler and model on `train`, scores `test`. The rows stay in the
+// feature matrix: the scaler's statistics are taken over the training
+// ranges and the model reads them (standardised tile by tile) in place.
 Result<Scored> fit_and_score(Model& model, const LabelledData& data,
-                             const std::vector<RowRange>& train, RowRange test, Workspace& ws,
+                             const std::vector<RowRange>& train, RowRange test,
                              Standardizer* scaler_out = nullptr) {
-  Eigen::Index rows = copy_training_rows(data, train, ws);
-  auto x_train = ws.x.topRows(rows);
-  Standardizer scaler = Standardizer::fit(x_train);
-  scaler.apply_in_place(x_train);
-  if (auto fitted = model.fit(x_train, ws.y.head(rows)); !fitted) return Error{fitted.error()};
-  Eigen::MatrixXd x_test = gather_rows(data.features.values, {test});
-  scaler.apply_in_place(x_test);
-  if (scaler_out != nullptr) *scaler_out = scaler;
-  return Scored{gather_labels(data.labels, {test}), model.predict_proba(x_test)};
+  const Eigen::MatrixXd& values = data.features.values;
+  Standardizer scaler = Standardizer::fit_rows(values, train);
+  if (auto fitted = model.fit_rows(RowSelection{values, train, scaler}, data.labels); !fitted) {
+    return Error{fitted.error()};
+  }
+  std::vector<RowRange> test_rows = {test};
+  Scored scored{gather_labels(data.labels, test_rows),
+                model.predict_proba_rows(RowSelection{values, test_rows, scaler})};
+  if (scaler_out != nullptr) *scaler_out = std::move(scaler);
+  return scored;
 }
 
 }  // namespace
@@ -101,9 +80,8 @@ Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<
   if (!model) return Error{model.error()};
   TrialOutcome outcome;
   std::vector<Scored> scored;
-  Workspace ws;
   for (const Fold& fold : folds) {
-    auto result = fit_and_score(**model, data, fold.train, fold.test, ws);  // warm-starts after fold 0
+    auto result = fit_and_score(**model, data, fold.train, fold.test);  // warm-starts after fold 0
     if (!result) return Error{result.error()};
     FoldMetrics m;
     m.metrics = all_metrics(result->labels, result->probabilities);
@@ -137,8 +115,7 @@ Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec) {
   out.split = *split;
   std::vector<RowRange> train = {RowRange{split->first_valid, split->validation_end}};
   RowRange holdout{split->holdout_begin, split->holdout_end};
-  Workspace ws;
-  auto scored = fit_and_score(**model, data, train, holdout, ws, &out.scaler);
+  auto scored = fit_and_score(**model, data, train, holdout, &out.scaler);
   if (!scored) return Error{scored.error()};
   out.holdout_metrics = all_metrics(scored->labels, scored->probabilities);
   out.model = std::move(*model);
