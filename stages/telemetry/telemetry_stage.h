@@ -48,6 +48,7 @@ class TelemetryStage {
   std::string host_;
   std::string host_topic_;
   std::vector<std::string> gpu_topics_;  // by global device index
+  std::vector<std::string> bodies_;      // one tick's encoded samples (reused)
   GpuFleet fleet_;
   HostSampler host_sampler_;
   AlertTracker alerts_;
