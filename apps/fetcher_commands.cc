@@ -84,7 +84,9 @@ int fetch_direct(const config::Config& config, const FetchOptions& o) {
     std::cerr << "nightshift: market cache: " << cache.error() << "\n";
     return 1;
   }
-  fetcher::DatasetStore store(*cache, config.fetcher.history_days);
+  fetcher::DatasetStore store(*cache, [&fetcher = config.fetcher](const std::string& tf) {
+    return fetcher.history_days_for(tf);
+  });
   fetcher::add_configured_sources(store, config.fetcher, [](const DataNotice& n) {
     std::cerr << "data." << n.kind << " " << n.source << ": " << n.message << "\n";
   });

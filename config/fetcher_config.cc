@@ -1,5 +1,6 @@
 #include "config/fetcher_config.h"
 
+#include "config/config.h"
 #include "config/config_reader.h"
 
 namespace nightshift::config {
@@ -26,6 +27,16 @@ void read_section(ConfigReader& r, FetcherConfig& f) {
   r.field("binance_base_url", f.binance_base_url);
   r.field("csv_dir", f.csv_dir);
   r.field("history_days", f.history_days, 1, 36'500);
+  {
+    // Keys are timeframes; finish() names an unknown one (and the nearest known).
+    ConfigReader by_tf = r.section("history_days_by_timeframe");
+    for (const auto& [timeframe, minutes] : known_timeframes()) {
+      int days = 0;
+      by_tf.field(timeframe.c_str(), days, 1, 36'500);
+      if (days > 0) f.history_days_by_timeframe[timeframe] = days;
+    }
+    by_tf.finish();
+  }
   int64_t seed = static_cast<int64_t>(f.synthetic_seed);
   r.field("synthetic_seed", seed, 0, INT64_MAX);
   f.synthetic_seed = static_cast<uint64_t>(seed);

@@ -28,7 +28,15 @@ struct FetcherConfig {
   std::string yahoo_cookie_url = "https://fc.yahoo.com";
   std::string binance_base_url = "https://api.binance.com";
   std::string csv_dir = "data/csv";
-  int history_days = 365;
+  int history_days = 365;  // how far back a dataset reaches when the request names no start
+  // Per-timeframe override of history_days (e.g. {1m: 30, 1d: 1825}): a year
+  // of minute bars is 525,600 rows (and more than Yahoo serves), a year of
+  // daily bars too few for purged 5-fold CV.
+  std::map<std::string, int> history_days_by_timeframe;
+  int history_days_for(const std::string& timeframe) const {
+    auto found = history_days_by_timeframe.find(timeframe);
+    return found == history_days_by_timeframe.end() ? history_days : found->second;
+  }
   uint64_t synthetic_seed = 42;
   double synthetic_signal = 0.0;  // strength of the planted predictable component
   std::map<std::string, double> synthetic_signals;  // per-symbol override of synthetic_signal

@@ -42,8 +42,10 @@ std::vector<Gap> missing(const std::optional<Coverage>& cov, int64_t start, int6
 
 }  // namespace
 
-DatasetStore::DatasetStore(MarketCache& cache, int history_days, Clock clock)
-    : cache_(cache), history_days_(history_days), clock_(clock ? std::move(clock) : system_now_s) {}
+DatasetStore::DatasetStore(MarketCache& cache, History history_days_for, Clock clock)
+    : cache_(cache),
+      history_days_for_(std::move(history_days_for)),
+      clock_(clock ? std::move(clock) : system_now_s) {}
 
 void DatasetStore::add_source(std::unique_ptr<BarSource> source) {
   std::string name = source->name();
@@ -64,7 +66,8 @@ Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const Progres
   const int64_t now = clock_();
   // Only closed bars: the bar that opened at align_down(now) is still forming.
   const int64_t end = query.end_ts > 0 ? query.end_ts : align_down(now, timeframe_s);
-  const int64_t start = query.start_ts > 0 ? query.start_ts : end - int64_t{history_days_} * 86400;
+  const int64_t start =
+      query.start_ts > 0 ? query.start_ts : end - int64_t{history_days_for_(query.timeframe)} * 86400;
   if (start >= end) return make_error("empty range: start must be before end");
 
   SeriesKey key{query.source, query.symbol, query.timeframe};

@@ -26,7 +26,7 @@ struct DatasetQuery {
   std::string source;
   std::string symbol;
   std::string timeframe;
-  int64_t start_ts = 0;  // 0: end - history_days
+  int64_t start_ts = 0;  // 0: end - the timeframe's history (FetcherConfig::history_days_for)
   int64_t end_ts = 0;    // 0: now
 };
 
@@ -42,7 +42,11 @@ class DatasetStore {
  public:
   using Clock = std::function<int64_t()>;  // seconds since epoch
 
-  DatasetStore(MarketCache& cache, int history_days, Clock clock = {});
+  // history_days_for(timeframe): how far back a query without start_ts reaches.
+  using History = std::function<int(const std::string& timeframe)>;
+  DatasetStore(MarketCache& cache, History history_days_for, Clock clock = {});
+  DatasetStore(MarketCache& cache, int history_days, Clock clock = {})
+      : DatasetStore(cache, [history_days](const std::string&) { return history_days; }, std::move(clock)) {}
 
   // Sources by name ("synthetic", "yahoo", ...). The store owns them.
   void add_source(std::unique_ptr<BarSource> source);
@@ -56,7 +60,7 @@ class DatasetStore {
                           int64_t timeframe_s, DatasetAnswer& answer, const ProgressSink& progress);
 
   MarketCache& cache_;
-  int history_days_;
+  History history_days_for_;
   Clock clock_;
   std::map<std::string, std::unique_ptr<BarSource>> sources_;
 };

@@ -50,7 +50,9 @@ int run_fetcher_stage(const config::Config& config) {
                  notice.timeframe, notice.message);
     publisher->publish(notice_topic(notice), notice);
   };
-  DatasetStore store(*cache, config.fetcher.history_days);
+  DatasetStore store(*cache, [&fetcher = config.fetcher](const std::string& tf) {
+    return fetcher.history_days_for(tf);
+  });
   add_configured_sources(store, config.fetcher, notices);
   auto service = DatasetService::bind(context, config, store, notices);
   if (!service) {

@@ -54,6 +54,34 @@ TEST(Config, NestedMisspeltKeyHasItsPath) {
       << loaded.error();
 }
 
+TEST(Config, HistoryPerTimeframeOverridesHistoryDays) {
+  auto loaded = load_config_text(
+      "fetcher:\n  history_days: 100\n  history_days_by_timeframe: {1m: 29, 1d: 1825}\n", "h.yaml");
+  ASSERT_TRUE(loaded) << loaded.error();
+  EXPECT_EQ(loaded->fetcher.history_days_for("1m"), 29);
+  EXPECT_EQ(loaded->fetcher.history_days_for("1d"), 1825);
+  EXPECT_EQ(loaded->fetcher.history_days_for("1h"), 100);
+
+  auto unknown = load_config_text("fetcher:\n  history_days_by_timeframe: {2h: 10}\n", "u.yaml");
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().find("u.yaml:2: fetcher.history_days_by_timeframe.2h: unknown key '2h'"),
+            std::string::npos)
+      << unknown.error();
+  auto zero = load_config_text("fetcher:\n  history_days_by_timeframe: {1h: 0}\n", "z.yaml");
+  ASSERT_FALSE(zero);
+  EXPECT_NE(zero.error().find("fetcher.history_days_by_timeframe.1h"), std::string::npos)
+      << zero.error();
+
+  // The shipped file keeps each intraday history inside what Yahoo serves.
+  auto shipped = load_config(source_dir() + "/config/nightshift.yaml");
+  ASSERT_TRUE(shipped) << shipped.error();
+  EXPECT_LT(shipped->fetcher.history_days_for("1m"), 30);
+  EXPECT_LT(shipped->fetcher.history_days_for("5m"), 60);
+  EXPECT_LT(shipped->fetcher.history_days_for("15m"), 60);
+  EXPECT_LT(shipped->fetcher.history_days_for("1h"), 730);
+  EXPECT_GE(shipped->fetcher.history_days_for("1d"), 1000);
+}
+
 TEST(Config, WrongTypeAndOutOfRangeAreReportedTogether) {
   auto loaded =
       load_config_text("num_workers: many\nmemory_threshold: 1.5\ntimeframes: [2h]\n", "c.yaml");

@@ -146,6 +146,9 @@ TEST(NightOperator, ConfigCreateAndEditsWriteAValidFile) {
   auto loaded = config::load_config(path);
   ASSERT_TRUE(loaded) << loaded.error();
   EXPECT_EQ(loaded->symbols.size(), 6u);
+  // Every listed timeframe gets a history its 5 folds and Yahoo can serve.
+  EXPECT_EQ(loaded->fetcher.history_days_for("1m"), 29);
+  EXPECT_EQ(loaded->fetcher.history_days_for("1d"), 1825);
 
   EXPECT_EQ(cfg({"add-symbol", "BNBUSDT"}).exit_code, 0);
   EXPECT_EQ(cfg({"set-timeframes", "15m", "1h"}).exit_code, 0);

@@ -76,6 +76,22 @@ TEST_F(DatasetStoreTest, SecondFetchOfTheSameRangeMakesNoRequest) {
   EXPECT_EQ(server_.seen().size(), after_first);
 }
 
+// A query with no range reaches back the timeframe's own history.
+TEST_F(DatasetStoreTest, HistoryWithoutAStartIsPerTimeframe) {
+  config::FetcherConfig fetcher;
+  fetcher.history_days = 3;
+  fetcher.history_days_by_timeframe = {{"1h", 2}};
+  DatasetStore store(*cache_, [&](const std::string& tf) { return fetcher.history_days_for(tf); },
+                     [] { return kJan1 + 30 * kDay; });
+  store.add_source(std::make_unique<BinanceSource>(config_, nullptr));
+  auto hourly = store.get({"binance", "BTCUSDT", "1h", 0, 0});
+  ASSERT_TRUE(hourly.ok()) << hourly.error();
+  EXPECT_EQ(hourly->bars.size(), 48u);  // 2 days of 1h bars
+  auto four_hourly = store.get({"binance", "BTCUSDT", "4h", 0, 0});
+  ASSERT_TRUE(four_hourly.ok()) << four_hourly.error();
+  EXPECT_EQ(four_hourly->bars.size(), 18u);  // history_days (3) of 4h bars
+}
+
 TEST_F(DatasetStoreTest, ExtendingByOneDayRequestsOnlyTheNewDay) {
   ASSERT_TRUE(get(kJan1, kJan1 + 3 * kDay).ok());
   auto extended = get(kJan1, kJan1 + 4 * kDay);
