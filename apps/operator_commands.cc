@@ -181,10 +181,12 @@ void add_config_edits(CLI::App& app, GlobalOptions& global, int& exit_code) {
   set_gates->add_option("--min-auc", gates->min_auc, "Minimum holdout AUC");
   set_gates->add_option("--max-brier", gates->max_brier, "Maximum holdout Brier score");
   set_gates->add_option("--min-acc", gates->min_acc, "Minimum holdout accuracy");
+  set_gates->add_option("--max-auc-p", gates->max_auc_p_value,
+                        "Largest one-sided p-value of the holdout AUC under no skill");
   set_gates->callback([&, gates] {
-    if (!gates->min_auc && !gates->max_brier && !gates->min_acc) {
+    if (!gates->min_auc && !gates->max_brier && !gates->min_acc && !gates->max_auc_p_value) {
       std::cerr << "nightshift: config set-thresholds: give at least one of --min-auc, "
-                   "--max-brier, --min-acc\n";
+                   "--max-brier, --min-acc, --max-auc-p\n";
       return void(exit_code = 2);
     }
     exit_code = report(config::set_thresholds(target_file(global, ""), *gates), "thresholds set");

@@ -13,6 +13,7 @@ void read_gates(ConfigReader r, PromotionGates& g) {
   r.field("min_auc", g.min_auc, 0, 1);
   r.field("max_brier", g.max_brier, 0, 1);
   r.field("min_acc", g.min_acc, 0, 1);
+  r.field("max_auc_p_value", g.max_auc_p_value, 0, 1);
   r.finish();
 }
 

@@ -19,6 +19,9 @@ struct PromotionGates {
   double min_auc = 0.52;
   double max_brier = 0.26;
   double min_acc = 0.50;
+  // One-sided p-value of the holdout AUC under "no skill" (trainer/metrics.h):
+  // a small holdout passes min_auc by chance often; this gate does not let it.
+  double max_auc_p_value = 0.05;
 };
 
 struct DashboardConfig {

@@ -25,6 +25,7 @@ promote_if:
   min_auc: 0.52
   max_brier: 0.26
   min_acc: 0.50
+  max_auc_p_value: 0.05       # the holdout AUC must be unlikely by chance
 fetcher:
   history_days: 365           # how far back a dataset reaches, unless its timeframe is below
   history_days_by_timeframe: {1m: 29, 5m: 59, 15m: 59, 1d: 1825}   # Yahoo's limits; 5 y of 1d
@@ -137,6 +138,7 @@ Status set_thresholds(const std::string& path, const GateEdit& gates) {
   if (gates.min_auc) promote["min_auc"] = number(*gates.min_auc);
   if (gates.max_brier) promote["max_brier"] = number(*gates.max_brier);
   if (gates.min_acc) promote["min_acc"] = number(*gates.min_acc);
+  if (gates.max_auc_p_value) promote["max_auc_p_value"] = number(*gates.max_auc_p_value);
   (*root)["promote_if"] = promote;
   return save_node(path, *root);
 }

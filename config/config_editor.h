@@ -23,7 +23,7 @@ Status add_symbol(const std::string& path, const std::string& symbol);
 Status set_timeframes(const std::string& path, const std::vector<std::string>& timeframes);
 
 struct GateEdit {
-  std::optional<double> min_auc, max_brier, min_acc;
+  std::optional<double> min_auc, max_brier, min_acc, max_auc_p_value;
 };
 Status set_thresholds(const std::string& path, const GateEdit& gates);
 

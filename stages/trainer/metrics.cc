@@ -102,4 +102,12 @@ std::map<std::string, double> all_metrics(const Eigen::VectorXd& labels,
           {"log_loss", log_loss(labels, probabilities)}};
 }
 
+double auc_p_value(double auc, std::size_t positives, std::size_t negatives) {
+  if (positives == 0 || negatives == 0 || !std::isfinite(auc)) return NAN;
+  const double n1 = static_cast<double>(positives);
+  const double n0 = static_cast<double>(negatives);
+  const double sd = std::sqrt((n1 + n0 + 1.0) / (12.0 * n1 * n0));
+  return 0.5 * std::erfc((auc - 0.5) / sd / std::sqrt(2.0));
+}
+
 }  // namespace nightshift::trainer

@@ -26,6 +26,8 @@ GateVerdict judge_gates(const std::map<std::string, double>& holdout_metrics,
   v.gates["min_auc"] = verdict(metric(holdout_metrics, "auc"), gates.min_auc, true);
   v.gates["max_brier"] = verdict(metric(holdout_metrics, "brier"), gates.max_brier, false);
   v.gates["min_acc"] = verdict(metric(holdout_metrics, "accuracy"), gates.min_acc, true);
+  v.gates["max_auc_p_value"] =
+      verdict(metric(holdout_metrics, "auc_p_value"), gates.max_auc_p_value, false);
   v.promoted = true;
   for (const auto& [gate, result] : v.gates) v.promoted = v.promoted && result == "pass";
   return v;

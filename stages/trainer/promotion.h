@@ -1,4 +1,6 @@
-// Promotion gates judged on holdout metrics: min AUC, max Brier, min accuracy.
+// Promotion gates judged on holdout metrics: min AUC, max Brier, min
+// accuracy, and max_auc_p_value (the AUC must be unlikely by chance on a
+// holdout of this size; needs the "auc_p_value" metric run_final adds).
 #pragma once
 
 #include <map>

@@ -118,6 +118,10 @@ Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec) {
   auto scored = fit_and_score(**model, data, train, holdout, &out.scaler);
   if (!scored) return Error{scored.error()};
   out.holdout_metrics = all_metrics(scored->labels, scored->probabilities);
+  // How likely the holdout AUC is by chance, for the max_auc_p_value gate.
+  const auto positives = static_cast<std::size_t>(scored->labels.sum());
+  out.holdout_metrics["auc_p_value"] = auc_p_value(out.holdout_metrics["auc"], positives,
+                                                   static_cast<std::size_t>(scored->labels.size()) - positives);
   out.model = std::move(*model);
   out.train_rows = train.front().size();
   out.holdout_rows = holdout.size();

@@ -31,6 +31,7 @@ TEST(Config, ShippedFileLoadsAndMatchesBuiltInDefaults) {
   EXPECT_DOUBLE_EQ(shipped->promote_if.min_auc, 0.52);
   EXPECT_DOUBLE_EQ(shipped->promote_if.max_brier, 0.26);
   EXPECT_DOUBLE_EQ(shipped->promote_if.min_acc, 0.50);
+  EXPECT_DOUBLE_EQ(shipped->promote_if.max_auc_p_value, defaults->promote_if.max_auc_p_value);
   EXPECT_TRUE(shipped->dashboard.enabled);
   EXPECT_EQ(shipped->dashboard.port, 5000);
   EXPECT_EQ(shipped->bus.events_in, defaults->bus.events_in);

@@ -111,7 +111,8 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
   ASSERT_EQ(final_fit.status, "ok") << final_fit.reason;
   ASSERT_TRUE(final_fit.artifact_path.has_value());
   EXPECT_TRUE(std::filesystem::exists(*final_fit.artifact_path));
-  EXPECT_EQ(final_fit.gates.size(), 3u);
+  EXPECT_EQ(final_fit.gates.size(), 4u);  // min_auc, max_brier, min_acc, max_auc_p_value
+  EXPECT_TRUE(final_fit.metrics.count("auc_p_value")) << "holdout metrics lack the AUC p-value";
   ASSERT_TRUE(final_fit.promoted.has_value());
 
   bool heartbeat = false, started = false;

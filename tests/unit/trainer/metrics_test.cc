@@ -7,6 +7,7 @@
 #include <random>
 
 #include "stages/trainer/metrics.h"
+#include "stages/trainer/promotion.h"
 
 namespace nightshift::trainer {
 namespace {
@@ -90,6 +91,36 @@ TEST(TrainerMetrics, LogLossClipsCertainWrongAnswers) {
   double loss = log_loss(y, p);
   EXPECT_TRUE(std::isfinite(loss));
   EXPECT_NEAR(loss, -std::log(std::numeric_limits<double>::epsilon()), 1e-9);
+}
+
+// Golden value from /usr/bin/python3 (scipy 1.10, Debian):
+//   rng = numpy.random.default_rng(3)
+//   pos, neg = rng.normal(0.25, 1, 120), rng.normal(0, 1, 80)
+//   mannwhitneyu(pos, neg, alternative="greater", method="asymptotic",
+//                use_continuity=False)
+// -> U / (120 * 80) = 0.5263541666666667, p = 0.26404489507373324.
+TEST(TrainerMetrics, AucPValueIsMannWhitneyNormalApproximation) {
+  EXPECT_NEAR(auc_p_value(0.5263541666666667, 120, 80), 0.26404489507373324, 1e-12);
+  EXPECT_DOUBLE_EQ(auc_p_value(0.5, 50, 50), 0.5);
+  // The same AUC is chance on 300 rows and not on 30,000.
+  EXPECT_GT(auc_p_value(0.53, 150, 150), 0.15);
+  EXPECT_LT(auc_p_value(0.53, 15'000, 15'000), 1e-6);
+  EXPECT_TRUE(std::isnan(auc_p_value(0.6, 0, 10)));
+  EXPECT_TRUE(std::isnan(auc_p_value(NAN, 10, 10)));
+}
+
+TEST(TrainerPromotion, AnAucLikelyByChanceIsNotPromoted) {
+  config::PromotionGates gates;  // min_auc 0.52, max_brier 0.26, min_acc 0.50, p 0.05
+  std::map<std::string, double> lucky = {
+      {"auc", 0.53}, {"brier", 0.249}, {"accuracy", 0.52}, {"auc_p_value", 0.2}};
+  auto verdict = judge_gates(lucky, gates);
+  EXPECT_FALSE(verdict.promoted);
+  EXPECT_EQ(verdict.gates.at("max_auc_p_value"), "fail: 0.2000 > 0.0500");
+  EXPECT_EQ(verdict.gates.at("min_auc"), "pass");
+  lucky["auc_p_value"] = 0.01;
+  EXPECT_TRUE(judge_gates(lucky, gates).promoted);
+  lucky.erase("auc_p_value");  // a model judged without it is not promoted
+  EXPECT_FALSE(judge_gates(lucky, gates).promoted);
 }
 
 }  // namespace
