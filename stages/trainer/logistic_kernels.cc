@@ -18,6 +18,7 @@
 #define NS_HOT
 #endif
 #define NS_INLINE inline __attribute__((always_inline))
+#define NS_INLINE_LAMBDA __attribute__((always_inline))
 
 namespace nightshift::trainer::kernels {
 namespace {
@@ -317,28 +318,29 @@ NS_HOT void column_moments(const RowsView& x, double* mean, double* variance) {
   }
 }
 
-NS_HOT void exp_nonpositive(const double* x, double* out, std::size_t n) {
+namespace {
+
+// `f` over x[0 .. n) four at a time, the last group padded with zeros.
+template <typename VectorFn>
+NS_INLINE void apply_by_four(VectorFn f, const double* x, double* out, std::size_t n) {
   for (std::size_t i = 0; i < n; i += 4) {
     double in[4] = {0, 0, 0, 0};
     std::size_t m = std::min<std::size_t>(4, n - i);
     std::memcpy(in, x + i, m * sizeof(double));
-    v4d r = vexp_nonpositive(load(in));
     double res[4];
-    store(res, r);
+    store(res, f(load(in)));
     std::memcpy(out + i, res, m * sizeof(double));
   }
 }
 
+}  // namespace
+
+NS_HOT void exp_nonpositive(const double* x, double* out, std::size_t n) {
+  apply_by_four([](v4d v) NS_INLINE_LAMBDA { return vexp_nonpositive(v); }, x, out, n);
+}
+
 NS_HOT void log1p_unit(const double* e, double* out, std::size_t n) {
-  for (std::size_t i = 0; i < n; i += 4) {
-    double in[4] = {0, 0, 0, 0};
-    std::size_t m = std::min<std::size_t>(4, n - i);
-    std::memcpy(in, e + i, m * sizeof(double));
-    v4d r = vlog1p_unit(load(in));
-    double res[4];
-    store(res, r);
-    std::memcpy(out + i, res, m * sizeof(double));
-  }
+  apply_by_four([](v4d v) NS_INLINE_LAMBDA { return vlog1p_unit(v); }, e, out, n);
 }
 
 }  // namespace nightshift::trainer::kernels

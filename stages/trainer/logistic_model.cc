@@ -104,15 +104,6 @@ Eigen::VectorXd newton_direction(const Point& pt) {
   return d;
 }
 
-kernels::RowsView matrix_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange& all) {
-  kernels::RowsView view;
-  view.data = x.data();
-  view.stride = x.outerStride();
-  view.cols = static_cast<std::size_t>(x.cols());
-  view.ranges = &all;
-  view.range_count = 1;
-  return view;
-}
 
 }  // namespace
 

@@ -22,15 +22,19 @@ Standardizer moments(const kernels::RowsView& view) {
 
 }  // namespace
 
-Standardizer Standardizer::fit(Eigen::Ref<const Eigen::MatrixXd> x) {
-  RowRange all{0, static_cast<std::size_t>(x.rows())};
+kernels::RowsView matrix_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange& all) {
   kernels::RowsView view;
   view.data = x.data();
   view.stride = x.outerStride();
   view.cols = static_cast<std::size_t>(x.cols());
   view.ranges = &all;
   view.range_count = 1;
-  return moments(view);
+  return view;
+}
+
+Standardizer Standardizer::fit(Eigen::Ref<const Eigen::MatrixXd> x) {
+  RowRange all{0, static_cast<std::size_t>(x.rows())};
+  return moments(matrix_view(x, all));
 }
 
 Standardizer Standardizer::fit_rows(const Eigen::MatrixXd& source, const std::vector<RowRange>& ranges) {

@@ -7,8 +7,13 @@
 #include <vector>
 
 #include "stages/trainer/folds.h"
+#include "stages/trainer/logistic_kernels.h"
 
 namespace nightshift::trainer {
+
+// Rows `all` of `x` as the kernels read them, unscaled. `all` must outlive
+// the view.
+kernels::RowsView matrix_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange& all);
 
 struct Standardizer {
   Eigen::VectorXd mean;
