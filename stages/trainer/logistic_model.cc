@@ -90,6 +90,16 @@ Eigen::VectorXd proximal_target(double l1, const Point& pt) {
   return z;
 }
 
+// The selected rows, standardised by the selection's scaler as the kernels
+// read them; `inv_scale` holds 1/scale and must outlive the view.
+kernels::RowsView scaled_view(const RowSelection& rows, Eigen::VectorXd& inv_scale) {
+  inv_scale = rows.scaler.scale.cwiseInverse();
+  kernels::RowsView view = rows_view(rows.source, rows.ranges.data(), rows.ranges.size());
+  view.mean = rows.scaler.mean.data();
+  view.inv_scale = inv_scale.data();
+  return view;
+}
+
 // The Newton direction: Cholesky of the (features+1)^2 Hessian, LDLT if it is
 // numerically indefinite, steepest descent if neither gives a descent step.
 Eigen::VectorXd newton_direction(const Point& pt) {
@@ -103,7 +113,6 @@ Eigen::VectorXd newton_direction(const Point& pt) {
   if (!d.allFinite() || pt.g.dot(d) >= 0) d = -pt.g;
   return d;
 }
-
 
 }  // namespace
 
@@ -142,16 +151,8 @@ Status LogisticModel::fit_rows(const RowSelection& rows, const std::vector<doubl
     }
   }
   if (rows.rows() == 0) return make_error("logistic fit: empty data or label size mismatch");
-  Eigen::VectorXd inv_scale = rows.scaler.scale.cwiseInverse();
-  kernels::RowsView view;
-  view.data = rows.source.data();
-  view.stride = rows.source.outerStride();
-  view.cols = cols;
-  view.ranges = rows.ranges.data();
-  view.range_count = rows.ranges.size();
-  view.mean = rows.scaler.mean.data();
-  view.inv_scale = inv_scale.data();
-  return fit_view(view, labels.data());
+  Eigen::VectorXd inv_scale;
+  return fit_view(scaled_view(rows, inv_scale), labels.data());
 }
 
 Status LogisticModel::fit_view(const kernels::RowsView& x, const double* labels) {
@@ -245,16 +246,8 @@ Eigen::VectorXd LogisticModel::predict_proba_rows(const RowSelection& rows) cons
   }
   Eigen::VectorXd theta(coef_.size() + 1);
   theta << coef_, intercept_;
-  Eigen::VectorXd inv_scale = rows.scaler.scale.cwiseInverse();
-  kernels::RowsView view;
-  view.data = rows.source.data();
-  view.stride = rows.source.outerStride();
-  view.cols = static_cast<std::size_t>(rows.source.cols());
-  view.ranges = rows.ranges.data();
-  view.range_count = rows.ranges.size();
-  view.mean = rows.scaler.mean.data();
-  view.inv_scale = inv_scale.data();
-  kernels::logistic_probabilities(view, theta.data(), out.data());
+  Eigen::VectorXd inv_scale;
+  kernels::logistic_probabilities(scaled_view(rows, inv_scale), theta.data(), out.data());
   return out;
 }
 

@@ -22,13 +22,14 @@ Standardizer moments(const kernels::RowsView& view) {
 
 }  // namespace
 
-kernels::RowsView matrix_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange& all) {
+kernels::RowsView rows_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange* ranges,
+                            std::size_t range_count) {
   kernels::RowsView view;
   view.data = x.data();
   view.stride = x.outerStride();
   view.cols = static_cast<std::size_t>(x.cols());
-  view.ranges = &all;
-  view.range_count = 1;
+  view.ranges = ranges;
+  view.range_count = range_count;
   return view;
 }
 
@@ -38,13 +39,7 @@ Standardizer Standardizer::fit(Eigen::Ref<const Eigen::MatrixXd> x) {
 }
 
 Standardizer Standardizer::fit_rows(const Eigen::MatrixXd& source, const std::vector<RowRange>& ranges) {
-  kernels::RowsView view;
-  view.data = source.data();
-  view.stride = source.outerStride();
-  view.cols = static_cast<std::size_t>(source.cols());
-  view.ranges = ranges.data();
-  view.range_count = ranges.size();
-  return moments(view);
+  return moments(rows_view(source, ranges.data(), ranges.size()));
 }
 
 // Multiplies by 1/scale, exactly as the solver's row kernels standardise, so

@@ -11,9 +11,13 @@
 
 namespace nightshift::trainer {
 
-// Rows `all` of `x` as the kernels read them, unscaled. `all` must outlive
-// the view.
-kernels::RowsView matrix_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange& all);
+// Rows `ranges` of `x` as the kernels read them, unscaled. The ranges must
+// outlive the view.
+kernels::RowsView rows_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange* ranges,
+                            std::size_t range_count);
+inline kernels::RowsView matrix_view(const Eigen::Ref<const Eigen::MatrixXd>& x, const RowRange& all) {
+  return rows_view(x, &all, 1);
+}
 
 struct Standardizer {
   Eigen::VectorXd mean;
