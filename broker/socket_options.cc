@@ -5,8 +5,14 @@ namespace nightshift::bus {
 void apply_options(zmq::socket_t& socket, const config::BusConfig& bus) {
   socket.set(zmq::sockopt::linger, bus.linger_ms);
   socket.set(zmq::sockopt::maxmsgsize, bus.max_message_bytes);
-  socket.set(zmq::sockopt::sndhwm, bus.send_hwm);
-  socket.set(zmq::sockopt::rcvhwm, bus.recv_hwm);
+  // A PUB drops at its mark, a PUSH waits: pub/sub gets room for bursts, the
+  // pipelines a bounded queue. Each message the bus holds is new heap, and a
+  // page fault costs more than a message; 1000 results queued per hop keep
+  // workers busy through a persister restart without heaping up a flood.
+  const int type = socket.get(zmq::sockopt::type);
+  const bool pipeline = type == ZMQ_PUSH || type == ZMQ_PULL;
+  socket.set(zmq::sockopt::sndhwm, pipeline ? bus.pipeline_hwm : bus.send_hwm);
+  socket.set(zmq::sockopt::rcvhwm, pipeline ? bus.pipeline_hwm : bus.recv_hwm);
   socket.set(zmq::sockopt::heartbeat_ivl, bus.heartbeat_ivl_ms);
   socket.set(zmq::sockopt::heartbeat_timeout, bus.heartbeat_timeout_ms);
   socket.set(zmq::sockopt::heartbeat_ttl, bus.heartbeat_ttl_ms);

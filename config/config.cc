@@ -45,6 +45,7 @@ void read_bus(ConfigReader r, BusConfig& b) {
   r.field("linger_ms", b.linger_ms, 0, 60'000);
   r.field("send_hwm", b.send_hwm, 0, 100'000'000);
   r.field("recv_hwm", b.recv_hwm, 0, 100'000'000);
+  r.field("pipeline_hwm", b.pipeline_hwm, 1, 100'000'000);
   r.finish();
 }
 

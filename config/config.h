@@ -44,8 +44,13 @@ struct BusConfig {
   int heartbeat_timeout_ms = 5000;
   int heartbeat_ttl_ms = 10000;
   int linger_ms = 500;
+  // Pub/sub high-water marks: at its mark a publisher drops, so they are big.
   int send_hwm = 100'000;
   int recv_hwm = 100'000;
+  // Jobs and results pipelines (PUSH/PULL): at its mark a sender waits, so a
+  // backlog (a persister restarting, a flood of results) waits upstream in a
+  // bounded queue whose memory is reused rather than growing the heap.
+  int pipeline_hwm = 1000;
 };
 
 struct StorageConfig {

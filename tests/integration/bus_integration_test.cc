@@ -268,5 +268,35 @@ TEST_F(BusTest, JobsAndResultsFlowThroughThePipelineDevices) {
   EXPECT_EQ(stats["devices"]["results"]["messages"], 50);
 }
 
+TEST_F(BusTest, AResultFloodWaitsUpstreamInBoundedQueuesAndNoneIsLost) {
+  bus_ = testing::make_test_bus("bus:\n  pipeline_hwm: 4\n");
+  auto broker = start_broker();
+  auto sender = bus::ResultSender::connect(context_, bus_.config.bus, bus::self_source("test"));
+  auto receiver = bus::ResultReceiver::connect(context_, bus_.config.bus);
+  auto publisher = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("test"));
+  ASSERT_TRUE(sender && receiver && publisher);
+  EXPECT_EQ(sender->socket().get(zmq::sockopt::sndhwm), 4);
+  EXPECT_EQ(receiver->socket().get(zmq::sockopt::rcvhwm), 4);
+  EXPECT_EQ(publisher->socket().get(zmq::sockopt::sndhwm), bus_.config.bus.send_hwm);
+  // Nobody reads yet. 128 KiB results fill the kernel's socket buffers after
+  // a few dozen; with the pub/sub mark of 100000 all 2000 would be queued.
+  JobResult result;
+  result.status = "ok";
+  result.reason = std::string(128 << 10, 'x');
+  int accepted = 0;
+  for (; accepted < 2000; ++accepted) {
+    result.key = {"run", "flood", accepted};
+    if (!sender->send(result, 300ms)) break;
+  }
+  EXPECT_LT(accepted, 2000) << "the sender was never held back";
+  EXPECT_GT(accepted, 0);
+  for (int i = 0; i < accepted; ++i) {
+    auto got = receiver->receive(5s);
+    ASSERT_TRUE(got) << "accepted result " << i << " was lost";
+    EXPECT_EQ(got->payload.key.trial, i);
+  }
+  EXPECT_FALSE(receiver->receive(300ms)) << "a refused result was delivered";
+}
+
 }  // namespace
 }  // namespace nightshift

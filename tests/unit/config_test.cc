@@ -35,6 +35,7 @@ TEST(Config, ShippedFileLoadsAndMatchesBuiltInDefaults) {
   EXPECT_TRUE(shipped->dashboard.enabled);
   EXPECT_EQ(shipped->dashboard.port, 5000);
   EXPECT_EQ(shipped->bus.events_in, defaults->bus.events_in);
+  EXPECT_EQ(shipped->bus.pipeline_hwm, defaults->bus.pipeline_hwm);
   EXPECT_EQ(shipped->telemetry.interval_ms, defaults->telemetry.interval_ms);
   EXPECT_EQ(shipped->fetcher.yahoo.circuit_cooldown_s, defaults->fetcher.yahoo.circuit_cooldown_s);
 }
@@ -91,6 +92,13 @@ TEST(Config, WrongTypeAndOutOfRangeAreReportedTogether) {
   EXPECT_NE(loaded.error().find("c.yaml:2: memory_threshold: 1.5 is out of range"),
             std::string::npos);
   EXPECT_NE(loaded.error().find("unknown timeframe '2h'"), std::string::npos);
+}
+
+TEST(Config, PipelineHighWaterMarkMustLetAMessageThrough) {
+  auto loaded = load_config_text("bus:\n  pipeline_hwm: 0\n", "c.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("c.yaml:2: bus.pipeline_hwm: 0 is out of range"), std::string::npos)
+      << loaded.error();
 }
 
 TEST(Config, SyntaxErrorHasLine) {
