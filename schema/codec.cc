@@ -30,29 +30,22 @@ const msgpack::object* find_key(const msgpack::object& map, std::string_view nam
   return nullptr;
 }
 
-}  // namespace
-
-bool is_known_type(std::string_view type) {
-  for (auto known : kKnownTypes) {
-    if (known == type) return true;
-  }
-  return false;
-}
-
-Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits) {
+// Unpacks `bytes` into `zone` under `limits`; the object is valid while the zone is.
+Result<msgpack::object> unpack_bounded(std::string_view bytes, msgpack::zone& zone,
+                                       const DecodeLimits& limits) {
   if (bytes.size() > limits.max_frame_bytes) {
     return make_error("frame of " + std::to_string(bytes.size()) + " bytes exceeds cap of " +
                       std::to_string(limits.max_frame_bytes));
   }
   if (bytes.empty()) return make_error("empty frame");
-  DecodedFrame frame;
   try {
     msgpack::unpack_limit limit(limits.max_array, limits.max_map, limits.max_str,
                                 limits.max_bin, 0, limits.max_depth);
     std::size_t offset = 0;
-    frame.handle = std::make_shared<msgpack::object_handle>(
-        msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit));
+    msgpack::object root =
+        msgpack::unpack(zone, bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
     if (offset != bytes.size()) return make_error("trailing bytes after message");
+    return root;
   } catch (const msgpack::insufficient_bytes&) {
     return make_error("truncated msgpack");
   } catch (const msgpack::size_overflow& e) {
@@ -60,7 +53,11 @@ Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& li
   } catch (const std::exception& e) {
     return make_error(std::string("malformed msgpack: ") + e.what());
   }
-  const msgpack::object& root = frame.handle->get();
+}
+
+// Checks the header of an unpacked body and finds its payload.
+Result<DecodedFrame> frame_of(const msgpack::object& root) {
+  DecodedFrame frame;
   if (root.type != msgpack::type::MAP) return make_error("body is not a map");
 
   wire::FieldReader reader(root);
@@ -77,6 +74,32 @@ Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& li
   if (data->type != msgpack::type::MAP) return make_error("field 'data': expected a map");
   frame.data = *data;
   return frame;
+}
+
+}  // namespace
+
+bool is_known_type(std::string_view type) {
+  for (auto known : kKnownTypes) {
+    if (known == type) return true;
+  }
+  return false;
+}
+
+Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits) {
+  auto zone = std::make_unique<msgpack::zone>();
+  auto root = unpack_bounded(bytes, *zone, limits);
+  if (!root) return Error{root.error()};
+  auto frame = frame_of(*root);
+  if (!frame) return frame;
+  frame->handle = std::make_shared<msgpack::object_handle>(*root, std::move(zone));
+  return frame;
+}
+
+Result<DecodedFrame> decode_frame(std::string_view bytes, msgpack::zone& zone,
+                                  const DecodeLimits& limits) {
+  auto root = unpack_bounded(bytes, zone, limits);
+  if (!root) return Error{root.error()};
+  return frame_of(*root);
 }
 
 }  // namespace nightshift

@@ -181,7 +181,18 @@ Status ResultsStore::prepare_writes() {
   return Status::success();
 }
 
+ResultJson ResultJson::of(const JobResult& result) {
+  if (result.status != "ok") return {};  // a failure row keeps none of them
+  return ResultJson{to_json_text(result.params), to_json_text(result.metrics),
+                    folds_json(result.folds)};
+}
+
 Status ResultsStore::put_result(const JobResult& r, int64_t ts_ns, bool& inserted) {
+  return put_result(r, ResultJson::of(r), ts_ns, inserted);
+}
+
+Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int64_t ts_ns,
+                                bool& inserted) {
   inserted = false;
   if (r.status != "ok") {
     insert_failure_.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
@@ -194,15 +205,12 @@ Status ResultsStore::put_result(const JobResult& r, int64_t ts_ns, bool& inserte
   }
   const bool is_final = r.key.trial < 0;
   // One row per result on the persister's hot path: every text is bound
-  // without a copy, so `r` and these strings must outlive s.run().
-  const std::string params = to_json_text(r.params);
-  const std::string metrics = to_json_text(r.metrics);
-  const std::string folds = folds_json(r.folds);
+  // without a copy, so `r` and `json` must outlive s.run().
   auto& s = insert_trial_;
   s.bind_unowned(1, r.key.run).bind_unowned(2, r.key.study).bind(3, r.key.trial);
   s.bind_unowned(4, is_final ? "final" : "trial").bind(5, static_cast<int64_t>(r.attempt));
-  s.bind_unowned(6, r.worker).bind_unowned(7, params).bind_unowned(8, metrics);
-  s.bind_unowned(9, folds).bind(10, r.wall_s).bind(11, r.cpu_s);
+  s.bind_unowned(6, r.worker).bind_unowned(7, json.params).bind_unowned(8, json.metrics);
+  s.bind_unowned(9, json.folds).bind(10, r.wall_s).bind(11, r.cpu_s);
   s.bind(12, static_cast<int64_t>(r.peak_rss_bytes)).bind(13, r.cache_hit ? 1 : 0);
   s.bind_unowned(14, r.data_fingerprint).bind(15, ts_ns);
   auto st = s.run();
@@ -215,7 +223,7 @@ Status ResultsStore::put_result(const JobResult& r, int64_t ts_ns, bool& inserte
   auto& m = insert_model_;
   m.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.artifact_path);
   m.bind(4, r.promoted.value_or(false) ? 1 : 0).bind(5, to_json_text(r.gates));
-  m.bind(6, to_json_text(r.metrics)).bind(7, to_json_text(r.params)).bind(8, ts_ns);
+  m.bind_unowned(6, json.metrics).bind_unowned(7, json.params).bind(8, ts_ns);
   st = m.run();
   if (!st) m.reset();
   return with_context(st, "storing model of " + job_key_text(r.key));

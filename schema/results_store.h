@@ -46,6 +46,18 @@ struct TimeframeTiming {
   double mean_wall_s = 0;
 };
 
+// A result's JSON columns: params, metrics and per-fold metrics (empty for a
+// failed result, whose row keeps none). The persister renders them on its
+// intake thread right after decoding, while the maps are still in that
+// core's cache; walking them later on the writer's core cost more than the
+// rendering itself.
+struct ResultJson {
+  std::string params;
+  std::string metrics;
+  std::string folds;
+  static ResultJson of(const JobResult& result);
+};
+
 // "run/study/trial", the key used in sets of persisted jobs.
 std::string job_key_text(const JobKey& key);
 
@@ -61,6 +73,8 @@ class ResultsStore {
   // Writes; call inside a transaction (sql::Transaction::begin(db())).
   // `inserted` says whether this delivery created the row (false: duplicate).
   Status put_result(const JobResult& result, int64_t ts_ns, bool& inserted);
+  Status put_result(const JobResult& result, const ResultJson& json, int64_t ts_ns,
+                    bool& inserted);
   Status put_checkpoint(const RunCheckpoint& checkpoint, int64_t ts_ns);
   Status put_event(std::string_view topic, std::string_view type, int64_t ts_ns,
                    std::string_view body);

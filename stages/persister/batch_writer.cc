@@ -2,6 +2,13 @@
 
 namespace nightshift::persister {
 
+ReceivedResult::ReceivedResult(JobResult message)
+    : result(std::move(message)), json(ResultJson::of(result)) {
+  result.params = {};
+  result.metrics = {};
+  result.folds = {};
+}
+
 void BatchWriter::add(Batch batch) {
   if (pending_.empty()) {
     pending_ = std::move(batch);
@@ -11,11 +18,11 @@ void BatchWriter::add(Batch batch) {
 }
 
 Status BatchWriter::write(const Pending& item, int64_t now_ns, CommitOutcome& outcome) {
-  if (const auto* result = std::get_if<JobResult>(&item)) {
+  if (const auto* received = std::get_if<ReceivedResult>(&item)) {
     bool inserted = false;
-    auto st = store_.put_result(*result, now_ns, inserted);
+    auto st = store_.put_result(received->result, received->json, now_ns, inserted);
     if (!st) return st;
-    bool ok = result->status == "ok";
+    bool ok = received->result.status == "ok";
     ++outcome.results;
     outcome.new_rows += ok && inserted;
     outcome.duplicates += ok && !inserted;

@@ -25,7 +25,17 @@ struct EventRecord {
   std::string json;  // for alert and telemetry tables; empty otherwise
 };
 
-using Pending = std::variant<JobResult, RunCheckpoint, EventRecord>;
+// A result as the writer stores it: the message, with the maps its JSON
+// columns were rendered from released at once (params, metrics, folds), so
+// the next message reuses their memory while it is still in cache instead
+// of a batch's worth of them waiting for the commit.
+struct ReceivedResult {
+  ReceivedResult(JobResult message);  // NOLINT: a JobResult is added as is
+  JobResult result;
+  ResultJson json;
+};
+
+using Pending = std::variant<ReceivedResult, RunCheckpoint, EventRecord>;
 
 // When a batch is committed: once it holds `max_messages`, or once its oldest
 // message has waited `max_delay`, whichever comes first.

@@ -41,13 +41,14 @@ DecodeLimits limits_of(const config::BusConfig& bus) {
 }  // namespace
 
 Persister::Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
-                     bus::ResultReceiver results, bus::Subscriber events,
-                     bus::Publisher publisher)
+                     std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultReceiver results,
+                     bus::Subscriber events, bus::Publisher publisher)
     : config_(config),
       tuning_(tuning),
       results_(std::move(results)),
       events_(std::move(events)),
       store_(std::move(store)),
+      checkpointer_(std::move(checkpointer)),
       batch_(store_),
       publisher_(std::move(publisher)) {}
 
@@ -62,13 +63,21 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
   if (!events) return Error{events.error()};
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("persister"));
   if (!publisher) return Error{publisher.error()};
-  return std::unique_ptr<Persister>(new Persister(config, tuning, std::move(*store),
-                                                  std::move(*results), std::move(*events),
-                                                  std::move(*publisher)));
+  // The writer's connection keeps its handle when the store moves, so the
+  // checkpointer may hook into it now.
+  auto checkpointer = WalCheckpointer::start(store->db());
+  if (!checkpointer) {
+    return make_error("results database " + config.storage.results_db + ": " +
+                      checkpointer.error());
+  }
+  return std::unique_ptr<Persister>(new Persister(
+      config, tuning, std::move(*store), std::move(*checkpointer), std::move(*results),
+      std::move(*events), std::move(*publisher)));
 }
 
 void Persister::take_result_frame(const bus::RawFrame& raw) {
-  auto frame = decode_frame(raw.body, limits_of(config_.bus));
+  decode_zone_.clear();  // the previous message's payload, long since copied out
+  auto frame = decode_frame(raw.body, decode_zone_, limits_of(config_.bus));
   if (!frame) {
     bad_input_log_.warn("dropped result frame: " + frame.error());
     return;
@@ -226,9 +235,9 @@ void Persister::announce(CommitOutcome& outcome) {
   stats_.events += outcome.events;
   std::string run, topic;  // job.persisted.<run>: a batch holds one run, as a rule
   for (auto& item : outcome.committed.items()) {
-    auto* result = std::get_if<JobResult>(&item);
-    if (result == nullptr) continue;
-    JobResult& r = *result;
+    auto* received = std::get_if<ReceivedResult>(&item);
+    if (received == nullptr) continue;
+    JobResult& r = received->result;
     if (topic.empty() || r.key.run != run) {
       run = r.key.run;
       topic = topics::job("persisted", run);

@@ -4,7 +4,7 @@
 // them in batched transactions, and only after COMMIT publishes
 // job.persisted.<run> for each result, so the scheduler can mark it done.
 //
-// Two threads, one job each. Intake (the thread that calls run()) drains
+// Three threads, one job each. Intake (the thread that calls run()) drains
 // whatever is queued with non-blocking receives (a poll only when both
 // sockets are empty: a burst costs one wake-up, not one per message), decodes
 // it, and hands the batch over once it is due: full, or its oldest message
@@ -12,6 +12,8 @@
 // starts and joins) owns the database and the publisher: it commits each
 // batch in one transaction, then announces. While the writer commits one
 // batch, intake gathers the next; decoding and SQLite no longer take turns.
+// The third (WalCheckpointer) copies the write-ahead log into the database
+// file, work SQLite would otherwise do inside the writer's commits.
 //
 // When a commit fails (disk full, I/O error, database locked) the writer says
 // so loudly, keeps the batch and retries until it succeeds; what was
@@ -33,6 +35,7 @@
 #include "config/config.h"
 #include "schema/results_store.h"
 #include "stages/persister/batch_writer.h"
+#include "stages/persister/wal_checkpointer.h"
 
 namespace nightshift::persister {
 
@@ -65,7 +68,8 @@ class Persister {
 
  private:
   Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
-            bus::ResultReceiver results, bus::Subscriber events, bus::Publisher publisher);
+            std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultReceiver results,
+            bus::Subscriber events, bus::Publisher publisher);
 
   // Intake thread.
   void collect(std::chrono::milliseconds max_wait);
@@ -87,9 +91,11 @@ class Persister {
   bus::ResultReceiver results_;
   bus::Subscriber events_;
   Batch intake_;
+  msgpack::zone decode_zone_;  // each result's msgpack tree, reused message after message
   RateLimitedLog bad_input_log_;
   // The writer's own.
   ResultsStore store_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // copies store_'s log back on its own thread
   BatchWriter batch_;
   bus::Publisher publisher_;
   PersisterStats stats_;

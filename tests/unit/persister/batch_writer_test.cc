@@ -96,7 +96,7 @@ TEST(BatchWriter, AHandedBatchJoinsTheOneAwaitingRetry) {
   auto outcome = writer.commit(1);
   ASSERT_TRUE(outcome.ok()) << outcome.error();
   ASSERT_EQ(outcome->committed.size(), 3u);
-  EXPECT_EQ(std::get<JobResult>(outcome->committed.items()[0]).attempt, 1u);
+  EXPECT_EQ(std::get<ReceivedResult>(outcome->committed.items()[0]).result.attempt, 1u);
   EXPECT_EQ(outcome->duplicates, 1u);
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials"), 2);
 }
