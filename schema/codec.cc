@@ -30,9 +30,13 @@ const msgpack::object* find_key(const msgpack::object& map, std::string_view nam
   return nullptr;
 }
 
-// Unpacks `bytes` into `zone` under `limits`; the object is valid while the zone is.
+// Strings and binaries point into the caller's bytes instead of being copied.
+bool reference_in_place(msgpack::type::object_type, std::size_t, void*) { return true; }
+
+// Unpacks `bytes` into `zone` under `limits`; the object is valid while the
+// zone is, and, when `in_place`, while `bytes` is.
 Result<msgpack::object> unpack_bounded(std::string_view bytes, msgpack::zone& zone,
-                                       const DecodeLimits& limits) {
+                                       const DecodeLimits& limits, bool in_place) {
   if (bytes.size() > limits.max_frame_bytes) {
     return make_error("frame of " + std::to_string(bytes.size()) + " bytes exceeds cap of " +
                       std::to_string(limits.max_frame_bytes));
@@ -43,7 +47,8 @@ Result<msgpack::object> unpack_bounded(std::string_view bytes, msgpack::zone& zo
                                 limits.max_bin, 0, limits.max_depth);
     std::size_t offset = 0;
     msgpack::object root =
-        msgpack::unpack(zone, bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
+        msgpack::unpack(zone, bytes.data(), bytes.size(), offset,
+                        in_place ? &reference_in_place : nullptr, nullptr, limit);
     if (offset != bytes.size()) return make_error("trailing bytes after message");
     return root;
   } catch (const msgpack::insufficient_bytes&) {
@@ -87,7 +92,7 @@ bool is_known_type(std::string_view type) {
 
 Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits) {
   auto zone = std::make_unique<msgpack::zone>();
-  auto root = unpack_bounded(bytes, *zone, limits);
+  auto root = unpack_bounded(bytes, *zone, limits, false);
   if (!root) return Error{root.error()};
   auto frame = frame_of(*root);
   if (!frame) return frame;
@@ -97,7 +102,7 @@ Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& li
 
 Result<DecodedFrame> decode_frame(std::string_view bytes, msgpack::zone& zone,
                                   const DecodeLimits& limits) {
-  auto root = unpack_bounded(bytes, zone, limits);
+  auto root = unpack_bounded(bytes, zone, limits, true);
   if (!root) return Error{root.error()};
   return frame_of(*root);
 }
