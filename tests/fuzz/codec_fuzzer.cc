@@ -22,6 +22,11 @@ void decode_all(const nightshift::DecodedFrame& frame) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  // The persister's path: one zone reused across inputs, strings in place.
+  static msgpack::zone zone;
+  zone.clear();
+  auto streamed = nightshift::decode_frame(bytes, zone);
+  if (streamed) decode_all<nightshift::JobResult, nightshift::RunCheckpoint>(*streamed);
   auto frame = nightshift::decode_frame(bytes);
   if (!frame) return 0;
   decode_all<nightshift::HostSample, nightshift::GpuSample, nightshift::Alert, nightshift::Job,

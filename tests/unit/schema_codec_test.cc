@@ -60,6 +60,40 @@ TEST(SchemaCodec, JobAndResultRoundTrip) {
   EXPECT_EQ(decoded->payload.promoted, true);
 }
 
+TEST(SchemaCodec, StreamDecodingIntoOneZoneMatchesTheOwningDecoder) {
+  msgpack::zone zone;
+  for (int trial = 0; trial < 50; ++trial) {  // many messages, one zone
+    JobResult result;
+    result.key = {"run1", "ETHUSDT.5m.h1.logreg_l2." + std::string(40, 'x'), trial};
+    result.status = "ok";
+    result.worker = "host-a/" + std::to_string(trial);
+    result.metrics = {{"auc", 0.5 + trial / 1000.0}};
+    result.folds.push_back(FoldMetrics{{{"auc", 0.55}}, 100, 20});
+    std::string bytes = encode(test_header(), result);
+    zone.clear();
+    auto streamed = decode_frame(bytes, zone);
+    ASSERT_TRUE(streamed) << streamed.error();
+    EXPECT_EQ(streamed->handle, nullptr) << "the zone, not the frame, owns the tree";
+    auto payload = decode_payload<JobResult>(*streamed);
+    ASSERT_TRUE(payload) << payload.error();
+    EXPECT_EQ(payload->key.study, result.key.study);
+    EXPECT_EQ(payload->key.trial, trial);
+    EXPECT_EQ(payload->worker, result.worker);
+    EXPECT_EQ(payload->metrics.at("auc"), result.metrics.at("auc"));
+  }
+  // Bad input gives the same errors on both paths.
+  std::string good = encode(test_header(), Event{"x", {{"a", "b"}}});
+  for (const std::string& bad : {std::string(), std::string("\xc1"), good.substr(0, 9),
+                                 good + "x"}) {
+    zone.clear();
+    auto streamed = decode_frame(bad, zone);
+    auto owning = decode_frame(bad);
+    ASSERT_FALSE(streamed);
+    ASSERT_FALSE(owning);
+    EXPECT_EQ(streamed.error(), owning.error());
+  }
+}
+
 TEST(SchemaCodec, EveryTypeIsKnown) {
   for (const char* type : {HostSample::kType, GpuSample::kType, Alert::kType, Job::kType,
                            JobResult::kType, Heartbeat::kType, JobEvent::kType,
