@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "stages/persister/batch_writer.h"
@@ -49,53 +50,59 @@ std::uintmax_t database_file_bytes(const std::string& path) {
   return std::filesystem::file_size(path);
 }
 
-TEST(WalCheckpointer, CopiesTheLogBackOnItsOwnThread) {
-  const std::string path = temp_db();
-  auto store = ResultsStore::open_for_writing(path);
-  ASSERT_TRUE(store) << store.error();
-  const auto empty_bytes = database_file_bytes(path);
-  auto checkpointer = WalCheckpointer::start(store->db(), CheckpointPolicy{50, 1'000'000});
-  ASSERT_TRUE(checkpointer) << checkpointer.error();
-  commit_results(*store, 0, 20);
+// A fresh results database, its size before any result, and a checkpointer
+// on its writer connection under `policy`.
+class WalCheckpointerTest : public ::testing::Test {
+ protected:
+  void open(CheckpointPolicy policy) {
+    auto opened = ResultsStore::open_for_writing(path_);
+    ASSERT_TRUE(opened) << opened.error();
+    store_.emplace(std::move(*opened));
+    empty_bytes_ = database_file_bytes(path_);
+    auto started = WalCheckpointer::start(store_->db(), policy);
+    ASSERT_TRUE(started) << started.error();
+    checkpointer_ = std::move(*started);
+  }
+  // How much the database file itself (not its log) has grown.
+  std::uintmax_t grown_bytes() const { return database_file_bytes(path_) - empty_bytes_; }
+
+  const std::string path_ = temp_db();
+  std::optional<ResultsStore> store_;
+  std::uintmax_t empty_bytes_ = 0;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // after store_: goes first
+};
+
+TEST_F(WalCheckpointerTest, CopiesTheLogBackOnItsOwnThread) {
+  open(CheckpointPolicy{50, 1'000'000});
+  commit_results(*store_, 0, 20);
   auto deadline = std::chrono::steady_clock::now() + 10s;
-  while ((*checkpointer)->checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
+  while (checkpointer_->checkpoints() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(10ms);
   }
-  EXPECT_GT((*checkpointer)->checkpoints(), 0u);
+  EXPECT_GT(checkpointer_->checkpoints(), 0u);
   // The rows reached the database file itself, not only the log.
-  EXPECT_GT(database_file_bytes(path), empty_bytes + 500'000);
-  auto reader = ResultsStore::open_read_only(path);
+  EXPECT_GT(grown_bytes(), 500'000u);
+  auto reader = ResultsStore::open_read_only(path_);
   ASSERT_TRUE(reader) << reader.error();
   EXPECT_EQ(*reader->db().query_int("SELECT COUNT(*) FROM trials"), 4000);
 }
 
-TEST(WalCheckpointer, TheWriterStepsInWhenTheLogPassesTheInlineMark) {
-  const std::string path = temp_db();
-  auto store = ResultsStore::open_for_writing(path);
-  ASSERT_TRUE(store) << store.error();
-  const auto empty_bytes = database_file_bytes(path);
+TEST_F(WalCheckpointerTest, TheWriterStepsInWhenTheLogPassesTheInlineMark) {
   // The bell never rings (pages too high): only the inline fallback can copy.
-  auto checkpointer = WalCheckpointer::start(store->db(), CheckpointPolicy{1'000'000, 50});
-  ASSERT_TRUE(checkpointer) << checkpointer.error();
-  commit_results(*store, 0, 20);
-  EXPECT_EQ((*checkpointer)->checkpoints(), 0u);
-  EXPECT_GT(database_file_bytes(path), empty_bytes + 500'000);
-  EXPECT_EQ(*store->db().query_int("SELECT COUNT(*) FROM trials"), 4000);
+  open(CheckpointPolicy{1'000'000, 50});
+  commit_results(*store_, 0, 20);
+  EXPECT_EQ(checkpointer_->checkpoints(), 0u);
+  EXPECT_GT(grown_bytes(), 500'000u);
+  EXPECT_EQ(*store_->db().query_int("SELECT COUNT(*) FROM trials"), 4000);
 }
 
-TEST(WalCheckpointer, WithoutCheckpointsTheRowsStayInTheLogUntilOneRuns) {
+TEST_F(WalCheckpointerTest, WithoutCheckpointsTheRowsStayInTheLogUntilOneRuns) {
   // The control for the two tests above: with the bell and the fallback out
   // of reach, the database file does not grow while the writer is open.
-  const std::string path = temp_db();
-  auto store = ResultsStore::open_for_writing(path);
-  ASSERT_TRUE(store) << store.error();
-  const auto empty_bytes = database_file_bytes(path);
-  auto checkpointer =
-      WalCheckpointer::start(store->db(), CheckpointPolicy{1'000'000, 1'000'000});
-  ASSERT_TRUE(checkpointer) << checkpointer.error();
-  commit_results(*store, 0, 20);
-  EXPECT_LT(database_file_bytes(path), empty_bytes + 100'000);
-  EXPECT_EQ(*store->db().query_int("SELECT COUNT(*) FROM trials"), 4000);
+  open(CheckpointPolicy{1'000'000, 1'000'000});
+  commit_results(*store_, 0, 20);
+  EXPECT_LT(grown_bytes(), 100'000u);
+  EXPECT_EQ(*store_->db().query_int("SELECT COUNT(*) FROM trials"), 4000);
 }
 
 }  // namespace
