@@ -6,9 +6,9 @@ void apply_options(zmq::socket_t& socket, const config::BusConfig& bus) {
   socket.set(zmq::sockopt::linger, bus.linger_ms);
   socket.set(zmq::sockopt::maxmsgsize, bus.max_message_bytes);
   // A PUB drops at its mark, a PUSH waits: pub/sub gets room for bursts, the
-  // pipelines a bounded queue. Each message the bus holds is new heap, and a
-  // page fault costs more than a message; 1000 results queued per hop keep
-  // workers busy through a persister restart without heaping up a flood.
+  // pipelines a bounded queue. A flood of results queued 100000 deep grew
+  // the heap by tens of MB, and the page faults cost more than the messages;
+  // 1000 per hop still carry the workers through a persister restart.
   const int type = socket.get(zmq::sockopt::type);
   const bool pipeline = type == ZMQ_PUSH || type == ZMQ_PULL;
   socket.set(zmq::sockopt::sndhwm, pipeline ? bus.pipeline_hwm : bus.send_hwm);
