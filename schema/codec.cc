@@ -12,11 +12,11 @@ namespace nightshift {
 namespace {
 
 // Every payload type a decoder accepts. A frame of any other type is dropped.
-constexpr std::array<std::string_view, 14> kKnownTypes = {
+constexpr std::array<std::string_view, 15> kKnownTypes = {
     HostSample::kType,  GpuSample::kType,      Alert::kType,         Job::kType,
-    JobResult::kType,   Heartbeat::kType,      JobEvent::kType,      RunProgress::kType,
-    Event::kType,       DataNotice::kType,     DatasetRequest::kType, DatasetReply::kType,
-    GpuInventory::kType, RunCheckpoint::kType,
+    JobResult::kType,   Heartbeat::kType,      JobEvent::kType,      JobsPersisted::kType,
+    RunProgress::kType, Event::kType,          DataNotice::kType,    DatasetRequest::kType,
+    DatasetReply::kType, GpuInventory::kType,  RunCheckpoint::kType,
 };
 
 const msgpack::object* find_key(const msgpack::object& map, std::string_view name) {

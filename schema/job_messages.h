@@ -134,7 +134,7 @@ struct Heartbeat {
   }
 };
 
-// job.<state>.<run>: dispatched, started, succeeded, failed, retried, skipped, persisted.
+// job.<state>.<run>: dispatched, started, succeeded, failed, retried, skipped.
 struct JobEvent {
   static constexpr const char* kType = "job.event";
   JobKey key;
@@ -150,6 +150,23 @@ struct JobEvent {
     v("attempt", attempt);
     v("reason", reason);
     v("worker", worker);
+  }
+};
+
+// job.persisted.<run>: the results of one run that one persister COMMIT
+// stored, announced after it returned: state "persisted", or "failed" with
+// the attempt's reason. One message per commit (up to kMaxJobs each), not
+// one per result: a burst of 2000 results is one message on the bus.
+struct JobsPersisted {
+  static constexpr const char* kType = "job.persisted";
+  static constexpr std::size_t kMaxJobs = 1000;
+  std::string run;
+  std::vector<JobEvent> jobs;
+
+  template <class V>
+  void visit(V& v) {
+    v("run", run);
+    v("jobs", jobs);
   }
 };
 

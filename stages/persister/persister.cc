@@ -233,23 +233,30 @@ void Persister::announce(CommitOutcome& outcome) {
   stats_.duplicates += outcome.duplicates;
   stats_.checkpoints += outcome.checkpoints;
   stats_.events += outcome.events;
-  std::string run, topic;  // job.persisted.<run>: a batch holds one run, as a rule
+  // One job.persisted.<run> message per run (a batch holds one, as a rule)
+  // and at most JobsPersisted::kMaxJobs results, after the COMMIT.
+  JobsPersisted announcement;
+  auto send = [&] {
+    if (announcement.jobs.empty()) return;
+    publisher_.publish(topics::job("persisted", announcement.run), announcement);
+    announcement.jobs.clear();
+  };
   for (auto& item : outcome.committed.items()) {
     auto* received = std::get_if<ReceivedResult>(&item);
     if (received == nullptr) continue;
     JobResult& r = received->result;
-    if (topic.empty() || r.key.run != run) {
-      run = r.key.run;
-      topic = topics::job("persisted", run);
+    if (r.key.run != announcement.run || announcement.jobs.size() >= JobsPersisted::kMaxJobs) {
+      send();
+      announcement.run = r.key.run;
     }
-    JobEvent event;
+    JobEvent& event = announcement.jobs.emplace_back();
     event.state = r.status == "ok" ? "persisted" : "failed";
     event.attempt = r.attempt;
     event.key = std::move(r.key);
     event.reason = std::move(r.reason);
     event.worker = std::move(r.worker);
-    publisher_.publish(topic, event);
   }
+  send();
 }
 
 void Persister::housekeeping() {

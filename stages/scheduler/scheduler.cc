@@ -103,13 +103,16 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
     if (heartbeat) slots_.heard(*heartbeat, Clock::now());
     return;
   }
-  if (type != JobEvent::kType || envelope.frame.header.src.stage != "persister") return;
-  auto event = decode_payload<JobEvent>(envelope.frame);
-  if (!event || event->key.run != run_) return;
-  bool changed = event->state == "persisted"
-                     ? board_.persisted(event->key)
-                     : board_.failed(event->key, event->attempt, event->reason);
-  dirty_ = dirty_ || changed;
+  if (type != JobsPersisted::kType || envelope.frame.header.src.stage != "persister") return;
+  auto persisted = decode_payload<JobsPersisted>(envelope.frame);
+  if (!persisted || persisted->run != run_) return;
+  for (const JobEvent& event : persisted->jobs) {
+    if (event.key.run != run_) continue;
+    bool changed = event.state == "persisted"
+                       ? board_.persisted(event.key)
+                       : board_.failed(event.key, event.attempt, event.reason);
+    dirty_ = dirty_ || changed;
+  }
 }
 
 void Scheduler::hear(std::chrono::milliseconds wait) {

@@ -31,8 +31,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!frame) return 0;
   decode_all<nightshift::HostSample, nightshift::GpuSample, nightshift::Alert, nightshift::Job,
              nightshift::JobResult, nightshift::Heartbeat, nightshift::JobEvent,
-             nightshift::RunProgress, nightshift::Event, nightshift::DataNotice,
-             nightshift::DatasetRequest, nightshift::DatasetReply>(*frame);
+             nightshift::JobsPersisted, nightshift::RunProgress, nightshift::Event,
+             nightshift::DataNotice, nightshift::DatasetRequest, nightshift::DatasetReply>(*frame);
   (void)nightshift::dump_json(nightshift::frame_to_json("fuzz", *frame));
   return 0;
 }

@@ -30,6 +30,10 @@ int main(int argc, char** argv) {
   nightshift::JobResult result;
   result.folds.push_back({{{"auc", 0.5}}, 1, 1});
   write(nightshift::encode(h, result));
+  nightshift::JobsPersisted persisted;
+  persisted.run = "r";
+  persisted.jobs.push_back(nightshift::JobEvent{{"r", "s", 1}, "persisted", 1, "", "w"});
+  write(nightshift::encode(h, persisted));
   write(nightshift::encode(h, nightshift::Event{"e", {{"k", "v"}}}));
   nightshift::DatasetReply reply;
   reply.bars.ts = {1, 2};

@@ -94,10 +94,26 @@ TEST(SchemaCodec, StreamDecodingIntoOneZoneMatchesTheOwningDecoder) {
   }
 }
 
+TEST(SchemaCodec, OneAnnouncementCarriesEveryJobOfACommit) {
+  JobsPersisted persisted;
+  persisted.run = "run1";
+  persisted.jobs.push_back(JobEvent{{"run1", "S", 0}, "persisted", 1, "", "host/1"});
+  persisted.jobs.push_back(JobEvent{{"run1", "S", 1}, "failed", 3, "boom", "host/2"});
+  auto decoded = decode<JobsPersisted>(encode(test_header(), persisted));
+  ASSERT_TRUE(decoded) << decoded.error();
+  EXPECT_EQ(decoded->header.type, "job.persisted");
+  ASSERT_EQ(decoded->payload.jobs.size(), 2u);
+  EXPECT_EQ(decoded->payload.jobs[1].key.trial, 1);
+  EXPECT_EQ(decoded->payload.jobs[1].state, "failed");
+  EXPECT_EQ(decoded->payload.jobs[1].attempt, 3u);
+  EXPECT_EQ(decoded->payload.jobs[1].reason, "boom");
+}
+
 TEST(SchemaCodec, EveryTypeIsKnown) {
   for (const char* type : {HostSample::kType, GpuSample::kType, Alert::kType, Job::kType,
                            JobResult::kType, Heartbeat::kType, JobEvent::kType,
-                           RunProgress::kType, Event::kType, DataNotice::kType}) {
+                           JobsPersisted::kType, RunProgress::kType, Event::kType,
+                           DataNotice::kType}) {
     EXPECT_TRUE(is_known_type(type)) << type;
   }
   EXPECT_FALSE(is_known_type("nope"));

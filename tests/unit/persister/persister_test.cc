@@ -97,13 +97,16 @@ class PersisterTest : public ::testing::Test {
     while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
       auto envelope = announcements_->receive(50ms);
       if (!envelope) continue;
-      auto event = decode_payload<JobEvent>(envelope->frame);
-      if (event) out.push_back(*event);
+      auto persisted = decode_payload<JobsPersisted>(envelope->frame);
+      if (!persisted) continue;
+      ++announcement_messages_;
+      for (const auto& event : persisted->jobs) out.push_back(event);
     }
     return out;
   }
 
   testing::TestBus bus_;
+  int announcement_messages_ = 0;  // job.persisted messages heard (each lists jobs)
   zmq::context_t context_{1};
   std::unique_ptr<bus::Broker> broker_;
   std::thread broker_thread_;
@@ -132,6 +135,7 @@ TEST_F(PersisterTest, AFullBatchCommitsWithoutWaitingForTheDelay) {
   for (int64_t trial = 5; trial < 10; ++trial) send(result(trial));
   EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 10));
   EXPECT_EQ(announcements(10).size(), 10u);
+  EXPECT_EQ(announcement_messages_, 1) << "one commit, one announcement";
 }
 
 TEST_F(PersisterTest, StopCommitsWhatItHolds) {
