@@ -1,11 +1,15 @@
 #include "stages/persister/wal_checkpointer.h"
 
 #include <pthread.h>
-#include <spdlog/spdlog.h>
 
 #include <string>
 
 namespace nightshift::persister {
+namespace {
+
+constexpr int kSqliteDefaultPages = 1000;  // SQLITE_DEFAULT_WAL_AUTOCHECKPOINT
+
+}  // namespace
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::start(sql::Database& writer,
                                                               CheckpointPolicy policy) {
@@ -29,7 +33,8 @@ WalCheckpointer::~WalCheckpointer() {
   }
   due_cv_.notify_one();
   thread_.join();
-  sqlite3_wal_autocheckpoint(writer_, policy_.pages);  // the writer checkpoints itself again
+  // The writer checkpoints itself again, as SQLite does by default.
+  sqlite3_wal_autocheckpoint(writer_, kSqliteDefaultPages);
 }
 
 uint64_t WalCheckpointer::checkpoints() const {
