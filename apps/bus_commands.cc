@@ -6,12 +6,12 @@
 #include <thread>
 
 #include "apps/cli_context.h"
-#include "apps/supervisor.h"
-#include "broker/broker.h"
+#include "broker/broker_stage.h"
 #include "broker/bus.h"
+#include "broker/control_client.h"
 #include "schema/event_messages.h"
 #include "schema/json.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::cli {
 namespace {
@@ -21,31 +21,19 @@ struct BrokerOptions {
 };
 
 int run_broker(const GlobalOptions& global, const BrokerOptions& options) {
-  auto config = load_config_or_report(global);
-  if (!config) return 2;
-  start_logging("broker", *config, global);
-  zmq::context_t context(1);
-  if (options.stats) {
-    auto stats = ask_broker(context, *config, std::chrono::seconds(3));
-    if (!stats) {
-      std::cerr << "nightshift broker --stats: " << stats.error() << "\n";
-      return 1;
-    }
-    std::cout << *stats << "\n";
-    return 0;
+  if (!options.stats) {
+    auto config = begin_command("broker", global);
+    return config ? bus::run_broker_stage(*config) : 2;
   }
-  install_stop_signals();
-  auto broker = bus::Broker::bind(context, config->bus);
-  if (!broker) {
-    spdlog::error("{}", broker.error());
+  auto config = begin_command("broker", global, StopSignals::default_);
+  if (!config) return 2;
+  zmq::context_t context(1);
+  auto stats = bus::ask_broker(context, config->bus, std::chrono::seconds(3));
+  if (!stats) {
+    std::cerr << "nightshift broker --stats: " << stats.error() << "\n";
     return 1;
   }
-  spdlog::info("broker up: events {} -> {}, jobs {} -> {}, results {} -> {}, control {}",
-               config->bus.events_in, config->bus.events_out, config->bus.jobs_in,
-               config->bus.jobs_out, config->bus.results_in, config->bus.results_out,
-               config->bus.control);
-  (*broker)->run([] { return stop_requested(); });
-  spdlog::info("broker stopping (signal {}): {}", stop_signal(), (*broker)->stats_json().dump());
+  std::cout << *stats << "\n";
   return 0;
 }
 
@@ -57,10 +45,8 @@ struct SubscribeOptions {
 };
 
 int run_subscribe(const GlobalOptions& global, const SubscribeOptions& options) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("subscribe", global);
   if (!config) return 2;
-  start_logging("subscribe", *config, global);
-  install_stop_signals();
   zmq::context_t context(1);
   std::vector<std::string> prefixes = options.prefixes;
   if (prefixes.empty()) prefixes.push_back("");
@@ -103,10 +89,8 @@ struct PublishOptions {
 };
 
 int run_publish(const GlobalOptions& global, const PublishOptions& options) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("publish", global);
   if (!config) return 2;
-  start_logging("publish", *config, global);
-  install_stop_signals();
   zmq::context_t context(1);
   auto publisher = bus::Publisher::connect(context, config->bus, bus::self_source("publish"));
   if (!publisher) {

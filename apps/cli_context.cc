@@ -3,7 +3,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "stages/common/log.h"
+#include "base/log.h"
+#include "base/process.h"
 
 namespace nightshift::cli {
 
@@ -21,9 +22,13 @@ std::optional<config::Config> load_config_or_report(const GlobalOptions& options
   return std::move(*loaded);
 }
 
-void start_logging(const std::string& stage, const config::Config& config,
-                   const GlobalOptions& options) {
-  setup_logging(stage, config.logging, options.log_level);
+std::optional<config::Config> begin_command(const std::string& name, const GlobalOptions& options,
+                                            StopSignals signals) {
+  auto config = load_config_or_report(options);
+  if (!config) return std::nullopt;
+  setup_logging(name, config->logging, options.log_level);
+  if (signals == StopSignals::flag) install_stop_signals();
+  return config;
 }
 
 }  // namespace nightshift::cli

@@ -20,9 +20,18 @@ struct GlobalOptions {
 // KEY: what") and returns nullopt; the caller exits non-zero (2).
 std::optional<config::Config> load_config_or_report(const GlobalOptions& options);
 
-// Sets up the stage's logger from config and --log-level.
-void start_logging(const std::string& stage, const config::Config& config,
-                   const GlobalOptions& options);
+// How a command treats SIGINT/SIGTERM.
+enum class StopSignals {
+  flag,     // set stop_requested(): the command polls it and stops cleanly
+  default_  // the default action: the command ends at once
+};
+
+// The preamble every command that runs as (or talks to) a stage shares: load
+// the config (problems reported as above), start the logger named `name`
+// from the config and --log-level, and install the stop signals. nullopt:
+// the configuration is invalid and the command exits 2.
+std::optional<config::Config> begin_command(const std::string& name, const GlobalOptions& options,
+                                            StopSignals signals = StopSignals::flag);
 
 // Each command group registers its subcommands; `exit_code` receives the
 // result of whichever command ran.

@@ -9,7 +9,7 @@
 #include "broker/bus.h"
 #include "broker/dataset_client.h"
 #include "broker/dataset_protocol.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "stages/fetcher/dataset_store.h"
 #include "stages/fetcher/fetcher_stage.h"
 #include "stages/fetcher/source_factory.h"
@@ -145,10 +145,8 @@ int fetch_via_service(const config::Config& config, const FetchOptions& o) {
 }
 
 int run_fetch(const GlobalOptions& global, const FetchOptions& o) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("fetch", global);
   if (!config) return 2;
-  start_logging("fetch", *config, global);
-  install_stop_signals();
   return o.via_service ? fetch_via_service(*config, o) : fetch_direct(*config, o);
 }
 
@@ -190,13 +188,8 @@ void add_fetcher_commands(CLI::App& app, GlobalOptions& global, int& exit_code) 
       "fetcher", "Run the fetcher stage: serve datasets on fetcher.dataset_endpoint from the "
                  "market cache, fetching what is missing, until SIGINT/SIGTERM");
   stage->callback([&] {
-    auto config = load_config_or_report(global);
-    if (!config) {
-      exit_code = 2;
-      return;
-    }
-    start_logging("fetcher", *config, global);
-    exit_code = fetcher::run_fetcher_stage(*config);
+    auto config = begin_command("fetcher", global);
+    exit_code = config ? fetcher::run_fetcher_stage(*config) : 2;
   });
 
   auto o = std::make_shared<FetchOptions>();

@@ -12,8 +12,10 @@
 #include "apps/run_report.h"
 #include "apps/supervisor.h"
 #include "broker/bus.h"
+#include "broker/control_client.h"
 #include "config/config_editor.h"
-#include "stages/common/process.h"
+#include "base/process.h"
+#include "stages/scheduler/plan.h"
 
 namespace nightshift::cli {
 namespace {
@@ -27,7 +29,7 @@ int run_watch(const GlobalOptions& global, double interval_s, int count) {
   for (int i = 0; !stop_requested() && (count == 0 || i < count); ++i) {
     if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int64_t>(interval_s * 1000)));
     auto store = ResultsStore::open_read_only(config->storage.results_db);
-    auto runs = store ? store->runs() : Result<std::vector<RunRow>>(Error{store.error()});
+    auto runs = store ? store->runs() : Result<std::vector<RunRow>>(store.take_error());
     if (!runs || runs->empty()) {
       std::cout << (runs ? "no runs yet" : runs.error()) << "\n" << std::flush;
       continue;
@@ -73,7 +75,7 @@ int run_health(const GlobalOptions& global, double window_s) {
   if (!config) return 2;
   install_stop_signals();
   zmq::context_t context(1);
-  auto broker = probe_broker(context, *config, std::chrono::seconds(3));
+  auto broker = bus::probe_broker(context, config->bus, std::chrono::seconds(3));
   if (!broker) {
     std::cerr << "nightshift health: " << broker.error() << "\n";
     return 1;
@@ -105,11 +107,11 @@ int run_estimate(const GlobalOptions& global, int workers) {
       for (const auto& t : *timings) mean_s[t.timeframe] = t.mean_wall_s;
     }
   }
-  int64_t per_tf = static_cast<int64_t>(config->symbols.size() * config->horizons.size() *
-                                        config->models.size()) * (config->scheduler.trials_per_study + 1);
+  auto jobs_by_tf = scheduler::planned_jobs_by_timeframe(*config);
   double total_s = 0;
   std::cout << fmt::format("{:<6} {:>6} {:>18} {:>12}\n", "tf", "jobs", "s per job", "cpu time");
   for (const auto& tf : config->timeframes) {
+    int64_t per_tf = jobs_by_tf[tf];
     bool known = mean_s.count(tf) > 0;
     double each = known ? mean_s[tf] : kUnknownJobSeconds;
     total_s += each * static_cast<double>(per_tf);

@@ -7,8 +7,8 @@
 #include "apps/cli_context.h"
 #include "apps/run_report.h"
 #include "apps/supervisor.h"
-#include "stages/common/log.h"
-#include "stages/common/process.h"
+#include "base/log.h"
+#include "base/process.h"
 
 namespace nightshift::cli {
 namespace {
@@ -92,7 +92,7 @@ int run_history(const GlobalOptions& global) {
                            "started (UTC)", "duration", "done", "skipped");
   for (const auto& r : *runs) {
     double seconds = static_cast<double>(r.finished_ns.value_or(r.updated_ns) - r.started_ns) / 1e9;
-    std::cout << fmt::format("{:<20} {:<12} {:<20} {:>9} {:>6} {:>8}\n", r.run, r.status,
+    std::cout << fmt::format("{:<20} {:<12} {:<20} {:>9} {:>6} {:>8}\n", r.run, wire_text(r.status),
                              format_time(r.started_ns), format_duration(seconds),
                              fmt::format("{}/{}", r.done_jobs, r.total_jobs), r.skipped_jobs);
   }

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "schema/sqlite.h"
+#include "schema/wire_enum.h"
 
 namespace nightshift::cli {
 namespace {
@@ -22,15 +22,6 @@ std::string short_params(const std::string& json) {
     out += (out.empty() ? "" : " ") + fmt::format("{}={:.3g}", key, value.get<double>());
   }
   return out.empty() ? std::string("-") : out;
-}
-
-Result<int64_t> count(ResultsStore& store, const std::string& sql, const std::string& run) {
-  auto stmt = store.db().prepare(sql);
-  if (!stmt) return Error{stmt.error()};
-  stmt->bind(1, run);
-  auto has = stmt->step();
-  if (!has) return Error{has.error()};
-  return *has ? stmt->column_int(0) : 0;
 }
 
 }  // namespace
@@ -56,7 +47,7 @@ std::string progress_line(const RunProgress& p, int bar_width) {
 Status print_summary(std::ostream& out, ResultsStore& store, const std::string& run,
                      const config::Config& config) {
   auto studies = store.studies(run);
-  if (!studies) return Error{studies.error()};
+  if (!studies) return studies.take_error();
   std::size_t width = 5;
   for (const auto& s : *studies) width = std::max(width, s.study.size());
   out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {}\n", "study", width, "best params",
@@ -69,11 +60,11 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
                        s.verdict);
   }
   auto row = store.run(run);
-  if (!row) return Error{row.error()};
+  if (!row) return row.take_error();
   if (*row) {
     const RunRow& r = **row;
     out << fmt::format("run {} {}: {} of {} jobs done, {} skipped; {} of {} studies promoted\n",
-                       r.run, r.status, r.done_jobs, r.total_jobs, r.skipped_jobs, promoted,
+                       r.run, wire_text(r.status), r.done_jobs, r.total_jobs, r.skipped_jobs, promoted,
                        studies->size());
   }
   out << "results database: " << config.storage.results_db
@@ -83,27 +74,24 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
 
 Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
   auto row = store.run(run);
-  if (!row) return Error{row.error()};
+  if (!row) return row.take_error();
   if (!*row) return make_error("run " + run + " not found");
   const RunRow& r = **row;
   nlohmann::json j;
   j["run"] = r.run;
-  j["status"] = r.status;
+  j["status"] = wire_text(r.status);
   j["config"] = r.config_path;
   j["started_ns"] = r.started_ns;
   j["updated_ns"] = r.updated_ns;
   j["finished_ns"] = r.finished_ns ? nlohmann::json(*r.finished_ns) : nlohmann::json();
   j["jobs"] = {{"total", r.total_jobs}, {"done", r.done_jobs}, {"skipped", r.skipped_jobs}};
-  for (auto [key, sql] : {
-           std::pair{"result_rows", "SELECT COUNT(*) FROM trials WHERE run = ?1"},
-           {"retried_results", "SELECT COUNT(*) FROM trials WHERE run = ?1 AND attempt > 1"},
-           {"failed_attempts", "SELECT COUNT(*) FROM failures WHERE run = ?1"},
-           {"models", "SELECT COUNT(*) FROM models WHERE run = ?1"},
-           {"promoted", "SELECT COUNT(*) FROM models WHERE run = ?1 AND promoted = 1"}}) {
-    auto n = count(store, sql, run);
-    if (!n) return Error{n.error()};
-    j[key] = *n;
-  }
+  auto counts = store.run_counts(run);
+  if (!counts) return counts.take_error();
+  j["result_rows"] = counts->result_rows;
+  j["retried_results"] = counts->retried_results;
+  j["failed_attempts"] = counts->failed_attempts;
+  j["models"] = counts->models;
+  j["promoted"] = counts->promoted;
   return j;
 }
 

@@ -18,53 +18,11 @@
 #include "apps/run_report.h"
 #include "apps/stage_process.h"
 #include "broker/bus.h"
-#include "broker/socket_options.h"
+#include "broker/control_client.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::cli {
-
-Result<std::string> ask_broker(zmq::context_t& context, const config::Config& config,
-                               std::chrono::milliseconds timeout) {
-  using namespace std::chrono;
-  auto deadline = steady_clock::now() + timeout;
-  // Each wait is cut to what is left of `timeout` (at least 100 ms).
-  auto left = [&](milliseconds most) {
-    auto rest = duration_cast<milliseconds>(deadline - steady_clock::now());
-    return std::clamp(rest, milliseconds(100), most);
-  };
-  while (true) {
-    auto socket = bus::connect_socket(context, zmq::socket_type::req, config.bus.control,
-                                      config.bus);
-    if (!socket) return Error{socket.error()};
-    try {
-      // Sockets are "immediate": wait until the connection is up before
-      // sending, since a blocking send to nobody would wait forever.
-      zmq::pollitem_t out{socket->handle(), 0, ZMQ_POLLOUT, 0};
-      if (zmq::poll(&out, 1, left(milliseconds(500))) > 0 &&
-          socket->send(zmq::str_buffer("stats"), zmq::send_flags::dontwait)) {
-        zmq::pollitem_t in{socket->handle(), 0, ZMQ_POLLIN, 0};
-        zmq::message_t reply;
-        if (zmq::poll(&in, 1, left(milliseconds(1000))) > 0 &&
-            socket->recv(reply, zmq::recv_flags::dontwait)) {
-          return reply.to_string();
-        }
-      }
-    } catch (const zmq::error_t&) {
-      // interrupted or not connected yet: try again until the deadline
-    }
-    if (steady_clock::now() >= deadline || stop_requested()) break;
-  }
-  return make_error("broker unreachable: nothing answered on " + config.bus.control + " within " +
-                    fmt::format("{:g}", duration<double>(timeout).count()) + " s");
-}
-
-Status probe_broker(zmq::context_t& context, const config::Config& config,
-                    std::chrono::milliseconds timeout) {
-  auto stats = ask_broker(context, config, timeout);
-  if (!stats) return Error{stats.error()};
-  return Status::success();
-}
 
 int default_workers() {
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -191,9 +149,9 @@ Status NightRun::check_results_database() const {
     return make_error("results database " + db + " is a directory (storage.results_db names a file)");
   }
   auto store = ResultsStore::open_for_writing(config_.storage.results_db);
-  if (!store) return Error{store.error()};
+  if (!store) return store.take_error();
   auto existing = store->run(options_.run);
-  if (!existing) return Error{existing.error()};
+  if (!existing) return existing.take_error();
   if (options_.resume && !*existing) return make_error("run " + options_.run + " not found in " + db);
   if (!options_.resume && *existing) {
     return make_error("run " + options_.run + " already exists in " + db +
@@ -207,7 +165,7 @@ Status NightRun::check_results_database() const {
 Status NightRun::wait_for_broker(zmq::context_t& context, StageProcess& broker) {
   auto deadline = std::chrono::steady_clock::now() + kRunBrokerWait;
   const std::string log = log_dir_ + "/broker.log";
-  while (!probe_broker(context, config_, std::chrono::milliseconds(500))) {
+  while (!bus::probe_broker(context, config_.bus, std::chrono::milliseconds(500))) {
     int status = 0;
     if (broker.pid() > 0 && waitpid(broker.pid(), &status, WNOHANG) == broker.pid()) {
       std::string how = broker.exited(status);
@@ -315,10 +273,10 @@ int NightRun::outcome() {
     std::cerr << "nightshift: summary: " << st.error() << "\n";
   }
   std::cout << "logs: " << log_dir_ << "\n";
-  const std::string& status = (*row)->status;
-  if (status == "completed" && !aborted_) return kRunCompleted;
-  if (status == "completed") return kRunFailed;
-  std::cout << "run " << options_.run << " " << status << "; continue it with: nightshift "
+  const RunStatus status = (*row)->status;
+  if (status == RunStatus::completed && !aborted_) return kRunCompleted;
+  if (status == RunStatus::completed) return kRunFailed;
+  std::cout << "run " << options_.run << " " << wire_text(status) << "; continue it with: nightshift "
             << (options_.config_path.empty() ? "" : "--config " + options_.config_path + " ")
             << "resume " << options_.run << "\n";
   return aborted_ ? kRunFailed : kRunInterrupted;
@@ -370,10 +328,8 @@ int NightRun::run() {
                 << config_.scheduler.grace_s << " s) and checkpoints\n";
       scheduler_->signal(SIGTERM);
     }
-    auto envelope = progress->receive(kTick);
-    if (envelope) {
-      auto p = decode_payload<RunProgress>(envelope->frame);
-      if (p) progress_ = std::move(*p);
+    if (auto message = progress->receive_as<RunProgress>(kTick)) {
+      progress_ = std::move(message->payload);
       show_progress(false);
     }
   }

@@ -6,8 +6,6 @@
 // first so it can checkpoint, broker last) and prints the summary table.
 #pragma once
 
-#include <zmq.hpp>
-
 #include <chrono>
 #include <string>
 #include <vector>
@@ -17,20 +15,8 @@
 
 namespace nightshift::cli {
 
-// How long a stage started on its own waits for the broker to answer.
-inline constexpr std::chrono::seconds kStageBrokerWait{5};
-
 // How long `nightshift run` waits for the broker it started to answer.
 inline constexpr std::chrono::seconds kRunBrokerWait{10};
-
-// Asks the broker's control endpoint for its stats (JSON text); an error
-// naming the endpoint if nothing answers within `timeout`. Never blocks
-// longer than `timeout` (plus at most 100 ms), whatever the endpoint is.
-Result<std::string> ask_broker(zmq::context_t& context, const config::Config& config,
-                               std::chrono::milliseconds timeout);
-// ask_broker without the answer: is a broker up at bus.control?
-Status probe_broker(zmq::context_t& context, const config::Config& config,
-                    std::chrono::milliseconds timeout);
 
 struct SupervisorOptions {
   std::string config_path;  // passed to every child as --config (empty: defaults)

@@ -9,7 +9,7 @@
 
 #include "apps/cli_context.h"
 #include "schema/json.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "stages/telemetry/gpu_fleet.h"
 #include "stages/telemetry/host_sampler.h"
 #include "stages/telemetry/telemetry_stage.h"
@@ -22,21 +22,9 @@ using telemetry::GpuFleet;
 // Device names come from vendor libraries; never throw on odd bytes.
 constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
 
-// JSON of any wire struct, through the same msgpack codec the bus uses.
-template <typename T>
-nlohmann::json as_json(const T& value) {
-  msgpack::sbuffer buffer;
-  wire::Packer packer(buffer);
-  wire::pack_value(packer, value);
-  msgpack::object_handle handle = msgpack::unpack(buffer.data(), buffer.size());
-  return to_json(handle.get());
-}
-
 int run_telemetry(const GlobalOptions& global) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("telemetry", global);
   if (!config) return 2;
-  start_logging("telemetry", *config, global);
-  install_stop_signals();
   if (!config->telemetry.enabled) {
     spdlog::info("telemetry is disabled in the config (telemetry.enabled: false)");
     return 0;
@@ -95,11 +83,11 @@ void print_table(const std::vector<GpuSample>& gpus, const HostSample& host,
 nlohmann::json snapshot_json(const std::vector<GpuSample>& gpus, const HostSample& host,
                              const GpuFleet& fleet) {
   nlohmann::json out;
-  out["host"] = as_json(host);
+  out["host"] = wire_json(host);
   out["gpus"] = nlohmann::json::array();
-  for (const auto& g : gpus) out["gpus"].push_back(as_json(g));
+  for (const auto& g : gpus) out["gpus"].push_back(wire_json(g));
   out["backends"] = nlohmann::json::array();
-  for (const auto& r : fleet.reports()) out["backends"].push_back(as_json(r));
+  for (const auto& r : fleet.reports()) out["backends"].push_back(wire_json(r));
   return out;
 }
 
@@ -114,10 +102,8 @@ void sleep_unless_stopped(std::chrono::milliseconds duration) {
 }
 
 int run_gpu(const GlobalOptions& global, const GpuOptions& options) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("gpu", global);
   if (!config) return 2;
-  start_logging("gpu", *config, global);
-  install_stop_signals();
   std::string host_name_now = host_name();
   GpuFleet fleet = GpuFleet::open(config->telemetry, host_name_now);
   telemetry::HostSampler host_sampler(config->telemetry.proc_root, config->telemetry.disks);
@@ -155,9 +141,8 @@ struct CheckOptions {
 };
 
 int run_check(const GlobalOptions& global, const CheckOptions& options) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("check", global, StopSignals::default_);
   if (!config) return 2;
-  start_logging("check", *config, global);
   config::TelemetryConfig probe = config->telemetry;
   bool simulated =
       std::find(probe.backends.begin(), probe.backends.end(), "simulated") != probe.backends.end();
@@ -166,7 +151,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& options) {
   GpuFleet fleet = GpuFleet::open(probe, host_name());
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& r : fleet.reports()) out.push_back(as_json(r));
+    for (const auto& r : fleet.reports()) out.push_back(wire_json(r));
     std::cout << out.dump(2, ' ', false, kReplaceBadUtf8) << "\n";
     return 0;
   }

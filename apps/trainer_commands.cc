@@ -6,10 +6,9 @@
 #include <iostream>
 
 #include "apps/cli_context.h"
-#include "apps/supervisor.h"
 #include "broker/bus.h"
 #include "broker/dataset_client.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "stages/trainer/artifact.h"
 #include "stages/trainer/bars_csv.h"
 #include "stages/trainer/worker.h"
@@ -25,19 +24,8 @@ struct WorkerCommandOptions {
 };
 
 int run_worker_command(const GlobalOptions& global, const WorkerCommandOptions& options) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("worker", global);
   if (!config) return 2;
-  start_logging("worker", *config, global);
-  install_stop_signals();
-  {
-    // A worker on another host pointed at a broker that is not there would
-    // otherwise wait for jobs forever without a word.
-    zmq::context_t context(1);
-    if (auto reachable = probe_broker(context, *config, kStageBrokerWait); !reachable) {
-      std::cerr << "nightshift worker: " << reachable.error() << "\n";
-      return 1;
-    }
-  }
   trainer::WorkerOptions worker;
   worker.worker_id = options.id.empty() ? "w" + std::to_string(getpid()) : options.id;
   worker.feature_cache_bytes = options.feature_cache_mb << 20;
@@ -65,14 +53,13 @@ Result<Bars> bars_for_prediction(const config::Config& config, const PredictOpti
   request.symbol = options.symbol;
   request.timeframe = artifact.info.timeframe;
   auto dataset = client.request(request);
-  if (!dataset) return Error{dataset.error()};
+  if (!dataset) return dataset.take_error();
   return *dataset->bars;
 }
 
 int run_predict(const GlobalOptions& global, const PredictOptions& options) {
-  auto config = load_config_or_report(global);
+  auto config = begin_command("predict", global, StopSignals::default_);
   if (!config) return 2;
-  start_logging("predict", *config, global);
   auto artifact = trainer::read_artifact(options.model_path);
   if (!artifact) {
     std::cerr << "nightshift predict: " << artifact.error() << "\n";

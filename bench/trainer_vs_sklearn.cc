@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
   double feature_s = seconds_since(t0);
   auto labels = nt::make_labels(bars.close, 1);
   nt::CvSpec cv;
-  cv.scheme = nt::CvScheme::kPurgedKFold;
+  cv.scheme = nt::CvScheme::purged_kfold;
   cv.n_splits = 5;
   cv.horizon = 1;
   cv.embargo_bars = nt::embargo_bars(30, spec.timeframe_minutes, 1);

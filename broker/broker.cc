@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "broker/socket_options.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::bus {
 
@@ -24,9 +24,9 @@ Result<std::unique_ptr<Broker>> Broker::bind(zmq::context_t& context,
     s = broker->add_device("results", zmq::socket_type::pull, bus.results_in,
                            zmq::socket_type::push, bus.results_out, bus);
   }
-  if (!s.ok()) return Error{s.error()};
+  if (!s.ok()) return s.take_error();
   auto control = bind_socket(context, zmq::socket_type::rep, bus.control, bus);
-  if (!control) return Error{control.error()};
+  if (!control) return control.take_error();
   broker->control_ = std::move(*control);
   broker->started_ns_ = now_ns();
   return broker;
@@ -43,9 +43,9 @@ Status Broker::add_device(const std::string& name, zmq::socket_type in_type,
                           const std::string& in_endpoint, zmq::socket_type out_type,
                           const std::string& out_endpoint, const config::BusConfig& bus) {
   auto in = bind_socket(context_, in_type, in_endpoint, bus);
-  if (!in) return Error{in.error()};
+  if (!in) return in.take_error();
   auto out = bind_socket(context_, out_type, out_endpoint, bus);
-  if (!out) return Error{out.error()};
+  if (!out) return out.take_error();
   Device device;
   device.name = name;
   device.in = std::move(*in);

@@ -2,19 +2,27 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "broker/socket_options.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::bus {
 namespace {
 
-DecodeLimits limits_from(const config::BusConfig& bus) {
+std::chrono::milliseconds time_left(std::chrono::steady_clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+}  // namespace
+
+DecodeLimits decode_limits(const config::BusConfig& bus) {
   DecodeLimits limits;
   limits.max_frame_bytes = static_cast<std::size_t>(bus.max_message_bytes);
   return limits;
 }
-
-}  // namespace
 
 Source self_source(const std::string& stage) {
   return Source{host_name(), stage, static_cast<int64_t>(getpid())};
@@ -65,10 +73,56 @@ bool send_raw(zmq::socket_t& socket, std::string_view topic, std::string_view bo
   }
 }
 
+std::optional<RawReceive> FrameReader::next_two_parts(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto raw = receive_raw(socket_, time_left(deadline));
+    if (!raw || raw->parts_ok) return raw;
+    reject("dropped " + what_ + ": expected 2 frames [topic][body]");
+  }
+}
+
+std::optional<Envelope> FrameReader::next(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (auto raw = next_two_parts(time_left(deadline))) {
+    auto frame = decode_frame(raw->frame.body, limits_);
+    if (frame) {
+      ++stats_.received;
+      return Envelope{std::move(raw->frame.topic), std::move(*frame), std::move(raw->frame.body)};
+    }
+    reject("dropped " + what_ + " on '" + raw->frame.topic.substr(0, 80) + "': " + frame.error());
+  }
+  return std::nullopt;
+}
+
+const Envelope* FrameReader::next_in_place(std::chrono::milliseconds timeout,
+                                           msgpack::zone& zone) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (auto raw = next_two_parts(time_left(deadline))) {
+    // The previous message's payload was copied out by the caller already.
+    zone.clear();
+    in_place_.topic = std::move(raw->frame.topic);
+    in_place_.body = std::move(raw->frame.body);
+    auto frame = decode_frame(in_place_.body, zone, limits_);
+    if (frame) {
+      ++stats_.received;
+      in_place_.frame = std::move(*frame);
+      return &in_place_;
+    }
+    reject("dropped " + what_ + " on '" + in_place_.topic.substr(0, 80) + "': " + frame.error());
+  }
+  return nullptr;
+}
+
+void FrameReader::reject(std::string_view why) {
+  ++stats_.malformed;
+  bad_input_log_.warn(why);
+}
+
 Result<Publisher> Publisher::connect(zmq::context_t& context, const config::BusConfig& bus,
                                      Source self) {
   auto socket = connect_socket(context, zmq::socket_type::pub, bus.events_in, bus);
-  if (!socket) return Error{socket.error()};
+  if (!socket) return socket.take_error();
   return Publisher(std::move(*socket), std::move(self));
 }
 
@@ -87,14 +141,14 @@ bool Publisher::publish_raw(std::string_view topic, std::string_view body) {
 Result<Subscriber> Subscriber::connect(zmq::context_t& context, const config::BusConfig& bus,
                                        const std::vector<std::string>& prefixes) {
   auto socket = connect_socket(context, zmq::socket_type::sub, bus.events_out, bus);
-  if (!socket) return Error{socket.error()};
-  Subscriber subscriber(std::move(*socket), limits_from(bus));
+  if (!socket) return socket.take_error();
+  Subscriber subscriber(FrameReader(std::move(*socket), decode_limits(bus), "event"));
   for (const auto& prefix : prefixes) subscriber.subscribe(prefix);
   return subscriber;
 }
 
 void Subscriber::subscribe(const std::string& prefix) {
-  socket_.set(zmq::sockopt::subscribe, prefix);
+  reader_.socket().set(zmq::sockopt::subscribe, prefix);
 }
 
 void Subscriber::track_sequence(const Header& header) {
@@ -102,44 +156,25 @@ void Subscriber::track_sequence(const Header& header) {
                           std::to_string(header.src.pid);
   auto [it, inserted] = last_seq_.try_emplace(publisher, header.seq);
   if (!inserted) {
-    if (header.seq > it->second + 1) stats_.gaps += header.seq - it->second - 1;
+    if (header.seq > it->second + 1) reader_.stats().gaps += header.seq - it->second - 1;
     it->second = header.seq;
   }
 }
 
 std::optional<Envelope> Subscriber::receive(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 0) left = std::chrono::milliseconds(0);
-    auto raw = receive_raw(socket_, left);
-    if (!raw) return std::nullopt;
-    if (!raw->parts_ok) {
-      ++stats_.malformed;
-      bad_input_log_.warn("dropped event: expected 2 frames [topic][body]");
-      continue;
-    }
-    auto frame = decode_frame(raw->frame.body, limits_);
-    if (!frame) {
-      ++stats_.malformed;
-      bad_input_log_.warn("dropped event on '" + raw->frame.topic.substr(0, 80) +
-                          "': " + frame.error());
-      continue;
-    }
-    ++stats_.received;
-    track_sequence(frame->header);
-    return Envelope{std::move(raw->frame.topic), std::move(*frame), std::move(raw->frame.body)};
-  }
+  auto envelope = reader_.next(timeout);
+  if (envelope) track_sequence(envelope->frame.header);
+  return envelope;
 }
 
 template <typename Payload>
 Result<Sender<Payload>> Sender<Payload>::connect(zmq::context_t& context,
                                                  const config::BusConfig& bus, Source self) {
+  // Jobs go to the jobs pipeline; results and checkpoints to the results one.
   const std::string& endpoint =
       std::is_same_v<Payload, Job> ? bus.jobs_in : bus.results_in;
   auto socket = connect_socket(context, zmq::socket_type::push, endpoint, bus);
-  if (!socket) return Error{socket.error()};
+  if (!socket) return socket.take_error();
   return Sender(std::move(*socket), std::move(self));
 }
 
@@ -149,37 +184,50 @@ Result<Receiver<Payload>> Receiver<Payload>::connect(zmq::context_t& context,
   const std::string& endpoint =
       std::is_same_v<Payload, Job> ? bus.jobs_out : bus.results_out;
   auto socket = connect_socket(context, zmq::socket_type::pull, endpoint, bus);
-  if (!socket) return Error{socket.error()};
-  return Receiver(std::move(*socket), limits_from(bus));
+  if (!socket) return socket.take_error();
+  return Receiver(FrameReader(std::move(*socket), decode_limits(bus), Payload::kType));
 }
 
 template <typename Payload>
 std::optional<Message<Payload>> Receiver<Payload>::receive(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 0) left = std::chrono::milliseconds(0);
-    auto raw = receive_raw(socket_, left);
-    if (!raw) return std::nullopt;
-    if (!raw->parts_ok) {
-      ++stats_.malformed;
-      bad_input_log_.warn("dropped message: expected 2 frames [type][body]");
-      continue;
-    }
-    auto message = decode<Payload>(raw->frame.body, limits_);
-    if (!message) {
-      ++stats_.malformed;
-      bad_input_log_.warn(std::string("dropped ") + Payload::kType + ": " + message.error());
-      continue;
-    }
-    ++stats_.received;
-    return std::move(*message);
+  while (auto envelope = reader_.next(time_left(deadline))) {
+    auto payload = decode_payload<Payload>(envelope->frame);
+    if (payload) return Message<Payload>{std::move(envelope->frame.header), std::move(*payload)};
+    reader_.reject(std::string("dropped ") + Payload::kType + ": " + payload.error());
   }
+  return std::nullopt;
+}
+
+Result<ResultsPipelineReceiver> ResultsPipelineReceiver::connect(zmq::context_t& context,
+                                                                 const config::BusConfig& bus) {
+  auto socket = connect_socket(context, zmq::socket_type::pull, bus.results_out, bus);
+  if (!socket) return socket.take_error();
+  return ResultsPipelineReceiver(FrameReader(std::move(*socket), decode_limits(bus), "result"));
+}
+
+std::optional<PipelineItem> ResultsPipelineReceiver::receive(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (const Envelope* envelope = reader_.next_in_place(time_left(deadline), zone_)) {
+    const DecodedFrame& frame = envelope->frame;
+    if (frame.header.type == JobResult::kType) {
+      auto result = decode_payload<JobResult>(frame);
+      if (result) return PipelineItem(std::move(*result));
+      reader_.reject("dropped result: " + result.error());
+    } else if (frame.header.type == RunCheckpoint::kType) {
+      auto checkpoint = decode_payload<RunCheckpoint>(frame);
+      if (checkpoint) return PipelineItem(std::move(*checkpoint));
+      reader_.reject("dropped checkpoint: " + checkpoint.error());
+    } else {
+      reader_.reject("dropped '" + frame.header.type.substr(0, 40) + "' on the results pipeline");
+    }
+  }
+  return std::nullopt;
 }
 
 template class Sender<Job>;
 template class Sender<JobResult>;
+template class Sender<RunCheckpoint>;
 template class Receiver<Job>;
 template class Receiver<JobResult>;
 

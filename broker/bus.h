@@ -14,14 +14,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "config/config.h"
 #include "schema/codec.h"
 #include "schema/job_messages.h"
 #include "schema/result.h"
-#include "stages/common/log.h"
-#include "stages/common/process.h"
+#include "base/log.h"
+#include "base/process.h"
 
 namespace nightshift::bus {
 
@@ -30,6 +31,10 @@ struct ReceiveStats {
   uint64_t malformed = 0;  // frames dropped as malformed
   uint64_t gaps = 0;       // messages missed, from per-publisher sequence gaps
 };
+
+// The limits every receiver decodes under, from the bus section of the
+// config: the one place they are derived.
+DecodeLimits decode_limits(const config::BusConfig& bus);
 
 // One raw two-part frame as it came off a socket.
 struct RawFrame {
@@ -49,6 +54,47 @@ std::optional<RawReceive> receive_raw(zmq::socket_t& socket, std::chrono::millis
 // Sends [topic][body]; false if it could not be queued within `timeout`.
 bool send_raw(zmq::socket_t& socket, std::string_view topic, std::string_view body,
               std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
+
+// A well-formed message: its topic (or type), the decoded frame and the raw body.
+struct Envelope {
+  std::string topic;
+  DecodedFrame frame;
+  std::string body;
+};
+
+// The one receive loop every receiving bus client reads through: waits for a
+// message, checks it has two parts, decodes and header-checks the body under
+// the bus's limits, and drops, counts and logs (rate-limited) anything that
+// fails, then goes on to the next. Nothing that arrives can throw out of it.
+class FrameReader {
+ public:
+  FrameReader(zmq::socket_t socket, DecodeLimits limits, std::string what)
+      : socket_(std::move(socket)), limits_(limits), what_(std::move(what)) {}
+
+  // Waits up to `timeout` for the next well-formed message.
+  std::optional<Envelope> next(std::chrono::milliseconds timeout);
+  // The same for a stream decoded on one thread: the payload lives in `zone`
+  // (cleared here before each message) and its strings point into the
+  // returned envelope's body, which this reader owns. Valid until the next call.
+  const Envelope* next_in_place(std::chrono::milliseconds timeout, msgpack::zone& zone);
+
+  // Counts a message the caller found malformed after decoding (wrong type,
+  // bad payload) and logs why, rate-limited.
+  void reject(std::string_view why);
+  const ReceiveStats& stats() const { return stats_; }
+  ReceiveStats& stats() { return stats_; }
+  zmq::socket_t& socket() { return socket_; }
+
+ private:
+  std::optional<RawReceive> next_two_parts(std::chrono::milliseconds timeout);
+
+  zmq::socket_t socket_;
+  DecodeLimits limits_;
+  std::string what_;  // "event", "job", ... for the log
+  ReceiveStats stats_;
+  RateLimitedLog bad_input_log_;
+  Envelope in_place_;
+};
 
 class Publisher {
  public:
@@ -73,13 +119,6 @@ class Publisher {
   uint64_t seq_ = 0;
 };
 
-// A well-formed event: its topic, the decoded frame and the raw body.
-struct Envelope {
-  std::string topic;
-  DecodedFrame frame;
-  std::string body;
-};
-
 class Subscriber {
  public:
   static Result<Subscriber> connect(zmq::context_t& context, const config::BusConfig& bus,
@@ -88,24 +127,35 @@ class Subscriber {
   void subscribe(const std::string& prefix);
   // Waits up to `timeout` for the next well-formed message.
   std::optional<Envelope> receive(std::chrono::milliseconds timeout);
+  // The same, for a subscription whose messages are all of one type: the
+  // next one of type Payload, decoded; any other is counted as malformed.
+  template <typename Payload>
+  std::optional<Message<Payload>> receive_as(std::chrono::milliseconds timeout) {
+    auto envelope = receive(timeout);
+    if (!envelope) return std::nullopt;
+    auto payload = decode_payload<Payload>(envelope->frame);
+    if (!payload) {
+      reader_.reject("dropped event on '" + envelope->topic.substr(0, 80) + "': " + payload.error());
+      return std::nullopt;
+    }
+    return Message<Payload>{std::move(envelope->frame.header), std::move(*payload)};
+  }
 
-  const ReceiveStats& stats() const { return stats_; }
-  zmq::socket_t& socket() { return socket_; }
+  const ReceiveStats& stats() const { return reader_.stats(); }
+  zmq::socket_t& socket() { return reader_.socket(); }
 
  private:
-  Subscriber(zmq::socket_t socket, DecodeLimits limits)
-      : socket_(std::move(socket)), limits_(limits) {}
+  explicit Subscriber(FrameReader reader) : reader_(std::move(reader)) {}
   void track_sequence(const Header& header);
 
-  zmq::socket_t socket_;
-  DecodeLimits limits_;
-  ReceiveStats stats_;
-  RateLimitedLog bad_input_log_;
+  FrameReader reader_;
   std::unordered_map<std::string, uint64_t> last_seq_;
 };
 
 // Pipeline ends. Sender<Job> pushes to the broker's jobs_in; Receiver<Job>
-// pulls from jobs_out (likewise results_in / results_out for JobResult).
+// pulls from jobs_out. Results and the scheduler's checkpoints share the
+// results pipeline (results_in / results_out): the persister is the only
+// writer of the database and reads both from it.
 template <typename Payload>
 class Sender {
  public:
@@ -133,25 +183,44 @@ class Receiver {
  public:
   static Result<Receiver> connect(zmq::context_t& context, const config::BusConfig& bus);
   std::optional<Message<Payload>> receive(std::chrono::milliseconds timeout);
-  const ReceiveStats& stats() const { return stats_; }
-  zmq::socket_t& socket() { return socket_; }
+  const ReceiveStats& stats() const { return reader_.stats(); }
+  zmq::socket_t& socket() { return reader_.socket(); }
 
  private:
-  Receiver(zmq::socket_t socket, DecodeLimits limits)
-      : socket_(std::move(socket)), limits_(limits) {}
-  zmq::socket_t socket_;
-  DecodeLimits limits_;
-  ReceiveStats stats_;
-  RateLimitedLog bad_input_log_;
+  explicit Receiver(FrameReader reader) : reader_(std::move(reader)) {}
+  FrameReader reader_;
+};
+
+// What arrives on the results pipeline: a worker's result or a scheduler's
+// checkpoint.
+using PipelineItem = std::variant<JobResult, RunCheckpoint>;
+
+// The persister's end of the results pipeline: decodes into a reused zone
+// (no allocation per message for the msgpack tree) and hands out typed items.
+class ResultsPipelineReceiver {
+ public:
+  static Result<ResultsPipelineReceiver> connect(zmq::context_t& context,
+                                                 const config::BusConfig& bus);
+  // Waits up to `timeout` for the next well-formed result or checkpoint.
+  std::optional<PipelineItem> receive(std::chrono::milliseconds timeout);
+  const ReceiveStats& stats() const { return reader_.stats(); }
+  zmq::socket_t& socket() { return reader_.socket(); }
+
+ private:
+  explicit ResultsPipelineReceiver(FrameReader reader) : reader_(std::move(reader)) {}
+  FrameReader reader_;
+  msgpack::zone zone_;
 };
 
 using JobSender = Sender<Job>;
 using JobReceiver = Receiver<Job>;
 using ResultSender = Sender<JobResult>;
 using ResultReceiver = Receiver<JobResult>;
+using CheckpointSender = Sender<RunCheckpoint>;
 
 extern template class Sender<Job>;
 extern template class Sender<JobResult>;
+extern template class Sender<RunCheckpoint>;
 extern template class Receiver<Job>;
 extern template class Receiver<JobResult>;
 

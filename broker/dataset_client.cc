@@ -1,9 +1,10 @@
 #include "broker/dataset_client.h"
 
+#include "broker/bus.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
 #include "schema/codec.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift {
 
@@ -18,7 +19,7 @@ DatasetClient::DatasetClient(zmq::context_t& context, const config::Config& conf
 Status DatasetClient::reconnect() {
   socket_.reset();
   auto socket = bus::connect_socket(context_, zmq::socket_type::req, endpoint_, bus_);
-  if (!socket) return Error{socket.error()};
+  if (!socket) return socket.take_error();
   socket_ = std::make_unique<zmq::socket_t>(std::move(*socket));
   return Status::success();
 }
@@ -26,7 +27,7 @@ Status DatasetClient::reconnect() {
 Result<std::vector<std::string>> DatasetClient::exchange(const std::string& body) {
   for (int attempt = 1; attempt <= attempts_; ++attempt) {
     if (!socket_) {
-      if (Status s = reconnect(); !s) return Error{s.error()};
+      if (Status s = reconnect(); !s) return s.take_error();
     }
     if (dataset::send_parts(*socket_, DatasetRequest::kType, {body}, timeout_)) {
       if (auto parts = dataset::receive_parts(*socket_, timeout_)) return std::move(*parts);
@@ -55,17 +56,16 @@ Result<Dataset> DatasetClient::request(const DatasetRequest& original) {
   header.src = self_;
   header.seq = ++seq_;
   auto parts = exchange(encode(header, request));
-  if (!parts) return Error{parts.error()};
+  if (!parts) return parts.take_error();
   uint64_t bytes = 0;
   for (const auto& p : *parts) bytes += p.size();
   stats_.bytes_received += bytes;
   if (parts->size() < 2 || (*parts)[0] != DatasetReply::kType) {
     return make_error("dataset service sent a reply that is not a dataset.reply");
   }
-  DecodeLimits limits;
-  limits.max_frame_bytes = static_cast<std::size_t>(bus_.max_message_bytes);
+  const DecodeLimits limits = bus::decode_limits(bus_);
   auto reply = dataset::decode_reply({parts->begin() + 1, parts->end()}, limits);
-  if (!reply) return Error{reply.error()};
+  if (!reply) return reply.take_error();
   return accept(request, std::move(*reply), bytes);
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/log_settings.h"
 #include "config/fetcher_config.h"
 #include "config/telemetry_config.h"
 #include "schema/result.h"
@@ -62,12 +63,7 @@ struct StorageConfig {
   int telemetry_retention_days = 7;
 };
 
-struct LoggingConfig {
-  std::string level = "info";  // trace, debug, info, warn, error, critical, off
-  std::string file;            // empty: console only
-  int max_file_mb = 10;
-  int max_files = 5;
-};
+using LoggingConfig = ::nightshift::LogSettings;
 
 struct SchedulerConfig {
   int max_attempts = 3;

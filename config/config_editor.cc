@@ -106,7 +106,7 @@ Status create_config_file(const std::string& path, bool force) {
 
 Status add_symbol(const std::string& path, const std::string& symbol) {
   auto root = load_yaml(path);
-  if (!root) return Error{root.error()};
+  if (!root) return root.take_error();
   std::vector<std::string> symbols = Config{}.symbols;
   if ((*root)["symbols"] && (*root)["symbols"].IsSequence()) {
     try {
@@ -125,14 +125,14 @@ Status add_symbol(const std::string& path, const std::string& symbol) {
 
 Status set_timeframes(const std::string& path, const std::vector<std::string>& timeframes) {
   auto root = load_yaml(path);
-  if (!root) return Error{root.error()};
+  if (!root) return root.take_error();
   (*root)["timeframes"] = flow_list(timeframes);
   return save_node(path, *root);
 }
 
 Status set_thresholds(const std::string& path, const GateEdit& gates) {
   auto root = load_yaml(path);
-  if (!root) return Error{root.error()};
+  if (!root) return root.take_error();
   YAML::Node promote = (*root)["promote_if"];
   if (!promote.IsMap()) promote = YAML::Node(YAML::NodeType::Map);
   if (gates.min_auc) promote["min_auc"] = number(*gates.min_auc);
@@ -159,7 +159,7 @@ MachinePlan plan_for_machine(int cores, uint64_t ram_bytes) {
 
 Status apply_machine_plan(const std::string& path, const MachinePlan& plan) {
   auto root = load_yaml(path);
-  if (!root) return Error{root.error()};
+  if (!root) return root.take_error();
   (*root)["num_workers"] = plan.workers;
   (*root)["max_memory_per_process"] = number(plan.memory_per_process_gb);
   return save_node(path, *root);

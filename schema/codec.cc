@@ -93,7 +93,7 @@ bool is_known_type(std::string_view type) {
 Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits) {
   auto zone = std::make_unique<msgpack::zone>();
   auto root = unpack_bounded(bytes, *zone, limits, false);
-  if (!root) return Error{root.error()};
+  if (!root) return root.take_error();
   auto frame = frame_of(*root);
   if (!frame) return frame;
   frame->handle = std::make_shared<msgpack::object_handle>(*root, std::move(zone));
@@ -103,8 +103,13 @@ Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& li
 Result<DecodedFrame> decode_frame(std::string_view bytes, msgpack::zone& zone,
                                   const DecodeLimits& limits) {
   auto root = unpack_bounded(bytes, zone, limits, true);
-  if (!root) return Error{root.error()};
+  if (!root) return root.take_error();
   return frame_of(*root);
+}
+
+Result<msgpack::object> unpack_value(std::string_view bytes, msgpack::zone& zone,
+                                     const DecodeLimits& limits) {
+  return unpack_bounded(bytes, zone, limits, false);
 }
 
 }  // namespace nightshift

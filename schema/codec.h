@@ -64,9 +64,9 @@ Result<Payload> decode_payload(const DecodedFrame& frame) {
 template <typename Payload>
 Result<Message<Payload>> decode(std::string_view bytes, const DecodeLimits& limits = {}) {
   auto frame = decode_frame(bytes, limits);
-  if (!frame) return Error{frame.error()};
+  if (!frame) return frame.take_error();
   auto payload = decode_payload<Payload>(*frame);
-  if (!payload) return Error{payload.error()};
+  if (!payload) return payload.take_error();
   return Message<Payload>{std::move(frame->header), std::move(*payload)};
 }
 
@@ -86,6 +86,34 @@ std::string encode(Header header, const Payload& payload) {
   header.visit(writer);
   writer("data", payload);
   return std::string(buffer.data(), buffer.size());
+}
+
+// A wire struct on its own, without a frame header: for a value kept in a
+// database column (a job's spec in the jobs table).
+template <typename T>
+std::string encode_value(const T& value) {
+  msgpack::sbuffer buffer;
+  wire::Packer pk(buffer);
+  wire::pack_value(pk, value);
+  return std::string(buffer.data(), buffer.size());
+}
+
+// Unpacks such a value under `limits` into `zone` (no header check).
+Result<msgpack::object> unpack_value(std::string_view bytes, msgpack::zone& zone,
+                                     const DecodeLimits& limits = {});
+
+// Decodes a value written by encode_value; errors name the field under `what`.
+template <typename T>
+Result<T> decode_value(std::string_view bytes, const std::string& what,
+                       const DecodeLimits& limits = {}) {
+  msgpack::zone zone;
+  auto root = unpack_value(bytes, zone, limits);
+  if (!root) return make_error(ErrorKind::corrupt, what + ": " + root.error());
+  T value{};
+  wire::FieldReader reader(*root, what);
+  if (reader.ok()) value.visit(reader);
+  if (!reader.ok()) return make_error(ErrorKind::corrupt, reader.error());
+  return value;
 }
 
 }  // namespace nightshift

@@ -18,6 +18,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "schema/wire_enum.h"
+
 namespace nightshift::wire {
 
 template <typename T>
@@ -80,6 +82,10 @@ void pack_value(Packer& pk, const T& value) {
     pack_value(pk, *value);
   } else if constexpr (std::is_same_v<T, bool>) {
     pk.pack(value);
+  } else if constexpr (IsWireEnum<T>::value) {
+    std::string_view text = wire_text(value);
+    pk.pack_str(static_cast<uint32_t>(text.size()));
+    pk.pack_str_body(text.data(), static_cast<uint32_t>(text.size()));
   } else if constexpr (std::is_integral_v<T> || std::is_floating_point_v<T>) {
     pk.pack(value);
   } else if constexpr (std::is_same_v<T, std::string>) {
@@ -169,6 +175,15 @@ class FieldReader {
     if constexpr (std::is_same_v<T, bool>) {
       if (o.type != object_type::BOOLEAN) return fail(at, "expected a boolean");
       out = o.via.boolean;
+    } else if constexpr (IsWireEnum<T>::value) {
+      if (o.type != object_type::STR) return fail(at, "expected a string");
+      std::string_view text(o.via.str.ptr, o.via.str.size);
+      auto parsed = parse_wire<T>(text);
+      if (!parsed) {
+        return fail(at, "unknown value '" + std::string(text.substr(0, 40)) + "' (known: " +
+                            wire_names_list<T>() + ")");
+      }
+      out = *parsed;
     } else if constexpr (std::is_integral_v<T>) {
       if (o.type == object_type::POSITIVE_INTEGER) {
         if (o.via.u64 > static_cast<uint64_t>(std::numeric_limits<T>::max()))

@@ -3,12 +3,60 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "schema/wire_enum.h"
+
 namespace nightshift {
+
+// The vocabulary of a run, as enums that travel as text (schema/wire_enum.h).
+
+enum class JobKind { trial, final_fit };
+template <>
+struct WireNames<JobKind> {
+  static constexpr std::array<std::string_view, 2> names{"trial", "final"};
+};
+
+// Where the scheduler has a job (see stages/scheduler/job_board.h).
+enum class WorkState { blocked, pending, running, done, skipped };
+template <>
+struct WireNames<WorkState> {
+  static constexpr std::array<std::string_view, 5> names{"blocked", "pending", "running", "done",
+                                                         "skipped"};
+};
+
+enum class ResultStatus { ok, failed };
+template <>
+struct WireNames<ResultStatus> {
+  static constexpr std::array<std::string_view, 2> names{"ok", "failed"};
+};
+
+enum class RunStatus { running, interrupted, completed };
+template <>
+struct WireNames<RunStatus> {
+  static constexpr std::array<std::string_view, 3> names{"running", "interrupted", "completed"};
+};
+
+// What a job.<state>.<run> event says happened to one attempt.
+enum class JobStep { dispatched, started, succeeded, failed, retried, skipped };
+template <>
+struct WireNames<JobStep> {
+  static constexpr std::array<std::string_view, 6> names{"dispatched", "started", "succeeded",
+                                                         "failed",     "retried", "skipped"};
+};
+
+// How a job validates: walk-forward folds (train only on the past) or purged
+// k-fold (train on both sides of the test fold, purged and embargoed).
+enum class CvScheme { walk_forward, purged_kfold };
+template <>
+struct WireNames<CvScheme> {
+  static constexpr std::array<std::string_view, 2> names{"walk_forward", "purged_kfold"};
+};
 
 struct JobKey {
   std::string run;
@@ -23,11 +71,40 @@ struct JobKey {
   }
 };
 
+// How a job is validated: the folds and the final holdout.
+struct CvPlan {
+  CvScheme scheme = CvScheme::walk_forward;
+  uint32_t n_splits = 5;
+  uint32_t embargo_minutes = 0;
+  double holdout_fraction = 0.2;  // the last part of the data, kept for the final fit
+
+  template <class V>
+  void visit(V& v) {
+    v("scheme", scheme);
+    v("n_splits", n_splits);
+    v("embargo_minutes", embargo_minutes);
+    v("holdout_fraction", holdout_fraction);
+  }
+};
+
+// Diagnostics a job may carry: memory it allocates and touches on purpose, so
+// the worker's memory cap and soft threshold can be reached in tests.
+struct MemoryProbe {
+  uint32_t alloc_mb = 0;   // freed when the job ends
+  uint32_t retain_mb = 0;  // kept until the process exits, like a leak
+
+  template <class V>
+  void visit(V& v) {
+    v("alloc_mb", alloc_mb);
+    v("retain_mb", retain_mb);
+  }
+};
+
 struct Job {
   static constexpr const char* kType = "job";
   JobKey key;
   uint32_t attempt = 1;
-  std::string kind;  // "trial" or "final"
+  JobKind kind = JobKind::trial;
   std::string symbol;
   std::string timeframe;
   uint32_t horizon = 1;
@@ -35,10 +112,11 @@ struct Job {
   std::string source;  // market data source, e.g. synthetic
   int64_t start_ts = 0;  // dataset range, seconds since epoch (0 = default)
   int64_t end_ts = 0;
-  std::map<std::string, double> params;       // hyperparameters
-  std::map<std::string, std::string> options;  // cv spec, feature spec, ...
+  std::map<std::string, double> params;  // hyperparameters
+  CvPlan cv;
+  std::optional<std::string> feature_spec;  // absent: the default spec
+  std::optional<MemoryProbe> memory_probe;
   int32_t priority = 0;
-  int64_t lease_ms = 0;
 
   template <class V>
   void visit(V& v) {
@@ -53,9 +131,10 @@ struct Job {
     v("start_ts", start_ts);
     v("end_ts", end_ts);
     v("params", params);
-    v("options", options);
+    v("cv", cv);
+    v("feature_spec", feature_spec);
+    v("memory_probe", memory_probe);
     v("priority", priority);
-    v("lease_ms", lease_ms);
   }
 };
 
@@ -76,7 +155,7 @@ struct JobResult {
   static constexpr const char* kType = "result";
   JobKey key;
   uint32_t attempt = 1;
-  std::string status;  // ok, failed
+  ResultStatus status = ResultStatus::ok;
   std::string reason;  // why it failed; empty when ok
   std::string worker;  // host/id
   std::map<std::string, double> params;
@@ -134,11 +213,11 @@ struct Heartbeat {
   }
 };
 
-// job.<state>.<run>: dispatched, started, succeeded, failed, retried, skipped.
+// job.<step>.<run>: what happened to one attempt of a job.
 struct JobEvent {
   static constexpr const char* kType = "job.event";
   JobKey key;
-  std::string state;
+  JobStep state = JobStep::started;
   uint32_t attempt = 1;
   std::string reason;
   std::string worker;
@@ -153,15 +232,34 @@ struct JobEvent {
   }
 };
 
+// One result row a commit stored: the attempt's outcome, ok or failed (a
+// failed attempt is stored too, with its reason).
+struct PersistedResult {
+  JobKey key;
+  uint32_t attempt = 1;
+  ResultStatus status = ResultStatus::ok;
+  std::string reason;
+  std::string worker;
+
+  template <class V>
+  void visit(V& v) {
+    v("key", key);
+    v("attempt", attempt);
+    v("status", status);
+    v("reason", reason);
+    v("worker", worker);
+  }
+};
+
 // job.persisted.<run>: the results of one run that one persister COMMIT
-// stored, announced after it returned: state "persisted", or "failed" with
-// the attempt's reason. One message per commit (up to kMaxJobs each), not
-// one per result: a burst of 2000 results is one message on the bus.
+// stored, announced after it returned. One message per commit (up to
+// kMaxJobs each), not one per result: a burst of 2000 results is one message
+// on the bus.
 struct JobsPersisted {
   static constexpr const char* kType = "job.persisted";
   static constexpr std::size_t kMaxJobs = 1000;
   std::string run;
-  std::vector<JobEvent> jobs;
+  std::vector<PersistedResult> jobs;
 
   template <class V>
   void visit(V& v) {
@@ -196,8 +294,8 @@ struct RunProgress {
 
 // A job as the scheduler tracks it: its spec, state and why it was skipped.
 struct JobState {
-  Job job;             // job.attempt: deliveries so far
-  std::string state;   // blocked, pending, running, done, skipped
+  Job job;  // job.attempt: deliveries so far
+  WorkState state = WorkState::pending;
   std::string reason;  // skip reason, last failure
 
   template <class V>
@@ -213,7 +311,7 @@ struct JobState {
 struct RunCheckpoint {
   static constexpr const char* kType = "run.checkpoint";
   std::string run;
-  std::string status;  // running, interrupted, completed
+  RunStatus status = RunStatus::running;
   std::string config_path;
   int64_t started_ns = 0;
   std::vector<JobState> jobs;

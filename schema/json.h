@@ -9,10 +9,22 @@
 #include <string_view>
 
 #include "schema/codec.h"
+#include "schema/fields.h"
 
 namespace nightshift {
 
 nlohmann::json to_json(const msgpack::object& object);
+
+// JSON of any wire struct (a message payload or a part of one), through the
+// same field list and codec the bus uses, so it reads as on the wire.
+template <typename T>
+nlohmann::json wire_json(const T& value) {
+  msgpack::sbuffer buffer;
+  wire::Packer packer(buffer);
+  wire::pack_value(packer, value);
+  msgpack::object_handle handle = msgpack::unpack(buffer.data(), buffer.size());
+  return to_json(handle.get());
+}
 
 // {"topic": ..., "v":..., "type":..., "ts":..., "src":{...}, "seq":..., "data":{...}}
 nlohmann::json frame_to_json(std::string_view topic, const DecodedFrame& frame);

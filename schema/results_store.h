@@ -20,7 +20,7 @@ namespace nightshift {
 
 struct RunRow {
   std::string run;
-  std::string status;  // running, interrupted, completed
+  RunStatus status = RunStatus::running;
   std::string config_path;
   int64_t started_ns = 0;
   int64_t updated_ns = 0;
@@ -38,6 +38,15 @@ struct StudyRow {
   std::optional<double> holdout_auc;
   std::optional<bool> promoted;
   std::string verdict;  // "promoted", the failed gates, or why there is no model
+};
+
+// How many rows a run has left in each table: what `status` reports.
+struct RunCounts {
+  int64_t result_rows = 0;      // trials rows (one per job that succeeded)
+  int64_t retried_results = 0;  // of those, rows from an attempt after the first
+  int64_t failed_attempts = 0;  // failures rows
+  int64_t models = 0;           // final fits stored
+  int64_t promoted = 0;         // of those, promoted
 };
 
 struct TimeframeTiming {
@@ -89,7 +98,7 @@ class ResultsStore {
   Result<std::optional<RunRow>> run(const std::string& run);
   Result<std::optional<RunCheckpoint>> checkpoint(const std::string& run);
   Result<std::set<std::string>> persisted_jobs(const std::string& run);
-  Result<int64_t> result_rows(const std::string& run);
+  Result<RunCounts> run_counts(const std::string& run);
   // The params of the trial with the best out-of-fold AUC in a study.
   Result<std::optional<std::map<std::string, double>>> best_trial_params(const std::string& run,
                                                                          const std::string& study);

@@ -6,10 +6,15 @@
 namespace nightshift {
 namespace {
 
-RunRow read_run(const sql::Statement& s) {
+Result<RunRow> read_run(const sql::Statement& s) {
   RunRow r;
   r.run = s.column_text(0);
-  r.status = s.column_text(1);
+  auto status = parse_wire<RunStatus>(s.column_text(1));
+  if (!status) {
+    return make_error(ErrorKind::corrupt,
+                      "run " + r.run + ": unknown status '" + s.column_text(1) + "'");
+  }
+  r.status = *status;
   r.config_path = s.column_text(2);
   r.started_ns = s.column_int(3);
   r.updated_ns = s.column_int(4);
@@ -52,48 +57,64 @@ bool ResultsStore::has_schema() {
 
 Result<std::vector<RunRow>> ResultsStore::runs() {
   auto stmt = db_.prepare(std::string(kRunColumns) + "ORDER BY started_ns DESC");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   std::vector<RunRow> out;
   while (true) {
     auto has = stmt->step();
-    if (!has) return Error{has.error()};
+    if (!has) return has.take_error();
     if (!*has) break;
-    out.push_back(read_run(*stmt));
+    auto row = read_run(*stmt);
+    if (!row) return row.take_error();
+    out.push_back(std::move(*row));
   }
   return out;
 }
 
 Result<std::optional<RunRow>> ResultsStore::run(const std::string& run_id) {
   auto stmt = db_.prepare(std::string(kRunColumns) + "WHERE run = ?1");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   auto has = stmt->step();
-  if (!has) return Error{has.error()};
+  if (!has) return has.take_error();
   if (!*has) return std::optional<RunRow>();
-  return std::optional<RunRow>(read_run(*stmt));
+  auto row = read_run(*stmt);
+  if (!row) return row.take_error();
+  return std::optional<RunRow>(std::move(*row));
 }
 
 Result<std::set<std::string>> ResultsStore::persisted_jobs(const std::string& run_id) {
   auto stmt = db_.prepare("SELECT study, trial FROM trials WHERE run = ?1");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   std::set<std::string> out;
   while (true) {
     auto has = stmt->step();
-    if (!has) return Error{has.error()};
+    if (!has) return has.take_error();
     if (!*has) break;
     out.insert(job_key_text(JobKey{run_id, stmt->column_text(0), stmt->column_int(1)}));
   }
   return out;
 }
 
-Result<int64_t> ResultsStore::result_rows(const std::string& run_id) {
-  auto stmt = db_.prepare("SELECT COUNT(*) FROM trials WHERE run = ?1");
-  if (!stmt) return Error{stmt.error()};
+Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
+  auto stmt = db_.prepare(
+      "SELECT (SELECT COUNT(*) FROM trials WHERE run = ?1), "
+      "(SELECT COUNT(*) FROM trials WHERE run = ?1 AND attempt > 1), "
+      "(SELECT COUNT(*) FROM failures WHERE run = ?1), "
+      "(SELECT COUNT(*) FROM models WHERE run = ?1), "
+      "(SELECT COUNT(*) FROM models WHERE run = ?1 AND promoted = 1)");
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   auto has = stmt->step();
-  if (!has) return Error{has.error()};
-  return *has ? stmt->column_int(0) : 0;
+  if (!has) return has.take_error();
+  RunCounts c;
+  if (!*has) return c;
+  c.result_rows = stmt->column_int(0);
+  c.retried_results = stmt->column_int(1);
+  c.failed_attempts = stmt->column_int(2);
+  c.models = stmt->column_int(3);
+  c.promoted = stmt->column_int(4);
+  return c;
 }
 
 Result<std::optional<std::map<std::string, double>>> ResultsStore::best_trial_params(
@@ -101,10 +122,10 @@ Result<std::optional<std::map<std::string, double>>> ResultsStore::best_trial_pa
   auto stmt = db_.prepare(
       "SELECT params FROM trials WHERE run = ?1 AND study = ?2 AND kind = 'trial' "
       "ORDER BY COALESCE(json_extract(metrics, '$.auc'), 0) DESC, trial LIMIT 1");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id).bind(2, study);
   auto has = stmt->step();
-  if (!has) return Error{has.error()};
+  if (!has) return has.take_error();
   if (!*has) return std::optional<std::map<std::string, double>>();
   auto parsed = nlohmann::json::parse(stmt->column_text(0), nullptr, false);
   std::map<std::string, double> params;
@@ -128,12 +149,12 @@ Result<std::vector<StudyRow>> ResultsStore::studies(const std::string& run_id) {
       "  j.study = s.study AND j.state = 'skipped') "
       "FROM studies s LEFT JOIN models m ON m.run = s.run AND m.study = s.study "
       "WHERE s.run = ?1 ORDER BY s.study");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   std::vector<StudyRow> out;
   while (true) {
     auto has = stmt->step();
-    if (!has) return Error{has.error()};
+    if (!has) return has.take_error();
     if (!*has) break;
     StudyRow row;
     row.study = stmt->column_text(0);
@@ -157,11 +178,11 @@ Result<std::vector<TimeframeTiming>> ResultsStore::timeframe_timings() {
   auto stmt = db_.prepare(
       "SELECT s.timeframe, COUNT(*), AVG(t.wall_s) FROM trials t JOIN studies s ON "
       "s.run = t.run AND s.study = t.study GROUP BY s.timeframe");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   std::vector<TimeframeTiming> out;
   while (true) {
     auto has = stmt->step();
-    if (!has) return Error{has.error()};
+    if (!has) return has.take_error();
     if (!*has) break;
     out.push_back({stmt->column_text(0), stmt->column_int(1), stmt->column_double(2)});
   }

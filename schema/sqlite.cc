@@ -5,6 +5,25 @@
 
 namespace nightshift::sql {
 
+ErrorKind error_kind_of(int rc) {
+  switch (rc & 0xff) {  // the primary code of an extended one
+    case SQLITE_FULL: return ErrorKind::disk_full;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return ErrorKind::busy;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return ErrorKind::corrupt;
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_IOERR: return ErrorKind::unavailable;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE:
+    case SQLITE_TOOBIG: return ErrorKind::invalid_input;
+    default: return ErrorKind::other;
+  }
+}
+
 Statement::~Statement() {
   if (stmt_ != nullptr) sqlite3_finalize(stmt_);
 }
@@ -58,13 +77,13 @@ Result<bool> Statement::step() {
   std::string message = std::string(sqlite3_errmsg(db_)) + " (in: " +
                         std::string(sqlite3_sql(stmt_)).substr(0, 120) + ")";
   sqlite3_reset(stmt_);
-  return make_error(message);
+  return make_error(error_kind_of(sqlite3_extended_errcode(db_)), message);
 }
 
 Status Statement::run() {
   while (true) {
     auto row = step();
-    if (!row) return Error{row.error()};
+    if (!row) return row.take_error();
     if (!*row) break;
   }
   sqlite3_reset(stmt_);
@@ -112,21 +131,21 @@ Result<Database> Database::open(const std::string& path, const OpenOptions& opti
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string message = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
-    return make_error("cannot open database " + path + ": " + message);
+    return make_error(error_kind_of(rc), "cannot open database " + path + ": " + message);
   }
   sqlite3_busy_timeout(db.db_, options.busy_timeout_ms);
   sqlite3_extended_result_codes(db.db_, 1);
   if (!options.read_only) {
     if (options.wal) {
       if (Status s = db.exec("PRAGMA journal_mode=WAL"); !s) {
-        return make_error("cannot open database " + path + ": " + s.error());
+        return make_error(s.error_kind(), "cannot open database " + path + ": " + s.error());
       }
     }
     if (Status s = db.exec("PRAGMA synchronous=" + options.synchronous); !s) {
-      return make_error("cannot open database " + path + ": " + s.error());
+      return make_error(s.error_kind(), "cannot open database " + path + ": " + s.error());
     }
   }
-  if (Status s = db.exec("PRAGMA foreign_keys=ON"); !s) return Error{s.error()};
+  if (Status s = db.exec("PRAGMA foreign_keys=ON"); !s) return s.take_error();
   return db;
 }
 
@@ -152,23 +171,25 @@ Status Database::exec(const std::string& sql) {
   if (rc == SQLITE_OK) return Status::success();
   std::string error = message != nullptr ? message : sqlite3_errstr(rc);
   sqlite3_free(message);
-  return make_error(error + " (in: " + sql.substr(0, 120) + ")");
+  return make_error(error_kind_of(sqlite3_extended_errcode(db_)),
+                    error + " (in: " + sql.substr(0, 120) + ")");
 }
 
 Result<Statement> Database::prepare(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) {
-    return make_error(std::string(sqlite3_errmsg(db_)) + " (in: " + sql.substr(0, 120) + ")");
+    return make_error(error_kind_of(rc),
+                      std::string(sqlite3_errmsg(db_)) + " (in: " + sql.substr(0, 120) + ")");
   }
   return Statement(db_, stmt);
 }
 
 Result<int64_t> Database::query_int(const std::string& sql) {
   auto stmt = prepare(sql);
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   auto row = stmt->step();
-  if (!row) return Error{row.error()};
+  if (!row) return row.take_error();
   if (!*row) return make_error("no row (in: " + sql.substr(0, 120) + ")");
   return stmt->column_int(0);
 }
@@ -178,7 +199,7 @@ int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(d
 int Database::changes() const { return sqlite3_changes(db_); }
 
 Result<Transaction> Transaction::begin(Database& db) {
-  if (Status s = db.exec("BEGIN IMMEDIATE"); !s) return Error{s.error()};
+  if (Status s = db.exec("BEGIN IMMEDIATE"); !s) return s.take_error();
   return Transaction(&db);
 }
 

@@ -15,6 +15,10 @@
 
 namespace nightshift::sql {
 
+// The kind of failure an SQLite result code stands for (disk full, busy,
+// corrupt, ...), so callers branch on the kind and not on SQLite's text.
+ErrorKind error_kind_of(int rc);
+
 class Statement {
  public:
   Statement() = default;

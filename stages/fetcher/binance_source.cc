@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "config/config.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::fetcher {
 namespace {
@@ -396,13 +396,13 @@ Status BinanceSource::respect_weight_budget() {
 }
 
 Result<Bars> BinanceSource::fetch_page(const FetchRange& range, int64_t start_ms, int64_t) {
-  if (Status s = respect_weight_budget(); !s) return Error{s.error()};
+  if (Status s = respect_weight_budget(); !s) return s.take_error();
   std::string url = base_url_ + "/api/v3/klines?symbol=" + HttpClient::escape(range.symbol) +
                     "&interval=" + range.timeframe + "&startTime=" + std::to_string(start_ms) +
                     "&endTime=" + std::to_string(range.end_ts * 1000 - 1) +
                     "&limit=" + std::to_string(kPageLimit);
   auto response = http_.get(url);
-  if (!response) return Error{response.error()};
+  if (!response) return response.take_error();
   if (std::string used = response->header("x-mbx-used-weight-1m"); !used.empty()) {
     used_weight_ = std::atoll(used.c_str());
   }
@@ -417,7 +417,7 @@ Status BinanceSource::fetch_pages(const FetchRange& range, const ProgressSink& p
   int64_t start_ms = range.start_ts * 1000;
   while (start_ms < range.end_ts * 1000) {
     auto page = fetch_page(range, start_ms, interval_s);
-    if (!page) return Error{page.error()};  // all or nothing: the caller drops what it has
+    if (!page) return page.take_error();  // all or nothing: the caller drops what it has
     const std::size_t rows = page->size();
     if (rows == 0) break;
     start_ms = (page->ts.back() + interval_s) * 1000;
@@ -446,7 +446,7 @@ Result<Bars> BinanceSource::fetch(const FetchRange& range, const ProgressSink& p
     all.volume.insert(all.volume.end(), page.volume.begin(), page.volume.end());
     return Status::success();
   });
-  if (!s) return Error{s.error()};
+  if (!s) return s.take_error();
   return all;
 }
 

@@ -104,13 +104,13 @@ Result<Bars> parse_bars_csv(const std::string& text, const std::string& name) {
     auto fields = split(line);
     if (first && is_header(fields)) {
       auto found = layout_from_header(fields, at);
-      if (!found) return Error{found.error()};
+      if (!found) return found.take_error();
       layout = *found;
       first = false;
       continue;
     }
     first = false;
-    if (Status s = parse_row(fields, layout, at, bars); !s) return Error{s.error()};
+    if (Status s = parse_row(fields, layout, at, bars); !s) return s.take_error();
   }
   return bars;
 }

@@ -6,7 +6,7 @@
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
 #include "schema/codec.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::fetcher {
 namespace {
@@ -24,7 +24,7 @@ Result<DatasetService> DatasetService::bind(zmq::context_t& context, const confi
                                             DatasetStore& store, NoticeSink notices) {
   auto socket = bus::bind_socket(context, zmq::socket_type::rep, config.fetcher.dataset_endpoint,
                                  config.bus);
-  if (!socket) return Error{socket.error()};
+  if (!socket) return socket.take_error();
   return DatasetService(std::move(*socket), config, store, std::move(notices));
 }
 
@@ -62,8 +62,7 @@ DatasetReply DatasetService::answer(const std::vector<std::string>& parts) {
     return error_reply("expected [dataset.request][body], got " + std::to_string(parts.size()) +
                        " parts");
   }
-  DecodeLimits limits;
-  limits.max_frame_bytes = static_cast<std::size_t>(bus_.max_message_bytes);
+  const DecodeLimits limits = bus::decode_limits(bus_);
   auto message = decode<DatasetRequest>(parts[1], limits);
   if (!message) {
     bad_input_log_.warn("malformed dataset request: " + message.error());

@@ -19,7 +19,7 @@
 #include "schema/data_messages.h"
 #include "schema/envelope.h"
 #include "schema/result.h"
-#include "stages/common/log.h"
+#include "base/log.h"
 #include "stages/fetcher/dataset_store.h"
 #include "stages/fetcher/source.h"
 

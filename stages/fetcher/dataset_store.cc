@@ -72,7 +72,7 @@ Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const Progres
 
   SeriesKey key{query.source, query.symbol, query.timeframe};
   auto cov = cache_.coverage(key);
-  if (!cov) return Error{cov.error()};
+  if (!cov) return cov.take_error();
   DatasetAnswer answer;
   answer.synthetic = src->synthetic();
   for (const Gap& gap : missing(*cov, start, end, now, timeframe_s)) {
@@ -80,11 +80,11 @@ Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const Progres
     int64_t to = std::min(gap.to, align_down(now, timeframe_s));
     if (to <= gap.from) continue;
     if (Status s = fetch_into_cache(*src, key, gap.from, to, timeframe_s, answer, progress); !s) {
-      return Error{s.error()};
+      return s.take_error();
     }
   }
   auto bars = cache_.read(key, start, end);
-  if (!bars) return Error{bars.error()};
+  if (!bars) return bars.take_error();
   answer.bars = std::move(*bars);
   return answer;
 }
@@ -97,7 +97,7 @@ Status DatasetStore::fetch_into_cache(BarSource& source, const SeriesKey& key, i
   // the range is committed unless every page arrived (see ingest.h).
   FetchLogEntry log{from, to, clock_(), "ok", "", {}};
   auto ingested = ingest_range(source, cache_, key, std::move(log), timeframe_s, progress);
-  if (!ingested) return Error{ingested.error()};
+  if (!ingested) return ingested.take_error();
   answer.report = ingested->report;
   answer.rows_stored += ingested->rows_stored;
   return Status::success();

@@ -6,7 +6,7 @@
 
 #include "broker/bus.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "stages/fetcher/dataset_service.h"
 #include "stages/fetcher/source_factory.h"
 

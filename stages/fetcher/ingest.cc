@@ -84,7 +84,7 @@ struct StoreWorker {
         if (!writer) {
           auto begun = cache.begin_store(key);
           if (!begun) {
-            fail(Error{begun.error()});
+            fail(begun.take_error());
             return;
           }
           writer.emplace(std::move(*begun));
@@ -166,20 +166,20 @@ Result<IngestResult> ingest_range(BarSource& source, MarketCache& cache, const S
     log.status = "error";
     log.message = fetched.error();
     (void)cache.log_failure(key, log);  // best effort: the fetch error matters more
-    return Error{fetched.error()};
+    return fetched.take_error();
   }
   auto t_commit = Clock::now();
   if (!worker.writer) {
     // No bars at all (a genuine hole): the coverage and the log row still count.
     auto begun = cache.begin_store(key);
-    if (!begun) return Error{begun.error()};
+    if (!begun) return begun.take_error();
     worker.writer.emplace(std::move(*begun));
   }
   result.report = validator.finish();
   log.status = "ok";
   log.report = result.report;
   log.message = result.report.summary();
-  if (Status s = worker.writer->commit(source.synthetic(), log); !s) return Error{s.error()};
+  if (Status s = worker.writer->commit(source.synthetic(), log); !s) return s.take_error();
   result.rows_stored = result.report.rows_kept;
   result.stats.commit_s = seconds(Clock::now() - t_commit);
   result.stats.total_s = seconds(Clock::now() - t_start);

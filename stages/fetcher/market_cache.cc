@@ -6,8 +6,8 @@ namespace nightshift::fetcher {
 
 Result<MarketCache> MarketCache::open(const std::string& path) {
   auto db = sql::Database::open(path);
-  if (!db) return Error{db.error()};
-  if (Status s = sql::migrate(*db, sql::market_migrations()); !s) return Error{s.error()};
+  if (!db) return db.take_error();
+  if (Status s = sql::migrate(*db, sql::market_migrations()); !s) return s.take_error();
   return MarketCache(std::move(*db));
 }
 
@@ -15,10 +15,10 @@ Result<std::optional<Coverage>> MarketCache::coverage(const SeriesKey& key) {
   auto stmt = db_.prepare(
       "SELECT covered_from, covered_to, fetched_at, synthetic FROM series "
       "WHERE source = ?1 AND symbol = ?2 AND timeframe = ?3");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, key.source).bind(2, key.symbol).bind(3, key.timeframe);
   auto row = stmt->step();
-  if (!row) return Error{row.error()};
+  if (!row) return row.take_error();
   if (!*row) return std::optional<Coverage>{};
   return std::optional<Coverage>(Coverage{stmt->column_int(0), stmt->column_int(1),
                                           stmt->column_int(2), stmt->column_int(3) != 0});
@@ -73,7 +73,7 @@ Status MarketCache::widen_coverage(const SeriesKey& key, bool synthetic, const F
       "covered_from = MIN(covered_from, excluded.covered_from), "
       "covered_to = MAX(covered_to, excluded.covered_to), "
       "fetched_at = excluded.fetched_at, synthetic = excluded.synthetic");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, key.source).bind(2, key.symbol).bind(3, key.timeframe);
   stmt->bind(4, synthetic ? 1 : 0).bind(5, log.start_ts).bind(6, log.end_ts).bind(7, log.fetched_at);
   return stmt->run();
@@ -84,7 +84,7 @@ Status MarketCache::append_log(const SeriesKey& key, const FetchLogEntry& log) {
       "INSERT INTO fetch_log (source, symbol, timeframe, start_ts, end_ts, fetched_at, status, "
       "rows_in, rows_stored, rows_rejected, rows_repaired, duplicates, gaps, message) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   const auto& r = log.report;
   stmt->bind(1, key.source).bind(2, key.symbol).bind(3, key.timeframe);
   stmt->bind(4, log.start_ts).bind(5, log.end_ts).bind(6, log.fetched_at).bind(7, log.status);
@@ -97,7 +97,7 @@ Status MarketCache::append_log(const SeriesKey& key, const FetchLogEntry& log) {
 
 Result<MarketCache::Writer> MarketCache::begin_store(const SeriesKey& key) {
   auto tx = sql::Transaction::begin(db_);
-  if (!tx) return Error{tx.error()};
+  if (!tx) return tx.take_error();
   return Writer(*this, key, std::move(*tx));
 }
 
@@ -116,7 +116,7 @@ Status MarketCache::Writer::commit(bool synthetic, const FetchLogEntry& log) {
 Status MarketCache::store(const SeriesKey& key, const Bars& bars, bool synthetic,
                           const FetchLogEntry& log) {
   auto writer = begin_store(key);
-  if (!writer) return Error{writer.error()};
+  if (!writer) return writer.take_error();
   if (Status s = writer->add(bars); !s) return s;
   return writer->commit(synthetic, log);
 }
@@ -129,13 +129,13 @@ Result<Bars> MarketCache::read(const SeriesKey& key, int64_t start_ts, int64_t e
   auto stmt = db_.prepare(
       "SELECT ts, open, high, low, close, volume FROM bars WHERE source = ?1 AND symbol = ?2 "
       "AND timeframe = ?3 AND ts >= ?4 AND ts < ?5 ORDER BY ts");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   stmt->bind(1, key.source).bind(2, key.symbol).bind(3, key.timeframe);
   stmt->bind(4, start_ts).bind(5, end_ts);
   Bars bars;
   while (true) {
     auto row = stmt->step();
-    if (!row) return Error{row.error()};
+    if (!row) return row.take_error();
     if (!*row) break;
     bars.ts.push_back(stmt->column_int(0));
     bars.open.push_back(stmt->column_double(1));
@@ -154,11 +154,11 @@ Result<std::vector<SeriesSummary>> MarketCache::list() {
       "LEFT JOIN bars b ON b.source = s.source AND b.symbol = s.symbol AND "
       "b.timeframe = s.timeframe GROUP BY s.source, s.symbol, s.timeframe "
       "ORDER BY s.symbol, s.timeframe, s.source");
-  if (!stmt) return Error{stmt.error()};
+  if (!stmt) return stmt.take_error();
   std::vector<SeriesSummary> out;
   while (true) {
     auto row = stmt->step();
-    if (!row) return Error{row.error()};
+    if (!row) return row.take_error();
     if (!*row) break;
     SeriesSummary s;
     s.key = {stmt->column_text(0), stmt->column_text(1), stmt->column_text(2)};

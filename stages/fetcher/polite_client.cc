@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <thread>
 
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::fetcher {
 namespace {
@@ -97,8 +97,8 @@ int64_t PoliteClient::backoff_ms(int attempt) {
 Result<HttpResponse> PoliteClient::get(const std::string& url, const RateLimitTest& rate_limited) {
   std::string last_problem;
   for (int attempt = 0; attempt <= policy_.max_retries; ++attempt) {
-    if (Status s = wait_for_circuit(); !s) return Error{s.error()};
-    if (Status s = pace(url); !s) return Error{s.error()};
+    if (Status s = wait_for_circuit(); !s) return s.take_error();
+    if (Status s = pace(url); !s) return s.take_error();
     ++requests_sent_;
     bool timed_out = false;
     auto response = http_.get(url, policy_.timeout_ms, &timed_out);
@@ -130,7 +130,7 @@ Result<HttpResponse> PoliteClient::get(const std::string& url, const RateLimitTe
     if (attempt == policy_.max_retries) break;
     spdlog::info("{}: {}; retry {} of {} in {} ms", source_, last_problem, attempt + 1,
                  policy_.max_retries, wait);
-    if (Status s = sleep_ms(wait); !s) return Error{s.error()};
+    if (Status s = sleep_ms(wait); !s) return s.take_error();
   }
   return make_error(source_ + ": gave up after " + std::to_string(policy_.max_retries + 1) +
                     " attempts: " + last_problem);

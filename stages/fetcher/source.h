@@ -47,7 +47,7 @@ class BarSource {
   virtual Status fetch_pages(const FetchRange& range, const ProgressSink& progress,
                              const PageSink& sink) {
     auto bars = fetch(range, progress);
-    if (!bars) return Error{bars.error()};
+    if (!bars) return bars.take_error();
     if (bars->size() == 0) return Status::success();
     return sink(std::move(*bars));
   }

@@ -102,7 +102,7 @@ Status YahooSource::mint_crumb() {
   crumb_.reset();
   // The landing endpoint answers 404 or a redirect, but sets the session cookie.
   auto landing = http_.get(cookie_url_);
-  if (!landing) return Error{landing.error()};
+  if (!landing) return landing.take_error();
   auto too_many = [](const HttpResponse& r) {
     return r.body.find("Too Many Requests") != std::string::npos;
   };
@@ -121,14 +121,14 @@ Result<Bars> YahooSource::fetch_span(const std::string& symbol, const std::strin
                                      int64_t from, int64_t to) {
   for (int minted = 0;; ++minted) {
     if (!crumb_) {
-      if (Status s = mint_crumb(); !s) return Error{s.error()};
+      if (Status s = mint_crumb(); !s) return s.take_error();
     }
     std::string url = base_url_ + "/v8/finance/chart/" + HttpClient::escape(symbol) +
                       "?interval=" + interval + "&period1=" + std::to_string(from) +
                       "&period2=" + std::to_string(to) + "&includePrePost=false&events=div%7Csplit" +
                       "&crumb=" + HttpClient::escape(*crumb_);
     auto response = http_.get(url);
-    if (!response) return Error{response.error()};
+    if (!response) return response.take_error();
     bool bad_session = response->status == 401 &&
                        (response->body.find("Invalid Crumb") != std::string::npos ||
                         response->body.find("Invalid Cookie") != std::string::npos);
@@ -149,7 +149,7 @@ Result<Bars> YahooSource::fetch_span(const std::string& symbol, const std::strin
 
 Result<Bars> YahooSource::fetch(const FetchRange& range, const ProgressSink& progress) {
   auto limits = yahoo_limits(range.timeframe);
-  if (!limits) return Error{limits.error()};
+  if (!limits) return limits.take_error();
   if (limits->lookback_s > 0 && range.start_ts < clock_() - limits->lookback_s) {
     return make_error("yahoo serves " + range.timeframe + " bars only for the last " +
                       std::to_string(limits->lookback_s / kDay) + " days; the requested start " +

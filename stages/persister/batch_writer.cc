@@ -22,7 +22,7 @@ Status BatchWriter::write(const Pending& item, int64_t now_ns, CommitOutcome& ou
     bool inserted = false;
     auto st = store_.put_result(received->result, received->json, now_ns, inserted);
     if (!st) return st;
-    bool ok = received->result.status == "ok";
+    bool ok = received->result.status == ResultStatus::ok;
     ++outcome.results;
     outcome.new_rows += ok && inserted;
     outcome.duplicates += ok && !inserted;
@@ -46,13 +46,13 @@ Result<CommitOutcome> BatchWriter::commit(int64_t now_ns) {
   CommitOutcome outcome;
   if (pending_.empty()) return outcome;
   auto tx = sql::Transaction::begin(store_.db());
-  if (!tx) return Error{tx.error()};
+  if (!tx) return tx.take_error();
   for (const auto& item : pending_.items()) {
     // Any failure drops the transaction (rollback in its destructor) and
     // keeps the batch: committed rows are untouched, pending ones retried.
-    if (auto st = write(item, now_ns, outcome); !st) return Error{st.error()};
+    if (auto st = write(item, now_ns, outcome); !st) return st.take_error();
   }
-  if (auto st = tx->commit(); !st) return Error{st.error()};
+  if (auto st = tx->commit(); !st) return st.take_error();
   outcome.committed = std::move(pending_);  // the whole batch, no copy per result
   pending_ = Batch();
   return outcome;

@@ -11,7 +11,7 @@
 #include "schema/event_messages.h"
 #include "schema/json.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::persister {
 namespace {
@@ -24,24 +24,18 @@ constexpr auto kMaxWait = std::chrono::milliseconds(100);
 // On stop, how long intake waits for a busy writer to take its last batch.
 constexpr auto kStopWait = std::chrono::seconds(5);
 
-// What the event log keeps: every job.<state> but our own job.persisted (the
-// trials table says it). Subscribing to all of "job." would bring each of our
-// announcements back through the broker: one more message per result.
+// What the event log keeps: the job events workers publish, but not our own
+// job.persisted (the trials table says it; subscribing to all of "job."
+// would bring each announcement back through the broker), and run, alert,
+// telemetry and data events.
 const std::vector<std::string> kEventPrefixes = {
-    "job.dispatched", "job.started", "job.succeeded", "job.failed", "job.retried",
-    "job.skipped",    "run.",        "alert.",        "telemetry.", "data."};
+    topics::job(wire_text(JobStep::started), ""), "run.", "alert.", "telemetry.", "data."};
 constexpr int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
-
-DecodeLimits limits_of(const config::BusConfig& bus) {
-  DecodeLimits limits;
-  limits.max_frame_bytes = static_cast<std::size_t>(bus.max_message_bytes);
-  return limits;
-}
 
 }  // namespace
 
 Persister::Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
-                     std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultReceiver results,
+                     std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultsPipelineReceiver results,
                      bus::Subscriber events, bus::Publisher publisher)
     : config_(config),
       tuning_(tuning),
@@ -56,13 +50,13 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
                                                     const config::Config& config,
                                                     PersisterTuning tuning) {
   auto store = ResultsStore::open_for_writing(config.storage.results_db);
-  if (!store) return Error{store.error()};
-  auto results = bus::ResultReceiver::connect(context, config.bus);
-  if (!results) return Error{results.error()};
+  if (!store) return store.take_error();
+  auto results = bus::ResultsPipelineReceiver::connect(context, config.bus);
+  if (!results) return results.take_error();
   auto events = bus::Subscriber::connect(context, config.bus, kEventPrefixes);
-  if (!events) return Error{events.error()};
+  if (!events) return events.take_error();
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("persister"));
-  if (!publisher) return Error{publisher.error()};
+  if (!publisher) return publisher.take_error();
   // The writer's connection keeps its handle when the store moves, so the
   // checkpointer may hook into it now.
   auto checkpointer = WalCheckpointer::start(store->db());
@@ -73,26 +67,6 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
   return std::unique_ptr<Persister>(new Persister(
       config, tuning, std::move(*store), std::move(*checkpointer), std::move(*results),
       std::move(*events), std::move(*publisher)));
-}
-
-void Persister::take_result_frame(const bus::RawFrame& raw) {
-  decode_zone_.clear();  // the previous message's payload, long since copied out
-  auto frame = decode_frame(raw.body, decode_zone_, limits_of(config_.bus));
-  if (!frame) {
-    bad_input_log_.warn("dropped result frame: " + frame.error());
-    return;
-  }
-  if (frame->header.type == JobResult::kType) {
-    auto result = decode_payload<JobResult>(*frame);
-    if (result) return intake_.add(std::move(*result));
-    bad_input_log_.warn("dropped result: " + result.error());
-  } else if (frame->header.type == RunCheckpoint::kType) {
-    auto checkpoint = decode_payload<RunCheckpoint>(*frame);
-    if (checkpoint) return intake_.add(std::move(*checkpoint));
-    bad_input_log_.warn("dropped checkpoint: " + checkpoint.error());
-  } else {
-    bad_input_log_.warn("dropped '" + frame->header.type + "' on the results pipeline");
-  }
 }
 
 void Persister::take_event(bus::Envelope envelope) {
@@ -131,10 +105,9 @@ void Persister::drain() {
   bool events_ready = true;
   while ((results_ready || events_ready) && intake_.size() < tuning_.commit.max_messages) {
     if (results_ready) {
-      auto raw = bus::receive_raw(results_.socket(), std::chrono::milliseconds(0));
-      results_ready = raw.has_value();
-      if (raw && raw->parts_ok) take_result_frame(raw->frame);
-      if (raw && !raw->parts_ok) bad_input_log_.warn("dropped result: expected 2 frames");
+      auto item = results_.receive(std::chrono::milliseconds(0));
+      results_ready = item.has_value();
+      if (item) std::visit([&](auto& payload) { intake_.add(std::move(payload)); }, *item);
     }
     if (events_ready) {
       auto event = events_.receive(std::chrono::milliseconds(0));
@@ -249,8 +222,8 @@ void Persister::announce(CommitOutcome& outcome) {
       send();
       announcement.run = r.key.run;
     }
-    JobEvent& event = announcement.jobs.emplace_back();
-    event.state = r.status == "ok" ? "persisted" : "failed";
+    PersistedResult& event = announcement.jobs.emplace_back();
+    event.status = r.status;
     event.attempt = r.attempt;
     event.key = std::move(r.key);
     event.reason = std::move(r.reason);

@@ -68,14 +68,13 @@ class Persister {
 
  private:
   Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
-            std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultReceiver results,
+            std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultsPipelineReceiver results,
             bus::Subscriber events, bus::Publisher publisher);
 
   // Intake thread.
   void collect(std::chrono::milliseconds max_wait);
   void drain();
   bool wait_for_input(std::chrono::steady_clock::time_point until);
-  void take_result_frame(const bus::RawFrame& raw);
   void take_event(bus::Envelope envelope);
   bool hand_over(std::chrono::milliseconds max_wait);
 
@@ -88,11 +87,9 @@ class Persister {
   config::Config config_;
   PersisterTuning tuning_;
   // Intake's own.
-  bus::ResultReceiver results_;
+  bus::ResultsPipelineReceiver results_;
   bus::Subscriber events_;
   Batch intake_;
-  msgpack::zone decode_zone_;  // each result's msgpack tree, reused message after message
-  RateLimitedLog bad_input_log_;
   // The writer's own.
   ResultsStore store_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // copies store_'s log back on its own thread

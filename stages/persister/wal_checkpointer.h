@@ -23,7 +23,7 @@
 
 #include "schema/result.h"
 #include "schema/sqlite.h"
-#include "stages/common/log.h"
+#include "base/log.h"
 
 namespace nightshift::persister {
 

@@ -22,25 +22,30 @@ JobState* JobBoard::find(const JobKey& key) {
 JobState* JobBoard::next_ready() {
   JobState* best = nullptr;
   for (auto& job : jobs_) {
-    if (job.state != "pending") continue;
+    if (job.state != WorkState::pending) continue;
     if (best == nullptr || job.job.priority < best->job.priority) best = &job;
   }
   return best;
 }
 
-Job JobBoard::start(JobState& job, Clock::time_point deadline) {
-  job.state = "running";
-  job.job.attempt += 1;
+Job JobBoard::next_attempt(const JobState& job) {
+  Job sent = job.job;
+  sent.attempt = job.job.attempt + 1;
+  return sent;
+}
+
+void JobBoard::start(JobState& job, const Job& sent, Clock::time_point deadline) {
+  job.state = WorkState::running;
+  job.job.attempt = sent.attempt;
   leases_[local_key(job.job.key)] = deadline;
-  return job.job;
 }
 
 bool JobBoard::persisted(const JobKey& key) {
   JobState* job = find(key);
-  if (job == nullptr || job->state == "done") return false;
+  if (job == nullptr || job->state == WorkState::done) return false;
   // A result that arrives after its job was skipped still counts: the row
   // exists, so the job is done.
-  job->state = "done";
+  job->state = WorkState::done;
   job->reason.clear();
   leases_.erase(local_key(key));
   return true;
@@ -48,7 +53,7 @@ bool JobBoard::persisted(const JobKey& key) {
 
 bool JobBoard::failed(const JobKey& key, uint32_t attempt, const std::string& reason) {
   JobState* job = find(key);
-  if (job == nullptr || job->state != "running" || job->job.attempt != attempt) return false;
+  if (job == nullptr || job->state != WorkState::running || job->job.attempt != attempt) return false;
   leases_.erase(local_key(key));
   retry_or_skip(*job, reason);
   count_symbol_failure(job->job.symbol, reason);
@@ -59,13 +64,13 @@ void JobBoard::retry_or_skip(JobState& job, const std::string& reason) {
   ++failed_attempts_;
   auto symbol_skip = skipped_symbols_.find(job.job.symbol);
   if (symbol_skip != skipped_symbols_.end()) {
-    job.state = "skipped";
+    job.state = WorkState::skipped;
     job.reason = symbol_skip->second;
   } else if (job.job.attempt >= limits_.max_attempts) {
-    job.state = "skipped";
+    job.state = WorkState::skipped;
     job.reason = "failed " + std::to_string(job.job.attempt) + " times; last: " + reason;
   } else {
-    job.state = "pending";
+    job.state = WorkState::pending;
     job.reason = reason;
   }
 }
@@ -78,8 +83,8 @@ void JobBoard::count_symbol_failure(const std::string& symbol, const std::string
   skipped_symbols_[symbol] = why;
   for (auto& job : jobs_) {
     if (job.job.symbol != symbol) continue;
-    if (job.state == "pending" || job.state == "blocked") {
-      job.state = "skipped";
+    if (job.state == WorkState::pending || job.state == WorkState::blocked) {
+      job.state = WorkState::skipped;
       job.reason = why;
     }
   }
@@ -105,13 +110,13 @@ std::vector<std::string> JobBoard::studies_ready_for_final() const {
   std::map<std::string, bool> settled;  // study -> all trials done/skipped
   for (const auto& job : jobs_) {
     if (job.job.key.trial == kFinalTrial) continue;
-    bool done = job.state == "done" || job.state == "skipped";
+    bool done = job.state == WorkState::done || job.state == WorkState::skipped;
     auto [it, inserted] = settled.try_emplace(job.job.key.study, done);
     if (!inserted) it->second = it->second && done;
   }
   std::vector<std::string> ready;
   for (const auto& job : jobs_) {
-    if (job.job.key.trial != kFinalTrial || job.state != "blocked") continue;
+    if (job.job.key.trial != kFinalTrial || job.state != WorkState::blocked) continue;
     auto it = settled.find(job.job.key.study);
     if (it == settled.end() || it->second) ready.push_back(job.job.key.study);
   }
@@ -121,23 +126,23 @@ std::vector<std::string> JobBoard::studies_ready_for_final() const {
 void JobBoard::release_final(const std::string& study,
                              std::optional<std::map<std::string, double>> params) {
   JobState* job = find(JobKey{"", study, kFinalTrial});
-  if (job == nullptr || job->state != "blocked") return;
+  if (job == nullptr || job->state != WorkState::blocked) return;
   for (const auto& other : jobs_) {
-    bool settled = other.state == "done" || other.state == "skipped";
+    bool settled = other.state == WorkState::done || other.state == WorkState::skipped;
     if (other.job.key.study == study && other.job.key.trial != kFinalTrial && !settled) return;
   }
   if (!params) {
-    job->state = "skipped";
+    job->state = WorkState::skipped;
     job->reason = "no trial of the study succeeded";
     return;
   }
   job->job.params = std::move(*params);
-  job->state = "pending";
+  job->state = WorkState::pending;
 }
 
 void JobBoard::requeue_running() {
   for (auto& job : jobs_) {
-    if (job.state == "running") job.state = "pending";
+    if (job.state == WorkState::running) job.state = WorkState::pending;
   }
   leases_.clear();
 }
@@ -146,11 +151,11 @@ BoardCounts JobBoard::counts() const {
   BoardCounts c;
   c.total = jobs_.size();
   for (const auto& job : jobs_) {
-    c.blocked += job.state == "blocked";
-    c.pending += job.state == "pending";
-    c.running += job.state == "running";
-    c.done += job.state == "done";
-    c.skipped += job.state == "skipped";
+    c.blocked += job.state == WorkState::blocked;
+    c.pending += job.state == WorkState::pending;
+    c.running += job.state == WorkState::running;
+    c.done += job.state == WorkState::done;
+    c.skipped += job.state == WorkState::skipped;
   }
   c.failed_attempts = failed_attempts_;
   return c;

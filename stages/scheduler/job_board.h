@@ -40,9 +40,12 @@ class JobBoard {
 
   // The pending job with the lowest priority value, or nullptr.
   JobState* next_ready();
-  // Marks it running with attempt+1 and a lease until `deadline`; returns the
-  // Job to send.
-  Job start(JobState& job, Clock::time_point deadline);
+  // The job as its next attempt goes out: attempt + 1. The one place an
+  // attempt number is made; the board changes only once it was sent.
+  static Job next_attempt(const JobState& job);
+  // Marks `job` running as the attempt `sent` (from next_attempt), with a
+  // lease until `deadline`.
+  void start(JobState& job, const Job& sent, Clock::time_point deadline);
   // A job whose result row is committed. False if unknown or already done.
   bool persisted(const JobKey& key);
   // A failed result for `attempt`; stale attempts are ignored. True if the

@@ -18,10 +18,9 @@ Job study_job(const config::Config& c, const std::string& run, const std::string
   job.horizon = static_cast<uint32_t>(horizon);
   job.model = model;
   job.source = c.fetcher.source;
-  job.options = {{"n_splits", std::to_string(c.n_splits)},
-                 {"embargo_minutes", std::to_string(c.embargo_minutes)},
-                 {"holdout_fraction", std::to_string(c.holdout_fraction)}};
-  job.lease_ms = static_cast<int64_t>(c.scheduler.lease_s) * 1000;
+  job.cv.n_splits = static_cast<uint32_t>(c.n_splits);
+  job.cv.embargo_minutes = static_cast<uint32_t>(c.embargo_minutes);
+  job.cv.holdout_fraction = c.holdout_fraction;
   return job;
 }
 
@@ -49,18 +48,24 @@ std::vector<JobState> plan_run(const config::Config& c, const std::string& run) 
           for (int64_t t = 0; t < c.scheduler.trials_per_study; ++t) {
             Job trial = base;
             trial.key.trial = t;
-            trial.kind = "trial";
+            trial.kind = JobKind::trial;
             trial.params = sample_params(c.scheduler.sampler, model, study, t);
-            jobs.push_back(JobState{std::move(trial), "pending", ""});
+            jobs.push_back(JobState{std::move(trial), WorkState::pending, ""});
           }
           Job final_fit = base;
           final_fit.key.trial = kFinalTrial;
-          final_fit.kind = "final";
-          jobs.push_back(JobState{std::move(final_fit), "blocked", ""});
+          final_fit.kind = JobKind::final_fit;
+          jobs.push_back(JobState{std::move(final_fit), WorkState::blocked, ""});
         }
       }
     }
   }
+  return jobs;
+}
+
+std::map<std::string, int64_t> planned_jobs_by_timeframe(const config::Config& config) {
+  std::map<std::string, int64_t> jobs;
+  for (const auto& state : plan_run(config, "")) ++jobs[state.job.timeframe];
   return jobs;
 }
 

@@ -7,7 +7,7 @@
 
 #include "schema/event_messages.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "stages/scheduler/plan.h"
 
 namespace nightshift::scheduler {
@@ -24,25 +24,25 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
   if (!options.resume) {
     if (std::filesystem::exists(db)) {
       auto store = ResultsStore::open_read_only(db);
-      if (!store) return Error{store.error()};
+      if (!store) return store.take_error();
       auto existing = store->has_schema() ? store->run(options.run)
                                           : Result<std::optional<RunRow>>(std::nullopt);
-      if (!existing) return Error{existing.error()};
+      if (!existing) return existing.take_error();
       if (*existing) return make_error("run " + options.run + " already exists in " + db +
                                        "; continue it with `nightshift resume " + options.run + "`");
     }
     RunCheckpoint fresh;
     fresh.run = options.run;
-    fresh.status = "running";
+    fresh.status = RunStatus::running;
     fresh.config_path = config.source_file;
     fresh.started_ns = now_ns();
     fresh.jobs = plan_run(config, options.run);
     return fresh;
   }
   auto store = ResultsStore::open_read_only(db);
-  if (!store) return Error{store.error()};
+  if (!store) return store.take_error();
   auto stored = store->checkpoint(options.run);
-  if (!stored) return Error{stored.error()};
+  if (!stored) return stored.take_error();
   if (!*stored) return make_error("run " + options.run + " not found in " + db);
   return std::move(**stored);
 }
@@ -50,7 +50,7 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
 }  // namespace
 
 Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoint initial,
-                     bus::JobSender jobs, bus::ResultSender checkpoints, bus::Subscriber events,
+                     bus::JobSender jobs, bus::CheckpointSender checkpoints, bus::Subscriber events,
                      bus::Publisher publisher)
     : config_(config),
       run_(std::move(run)),
@@ -72,17 +72,17 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
                                                     const SchedulerOptions& options) {
   if (options.run.empty()) return make_error("scheduler: a run id is required (--run)");
   auto initial = initial_state(config, options);
-  if (!initial) return Error{initial.error()};
+  if (!initial) return initial.take_error();
   auto self = bus::self_source("scheduler");
   auto jobs = bus::JobSender::connect(context, config.bus, self);
-  if (!jobs) return Error{jobs.error()};
-  auto checkpoints = bus::ResultSender::connect(context, config.bus, self);
-  if (!checkpoints) return Error{checkpoints.error()};
+  if (!jobs) return jobs.take_error();
+  auto checkpoints = bus::CheckpointSender::connect(context, config.bus, self);
+  if (!checkpoints) return checkpoints.take_error();
   auto events = bus::Subscriber::connect(
       context, config.bus, {"worker.", topics::job("persisted", options.run)});
-  if (!events) return Error{events.error()};
+  if (!events) return events.take_error();
   auto publisher = bus::Publisher::connect(context, config.bus, self);
-  if (!publisher) return Error{publisher.error()};
+  if (!publisher) return publisher.take_error();
   return std::unique_ptr<Scheduler>(
       new Scheduler(config, options.run, std::move(*initial), std::move(*jobs),
                     std::move(*checkpoints), std::move(*events), std::move(*publisher)));
@@ -106,9 +106,9 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   if (type != JobsPersisted::kType || envelope.frame.header.src.stage != "persister") return;
   auto persisted = decode_payload<JobsPersisted>(envelope.frame);
   if (!persisted || persisted->run != run_) return;
-  for (const JobEvent& event : persisted->jobs) {
+  for (const PersistedResult& event : persisted->jobs) {
     if (event.key.run != run_) continue;
-    bool changed = event.state == "persisted"
+    bool changed = event.status == ResultStatus::ok
                        ? board_.persisted(event.key)
                        : board_.failed(event.key, event.attempt, event.reason);
     dirty_ = dirty_ || changed;
@@ -129,10 +129,9 @@ void Scheduler::dispatch() {
   while (board_.counts().running < capacity) {
     JobState* next = board_.next_ready();
     if (next == nullptr) return;
-    Job job = next->job;
-    job.attempt += 1;
+    Job job = JobBoard::next_attempt(*next);
     if (!jobs_.send(job, kSendTimeout)) return;  // broker not reachable: try later
-    board_.start(*next, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
+    board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     dirty_ = true;
   }
 }
@@ -147,7 +146,7 @@ void Scheduler::reconcile_with_database() {
     return;
   }
   for (const auto& state : board_.jobs()) {
-    if (state.state != "done" && persisted->count(job_key_text(state.job.key))) {
+    if (state.state != WorkState::done && persisted->count(job_key_text(state.job.key))) {
       dirty_ = board_.persisted(state.job.key) || dirty_;
     }
   }
@@ -205,17 +204,14 @@ void Scheduler::publish_progress(bool force) {
   publisher_.publish("stage." + topics::segment(host_name()) + ".scheduler", alive);
 }
 
-bool Scheduler::send_checkpoint(const std::string& status) {
+bool Scheduler::send_checkpoint(RunStatus status) {
   RunCheckpoint checkpoint;
   checkpoint.run = run_;
   checkpoint.status = status;
   checkpoint.config_path = config_.source_file;
   checkpoint.started_ns = started_ns_;
   checkpoint.jobs = board_.jobs();
-  Header header = publisher_.next_header();
-  header.src = bus::self_source("scheduler");
-  bool sent = bus::send_raw(checkpoints_.socket(), RunCheckpoint::kType,
-                            encode(header, checkpoint), kSendTimeout);
+  bool sent = checkpoints_.send(checkpoint, kSendTimeout);
   if (sent) dirty_ = false;
   return sent;
 }
@@ -225,14 +221,14 @@ void Scheduler::maybe_checkpoint() {
   bool periodic = now >= next_checkpoint_;
   bool changed = dirty_ && now >= next_dirty_checkpoint_;
   if (!periodic && !changed) return;
-  if (!send_checkpoint("running")) return;
+  if (!send_checkpoint(RunStatus::running)) return;
   next_checkpoint_ = now + std::chrono::seconds(config_.scheduler.checkpoint_interval_s);
   next_dirty_checkpoint_ = now + kDirtyCheckpointInterval;
 }
 
 // The run's last word must be durable before we exit, so wait until the
 // persister has committed it (resending, since the pipeline may drop it).
-bool Scheduler::confirm_checkpoint(const std::string& status, std::chrono::seconds timeout) {
+bool Scheduler::confirm_checkpoint(RunStatus status, std::chrono::seconds timeout) {
   auto deadline = Clock::now() + timeout;
   while (Clock::now() < deadline) {
     send_checkpoint(status);
@@ -279,14 +275,14 @@ RunOutcome Scheduler::run(const std::function<bool()>& stop) {
   const bool completed = board_.finished();
   if (!completed) drain_running(std::chrono::seconds(config_.scheduler.grace_s));
   board_.requeue_running();  // what did not finish is unpersisted work for resume
-  const std::string status = completed ? "completed" : "interrupted";
+  const RunStatus status = completed ? RunStatus::completed : RunStatus::interrupted;
   publish_progress(true);
   if (!confirm_checkpoint(status, std::chrono::seconds(15))) {
     spdlog::error("run {}: the persister did not confirm the final checkpoint", run_);
     return RunOutcome::failed;
   }
   c = board_.counts();
-  spdlog::info("run {} {}: {} done, {} skipped of {}", run_, status, c.done, c.skipped, c.total);
+  spdlog::info("run {} {}: {} done, {} skipped of {}", run_, wire_text(status), c.done, c.skipped, c.total);
   return completed ? RunOutcome::completed : RunOutcome::interrupted;
 }
 

@@ -41,7 +41,7 @@ class Scheduler {
 
  private:
   Scheduler(const config::Config& config, std::string run, RunCheckpoint initial,
-            bus::JobSender jobs, bus::ResultSender checkpoints, bus::Subscriber events,
+            bus::JobSender jobs, bus::CheckpointSender checkpoints, bus::Subscriber events,
             bus::Publisher publisher);
 
   void hear(std::chrono::milliseconds wait);
@@ -52,8 +52,8 @@ class Scheduler {
   void reconcile_with_database();
   void publish_progress(bool force);
   void maybe_checkpoint();
-  bool send_checkpoint(const std::string& status);
-  bool confirm_checkpoint(const std::string& status, std::chrono::seconds timeout);
+  bool send_checkpoint(RunStatus status);
+  bool confirm_checkpoint(RunStatus status, std::chrono::seconds timeout);
   void drain_running(std::chrono::seconds grace);
   ResultsStore* store();
 
@@ -63,7 +63,7 @@ class Scheduler {
   JobBoard board_;
   WorkerSlots slots_;
   bus::JobSender jobs_;
-  bus::ResultSender checkpoints_;
+  bus::CheckpointSender checkpoints_;
   bus::Subscriber events_;
   bus::Publisher publisher_;
   std::optional<ResultsStore> store_;

@@ -19,13 +19,13 @@ Result<std::pair<double, double>> deltas(const CounterReading& before,
 
 Result<double> power_w_from_energy(const CounterReading& before, const CounterReading& after) {
   auto d = deltas(before, after);
-  if (!d) return Error{d.error()};
+  if (!d) return d.take_error();
   return d->first / d->second;  // µJ per µs is J per s
 }
 
 Result<double> busy_pct_from_activity(const CounterReading& before, const CounterReading& after) {
   auto d = deltas(before, after);
-  if (!d) return Error{d.error()};
+  if (!d) return d.take_error();
   return std::clamp(100.0 * d->first / d->second, 0.0, 100.0);
 }
 

@@ -24,7 +24,7 @@ void HostSampler::sample(int64_t mono_ns, HostSample& out) {
 Result<std::string_view> HostSampler::read_proc(KernelFile& file, const char* name) {
   if (!file.is_open()) {
     auto opened = KernelFile::open(proc_root_ + "/" + name);
-    if (!opened) return Error{opened.error()};
+    if (!opened) return opened.take_error();
     file = std::move(*opened);
   }
   return file.read();
@@ -32,7 +32,7 @@ Result<std::string_view> HostSampler::read_proc(KernelFile& file, const char* na
 
 void HostSampler::read_cpu(HostSample& out) {
   auto text = read_proc(stat_, "stat");
-  auto times = text ? parse_proc_stat(*text) : Result<CpuTimes>(Error{text.error()});
+  auto times = text ? parse_proc_stat(*text) : Result<CpuTimes>(text.take_error());
   if (!times) {
     last_error_ = times.error();
     return;
@@ -46,7 +46,7 @@ void HostSampler::read_cpu(HostSample& out) {
 
 void HostSampler::read_memory_and_load(HostSample& out) {
   auto text = read_proc(meminfo_, "meminfo");
-  auto mem = text ? parse_meminfo(*text) : Result<MemInfo>(Error{text.error()});
+  auto mem = text ? parse_meminfo(*text) : Result<MemInfo>(text.take_error());
   if (mem) {
     out.mem_total_bytes = mem->total_bytes;
     out.mem_available_bytes = mem->available_bytes;
@@ -56,7 +56,7 @@ void HostSampler::read_memory_and_load(HostSample& out) {
     last_error_ = mem.error();
   }
   auto load_text = read_proc(loadavg_, "loadavg");
-  auto load = load_text ? parse_loadavg(*load_text) : Result<LoadAverage>(Error{load_text.error()});
+  auto load = load_text ? parse_loadavg(*load_text) : Result<LoadAverage>(load_text.take_error());
   if (load) {
     out.load1 = load->load1;
     out.load5 = load->load5;

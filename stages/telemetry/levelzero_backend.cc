@@ -94,7 +94,7 @@ LevelZeroBackend::~LevelZeroBackend() = default;
 
 Status LevelZeroBackend::load_api() {
   auto library = SharedLibrary::open(library_name_);
-  if (!library) return Error{library.error()};
+  if (!library) return library.take_error();
   library_.emplace(std::move(*library));
   const SharedLibrary& l = *library_;
   Api& a = *api_;

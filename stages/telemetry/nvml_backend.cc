@@ -27,7 +27,7 @@ NvmlBackend::~NvmlBackend() { shutdown(); }
 
 Status NvmlBackend::load_api() {
   auto library = SharedLibrary::open(library_name_);
-  if (!library) return Error{library.error()};
+  if (!library) return library.take_error();
   library_.emplace(std::move(*library));
   Api& a = *api_;
   bool required = library_->load("nvmlInit_v2", a.init_v2) &&

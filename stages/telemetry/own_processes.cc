@@ -36,7 +36,7 @@ void OwnProcesses::sample(int64_t mono_ns, std::vector<ProcessUsage>& out) {
   out.reserve(out.size() + processes_.size());
   for (auto it = processes_.begin(); it != processes_.end();) {
     auto text = it->stat.read();
-    auto stat = text ? parse_process_stat(*text) : Result<ProcessStat>(Error{text.error()});
+    auto stat = text ? parse_process_stat(*text) : Result<ProcessStat>(text.take_error());
     if (!stat) {  // the process has gone (ESRCH) or its stat is unreadable
       it = processes_.erase(it);
       continue;

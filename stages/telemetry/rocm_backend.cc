@@ -32,7 +32,7 @@ RocmBackend::~RocmBackend() { shutdown(); }
 
 Status RocmBackend::load_api() {
   auto library = SharedLibrary::open(library_name_);
-  if (!library) return Error{library.error()};
+  if (!library) return library.take_error();
   library_.emplace(std::move(*library));
   const SharedLibrary& l = *library_;
   Api& a = *api_;

@@ -165,13 +165,13 @@ void SysfsBackend::read_clocks(const Card& card, GpuSample& out) const {
   std::string dev = card.card_dir + "/device";
   if (card.driver == "amdgpu") {
     auto sclk = read_text_file(dev + "/pp_dpm_sclk");
-    auto sclk_mhz = sclk ? parse_dpm_current_mhz(*sclk) : Result<double>(Error{sclk.error()});
+    auto sclk_mhz = sclk ? parse_dpm_current_mhz(*sclk) : Result<double>(sclk.take_error());
     if (sclk_mhz)
       out.sm_clock_mhz = *sclk_mhz;
     else
       mark_unavailable(out, "sm_clock_mhz", sclk_mhz.error());
     auto mclk = read_text_file(dev + "/pp_dpm_mclk");
-    auto mclk_mhz = mclk ? parse_dpm_current_mhz(*mclk) : Result<double>(Error{mclk.error()});
+    auto mclk_mhz = mclk ? parse_dpm_current_mhz(*mclk) : Result<double>(mclk.take_error());
     if (mclk_mhz)
       out.mem_clock_mhz = *mclk_mhz;
     else

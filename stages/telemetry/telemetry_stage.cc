@@ -9,7 +9,7 @@
 
 #include "schema/event_messages.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace nightshift::telemetry {
 namespace {

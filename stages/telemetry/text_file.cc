@@ -36,7 +36,7 @@ Result<std::string> read_text_file(const std::string& path) {
 
 Result<int64_t> read_int_file(const std::string& path) {
   auto text = read_text_file(path);
-  if (!text) return Error{text.error()};
+  if (!text) return text.take_error();
   const char* begin = text->data();
   const char* end = begin + text->size();
   while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;

@@ -17,7 +17,7 @@ std::vector<RowRange> training_ranges(std::size_t begin, std::size_t end, RowRan
   // Row t is kept when t + H < test.begin, i.e. t < test.begin - H.
   std::size_t before_end = test.begin >= begin + spec.horizon ? test.begin - spec.horizon : begin;
   add_range(train, begin, before_end);
-  if (spec.scheme == CvScheme::kPurgedKFold) {
+  if (spec.scheme == CvScheme::purged_kfold) {
     add_range(train, std::min(end, test.end + spec.embargo_bars), end);
   }
   return train;
@@ -29,12 +29,6 @@ std::size_t Fold::train_rows() const {
   std::size_t n = 0;
   for (const auto& r : train) n += r.size();
   return n;
-}
-
-Result<CvScheme> parse_cv_scheme(const std::string& name) {
-  if (name.empty() || name == "walk_forward") return CvScheme::kWalkForward;
-  if (name == "purged_kfold") return CvScheme::kPurgedKFold;
-  return make_error("unknown cv scheme '" + name + "' (known: walk_forward, purged_kfold)");
 }
 
 std::size_t embargo_bars(int embargo_minutes, int timeframe_minutes, std::size_t horizon) {
@@ -50,14 +44,14 @@ Result<std::vector<Fold>> make_folds(std::size_t begin, std::size_t end, const C
   if (spec.n_splits < 2) return make_error("n_splits must be at least 2");
   std::size_t rows = end > begin ? end - begin : 0;
   std::size_t blocks = static_cast<std::size_t>(spec.n_splits) +
-                       (spec.scheme == CvScheme::kWalkForward ? 1 : 0);
+                       (spec.scheme == CvScheme::walk_forward ? 1 : 0);
   if (rows / blocks < spec.min_test_rows) {
     return make_error("too few rows for the folds: " + std::to_string(rows) + " usable rows, " +
                       std::to_string(blocks) + " blocks need at least " +
                       std::to_string(blocks * spec.min_test_rows));
   }
   std::vector<Fold> folds;
-  std::size_t first_test_block = spec.scheme == CvScheme::kWalkForward ? 1 : 0;
+  std::size_t first_test_block = spec.scheme == CvScheme::walk_forward ? 1 : 0;
   for (std::size_t b = first_test_block; b < blocks; ++b) {
     Fold fold;
     fold.test = RowRange{begin + rows * b / blocks, begin + rows * (b + 1) / blocks};

@@ -15,11 +15,12 @@
 #include <string>
 #include <vector>
 
+#include "schema/job_messages.h"
 #include "schema/result.h"
 
 namespace nightshift::trainer {
 
-enum class CvScheme { kWalkForward, kPurgedKFold };
+using nightshift::CvScheme;  // walk_forward | purged_kfold (schema/job_messages.h)
 
 struct RowRange {
   std::size_t begin = 0;
@@ -34,15 +35,13 @@ struct Fold {
 };
 
 struct CvSpec {
-  CvScheme scheme = CvScheme::kWalkForward;
+  CvScheme scheme = CvScheme::walk_forward;
   int n_splits = 5;
   std::size_t horizon = 1;
   std::size_t embargo_bars = 1;
   std::size_t min_train_rows = 50;
   std::size_t min_test_rows = 20;
 };
-
-Result<CvScheme> parse_cv_scheme(const std::string& name);
 
 // embargo_minutes converted to bars of the timeframe, never less than H.
 std::size_t embargo_bars(int embargo_minutes, int timeframe_minutes, std::size_t horizon);

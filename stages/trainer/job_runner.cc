@@ -11,26 +11,12 @@
 namespace nightshift::trainer {
 namespace {
 
-Result<double> number_option(const Job& job, const std::string& key, double fallback) {
-  auto it = job.options.find(key);
-  if (it == job.options.end()) return fallback;
-  char* end = nullptr;
-  double value = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str() || *end != '\0' || !std::isfinite(value)) {
-    return make_error("option " + key + " is not a number: '" + it->second + "'");
-  }
-  return value;
-}
-
 Status check_job(const Job& job) {
-  if (job.kind != "trial" && job.kind != "final") {
-    return make_error("unknown job kind '" + job.kind + "' (known: trial, final)");
-  }
   if (job.horizon < 1) return make_error("horizon must be at least 1");
   if (config::timeframe_minutes(job.timeframe) == 0) return make_error("unknown timeframe '" + job.timeframe + "'");
-  if (auto spec = job.options.find("feature_spec");
-      spec != job.options.end() && spec->second != default_feature_spec().id()) {
-    return make_error("unknown feature spec '" + spec->second + "' (known: " + default_feature_spec().id() + ")");
+  if (job.feature_spec && *job.feature_spec != default_feature_spec().id()) {
+    return make_error(ErrorKind::invalid_input, "unknown feature spec '" + *job.feature_spec +
+                                                    "' (known: " + default_feature_spec().id() + ")");
   }
   return Status::success();
 }
@@ -79,7 +65,7 @@ void finish_final(const Job& job, const std::string& fingerprint, FinalFit& fit,
   artifact.code_version = code_version();
   auto path = write_artifact(config.storage.artifacts_dir, artifact);
   if (!path) {
-    result.status = "failed";
+    result.status = ResultStatus::failed;
     result.reason = path.error();
     return;
   }
@@ -88,37 +74,39 @@ void finish_final(const Job& job, const std::string& fingerprint, FinalFit& fit,
 
 }  // namespace
 
-Result<TrialSpec> trial_spec_for(const Job& job, const config::Config& config) {
+Result<TrialSpec> trial_spec_for(const Job& job) {
   TrialSpec spec;
   spec.horizon = job.horizon;
   spec.model = job.model;
   spec.params = job.params;
-  auto scheme = parse_cv_scheme(job.options.count("cv") ? job.options.at("cv") : "");
-  if (!scheme) return Error{scheme.error()};
-  auto splits = number_option(job, "n_splits", config.n_splits);
-  auto embargo = number_option(job, "embargo_minutes", config.embargo_minutes);
-  auto holdout = number_option(job, "holdout_fraction", config.holdout_fraction);
-  for (const auto* r : {&splits, &embargo, &holdout}) {
-    if (!*r) return Error{r->error()};
+  const CvPlan& cv = job.cv;
+  if (cv.n_splits < 2 || cv.n_splits > 100) {
+    return make_error(ErrorKind::invalid_input, "cv.n_splits must be in [2, 100]");
   }
-  if (*splits < 2 || *splits > 100) return make_error("n_splits must be in [2, 100]");
-  if (*holdout <= 0 || *holdout >= 0.9) return make_error("holdout_fraction must be in (0, 0.9)");
-  if (*embargo < 0) return make_error("embargo_minutes must be >= 0");
-  spec.cv.scheme = *scheme;
-  spec.cv.n_splits = static_cast<int>(*splits);
+  if (!(cv.holdout_fraction > 0 && cv.holdout_fraction < 0.9)) {
+    return make_error(ErrorKind::invalid_input, "cv.holdout_fraction must be in (0, 0.9)");
+  }
+  spec.cv.scheme = cv.scheme;
+  spec.cv.n_splits = static_cast<int>(cv.n_splits);
   spec.cv.horizon = job.horizon;
-  spec.cv.embargo_bars = embargo_bars(static_cast<int>(*embargo), config::timeframe_minutes(job.timeframe), job.horizon);
-  spec.holdout_fraction = *holdout;
-  if (auto model = make_model(job.model, job.params); !model) return Error{model.error()};
+  spec.cv.embargo_bars = embargo_bars(static_cast<int>(cv.embargo_minutes),
+                                      config::timeframe_minutes(job.timeframe), job.horizon);
+  spec.holdout_fraction = cv.holdout_fraction;
+  if (auto model = make_model(job.model, job.params); !model) return model.take_error();
   return spec;
 }
 
-JobResult failed_result(const Job& job, const std::string& reason) {
+JobResult result_for(const Job& job) {
   JobResult result;
   result.key = job.key;
   result.attempt = job.attempt;
   result.params = job.params;
-  result.status = "failed";
+  return result;
+}
+
+JobResult failed_result(const Job& job, const std::string& reason) {
+  JobResult result = result_for(job);
+  result.status = ResultStatus::failed;
   result.reason = reason;
   return result;
 }
@@ -126,16 +114,15 @@ JobResult failed_result(const Job& job, const std::string& reason) {
 JobResult run_job(const Job& job, const std::string& fingerprint, const Bars& bars,
                   FeatureCache& cache, const config::Config& config) {
   if (auto ok = check_job(job); !ok) return failed_result(job, ok.error());
-  auto spec = trial_spec_for(job, config);
+  auto spec = trial_spec_for(job);
   if (!spec) return failed_result(job, spec.error());
   if (auto ok = check_bars(bars); !ok) return failed_result(job, ok.error());
-  JobResult result = failed_result(job, "");
-  result.status = "ok";
+  JobResult result = result_for(job);
   result.data_fingerprint = fingerprint;
   auto features = features_for(job, fingerprint, bars, cache, result.cache_hit);
   std::vector<double> labels = make_labels(bars.close, job.horizon);
   LabelledData data{*features, labels};
-  if (job.kind == "trial") {
+  if (job.kind == JobKind::trial) {
     auto trial = run_trial(data, *spec);
     if (!trial) return failed_result(job, trial.error());
     result.metrics = trial->oof_metrics;

@@ -18,13 +18,14 @@
 
 namespace nightshift::trainer {
 
-// Trial settings from the job, over config defaults. Options understood:
-// cv (walk_forward | purged_kfold), n_splits, embargo_minutes,
-// holdout_fraction, feature_spec (ohlcv_basic/v1).
-Result<TrialSpec> trial_spec_for(const Job& job, const config::Config& config);
+// Trial settings from the job's CV plan and feature spec; an error names a
+// setting out of range.
+Result<TrialSpec> trial_spec_for(const Job& job);
 
 // A result carrying the job's identity, status "failed" and the reason.
 JobResult failed_result(const Job& job, const std::string& reason);
+// A successful result carrying the job's identity, to be filled in.
+JobResult result_for(const Job& job);
 
 JobResult run_job(const Job& job, const std::string& fingerprint, const Bars& bars,
                   FeatureCache& cache, const config::Config& config);

@@ -43,7 +43,7 @@ Result<std::unique_ptr<Model>> make_model(const std::string& name,
                                           const std::map<std::string, double>& params) {
   if (name == "logreg_l2" || name == "logreg_l1" || name == "logreg_enet") {
     auto options = logistic_options(name, params);
-    if (!options) return Error{options.error()};
+    if (!options) return options.take_error();
     return std::unique_ptr<Model>(std::make_unique<LogisticModel>(name, *options));
   }
   return make_error("unknown model '" + name + "' (known: logreg_l2, logreg_l1, logreg_enet)");
@@ -54,7 +54,7 @@ Result<std::unique_ptr<Model>> load_model(const nlohmann::json& j) {
     return make_error("artifact model: unknown or missing family");
   }
   auto model = LogisticModel::from_json(j);
-  if (!model) return Error{model.error()};
+  if (!model) return model.take_error();
   return std::unique_ptr<Model>(std::make_unique<LogisticModel>(std::move(*model)));
 }
 

@@ -26,7 +26,7 @@ Result<Scored> fit_and_score(Model& model, const LabelledData& data,
   const Eigen::MatrixXd& values = data.features.values;
   Standardizer scaler = Standardizer::fit_rows(values, train);
   if (auto fitted = model.fit_rows(RowSelection{values, train, scaler}, data.labels); !fitted) {
-    return Error{fitted.error()};
+    return fitted.take_error();
   }
   std::vector<RowRange> test_rows = {test};
   Scored scored{gather_labels(data.labels, test_rows),
@@ -63,11 +63,11 @@ Eigen::VectorXd gather_labels(const std::vector<double>& labels, const std::vect
 
 Result<TrialOutcome> run_trial(const LabelledData& data, const TrialSpec& spec) {
   auto split = split_for(data, spec);
-  if (!split) return Error{split.error()};
+  if (!split) return split.take_error();
   CvSpec cv = spec.cv;
   cv.horizon = spec.horizon;
   auto folds = make_folds(split->first_valid, split->validation_end, cv);
-  if (!folds) return Error{folds.error()};
+  if (!folds) return folds.take_error();
   auto outcome = cross_validate(data, *folds, spec.model, spec.params);
   if (outcome) outcome->split = *split;
   return outcome;
@@ -77,12 +77,12 @@ Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<
                                    const std::string& model_name,
                                    const std::map<std::string, double>& params) {
   auto model = make_model(model_name, params);
-  if (!model) return Error{model.error()};
+  if (!model) return model.take_error();
   TrialOutcome outcome;
   std::vector<Scored> scored;
   for (const Fold& fold : folds) {
     auto result = fit_and_score(**model, data, fold.train, fold.test);  // warm-starts after fold 0
-    if (!result) return Error{result.error()};
+    if (!result) return result.take_error();
     FoldMetrics m;
     m.metrics = all_metrics(result->labels, result->probabilities);
     m.train_rows = fold.train_rows();
@@ -105,18 +105,18 @@ Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<
 
 Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec) {
   auto split = split_for(data, spec);
-  if (!split) return Error{split.error()};
+  if (!split) return split.take_error();
   if (split->validation_end < split->first_valid + spec.cv.min_train_rows) {
     return make_error("too few rows before the holdout to fit a final model");
   }
   auto model = make_model(spec.model, spec.params);
-  if (!model) return Error{model.error()};
+  if (!model) return model.take_error();
   FinalFit out;
   out.split = *split;
   std::vector<RowRange> train = {RowRange{split->first_valid, split->validation_end}};
   RowRange holdout{split->holdout_begin, split->holdout_end};
   auto scored = fit_and_score(**model, data, train, holdout, &out.scaler);
-  if (!scored) return Error{scored.error()};
+  if (!scored) return scored.take_error();
   out.holdout_metrics = all_metrics(scored->labels, scored->probabilities);
   // How likely the holdout AUC is by chance, for the max_auc_p_value gate.
   const auto positives = static_cast<std::size_t>(scored->labels.sum());

@@ -4,16 +4,19 @@
 
 #include <cmath>
 #include <cstring>
+#include <iostream>
 #include <memory>
 #include <new>
 #include <vector>
 
 #include "broker/bus.h"
+#include "broker/control_client.h"
 #include "broker/dataset_client.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "stages/trainer/heartbeat_loop.h"
 #include "stages/trainer/job_runner.h"
+#include "stages/trainer/memory_probe.h"
 #include "stages/trainer/process_resources.h"
 
 namespace nightshift::trainer {
@@ -21,30 +24,6 @@ namespace {
 
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
 constexpr auto kResultSendTimeout = std::chrono::seconds(5);
-
-// Test and diagnostic hooks: a job option that makes the job allocate (and
-// touch) N MB. debug_alloc_mb is freed when the job ends; debug_retain_mb is
-// kept until the process exits, like a leak. Used by the worker tests to
-// reach the hard cap and the soft threshold on purpose.
-std::vector<std::unique_ptr<char[]>> g_retained;
-
-Result<std::size_t> megabytes_option(const Job& job, const std::string& key) {
-  auto it = job.options.find(key);
-  if (it == job.options.end()) return std::size_t{0};
-  char* end = nullptr;
-  long long mb = std::strtoll(it->second.c_str(), &end, 10);
-  if (end == it->second.c_str() || *end != '\0' || mb < 0) {
-    return make_error("option " + key + " must be a whole number of MB, got '" + it->second + "'");
-  }
-  return static_cast<std::size_t>(mb);
-}
-
-std::unique_ptr<char[]> touched_block(std::size_t mb) {
-  if (mb == 0) return nullptr;
-  auto block = std::make_unique<char[]>(mb << 20);  // throws std::bad_alloc past the cap
-  std::memset(block.get(), 1, mb << 20);
-  return block;
-}
 
 uint64_t cap_bytes(const config::Config& config) {
   return static_cast<uint64_t>(config.max_memory_per_process * static_cast<double>(1ull << 30));
@@ -86,8 +65,8 @@ class Worker {
   // Runs one job and reports it. Returns an exit code, or -1 to carry on.
   int handle(const Job& job) {
     heartbeat_.set_current_job(job.key, done_);
-    heartbeat_.publish_job_event(topics::job("started", job.key.run),
-                                 JobEvent{job.key, "started", job.attempt, "", name_});
+    heartbeat_.publish_job_event(topics::job(wire_text(JobStep::started), job.key.run),
+                                 JobEvent{job.key, JobStep::started, job.attempt, "", name_});
     reset_peak_rss();
     auto wall_start = std::chrono::steady_clock::now();
     double cpu_start = process_cpu_seconds();
@@ -108,12 +87,7 @@ class Worker {
   }
 
   JobResult execute(const Job& job) {
-    auto scratch_mb = megabytes_option(job, "debug_alloc_mb");
-    auto retain_mb = megabytes_option(job, "debug_retain_mb");
-    if (!scratch_mb) return failed_result(job, scratch_mb.error());
-    if (!retain_mb) return failed_result(job, retain_mb.error());
-    auto scratch = touched_block(*scratch_mb);
-    if (auto retained = touched_block(*retain_mb)) g_retained.push_back(std::move(retained));
+    auto scratch = apply_memory_probe(job.memory_probe);
     DatasetRequest request;
     request.source = job.source.empty() ? config_.fetcher.source : job.source;
     request.symbol = job.symbol;
@@ -133,7 +107,7 @@ class Worker {
     ++done_;
     heartbeat_.set_current_job(std::nullopt, done_);
     spdlog::info("job {}/{}/{} {} {}: {}{} in {:.2f} s, peak RSS {} MB", job.key.run, job.key.study,
-                 job.key.trial, job.kind, job.model, result.status,
+                 job.key.trial, wire_text(job.kind), job.model, wire_text(result.status),
                  result.reason.empty() ? "" : " (" + result.reason + ")", result.wall_s,
                  result.peak_rss_bytes >> 20);
   }
@@ -173,6 +147,12 @@ int run_worker(const config::Config& config, const WorkerOptions& options) {
     return 1;
   }
   zmq::context_t context(1);
+  // A worker on another host pointed at a broker that is not there would
+  // otherwise wait for jobs forever without a word.
+  if (auto reachable = bus::probe_broker(context, config.bus, bus::kStageBrokerWait); !reachable) {
+    std::cerr << "nightshift worker: " << reachable.error() << "\n";
+    return 1;
+  }
   Source self = bus::self_source("worker");
   auto jobs = bus::JobReceiver::connect(context, config.bus);
   auto results = bus::ResultSender::connect(context, config.bus, self);

@@ -10,7 +10,7 @@
 #include "broker/dataset_client.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "tests/support/child_process.h"
 
 namespace nightshift {

@@ -11,7 +11,7 @@
 
 #include "broker/bus.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 
 namespace ns = nightshift;
 

@@ -12,7 +12,7 @@
 #include "schema/event_messages.h"
 #include "schema/telemetry_messages.h"
 #include "schema/topics.h"
-#include "stages/common/process.h"
+#include "base/process.h"
 #include "tests/support/child_process.h"
 
 namespace nightshift {

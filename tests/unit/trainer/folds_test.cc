@@ -26,7 +26,7 @@ CvSpec spec(CvScheme scheme, std::size_t horizon, std::size_t embargo) {
 
 TEST(TrainerFolds, PurgedKFoldNoTrainingLabelWindowTouchesTheTestFold) {
   const std::size_t begin = 10, end = 210, horizon = 3, embargo = 7;
-  auto folds = make_folds(begin, end, spec(CvScheme::kPurgedKFold, horizon, embargo));
+  auto folds = make_folds(begin, end, spec(CvScheme::purged_kfold, horizon, embargo));
   ASSERT_TRUE(folds.ok()) << folds.error();
   ASSERT_EQ(folds->size(), 5u);
   for (const Fold& fold : *folds) {
@@ -40,7 +40,7 @@ TEST(TrainerFolds, PurgedKFoldNoTrainingLabelWindowTouchesTheTestFold) {
 }
 
 TEST(TrainerFolds, EmbargoGapIsExact) {
-  auto folds = make_folds(0, 100, spec(CvScheme::kPurgedKFold, 2, 6));
+  auto folds = make_folds(0, 100, spec(CvScheme::purged_kfold, 2, 6));
   ASSERT_TRUE(folds.ok());
   const Fold& middle = (*folds)[2];  // test [40, 60)
   EXPECT_EQ(middle.test.begin, 40u);
@@ -57,7 +57,7 @@ TEST(TrainerFolds, EmbargoGapIsExact) {
 
 TEST(TrainerFolds, WalkForwardTrainsOnlyOnThePastWithPurge) {
   const std::size_t horizon = 4;
-  auto folds = make_folds(0, 120, spec(CvScheme::kWalkForward, horizon, 8));
+  auto folds = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, 8));
   ASSERT_TRUE(folds.ok());
   ASSERT_EQ(folds->size(), 5u);  // 6 blocks, first is training only
   std::size_t previous_end = 20;
@@ -82,10 +82,9 @@ TEST(TrainerFolds, EmbargoBarsFromMinutesNeverBelowHorizon) {
 }
 
 TEST(TrainerFolds, TooFewRowsIsAClearError) {
-  auto folds = make_folds(0, 25, spec(CvScheme::kWalkForward, 1, 1));  // 6 blocks of 4 < 5
+  auto folds = make_folds(0, 25, spec(CvScheme::walk_forward, 1, 1));  // 6 blocks of 4 < 5
   ASSERT_FALSE(folds.ok());
   EXPECT_NE(folds.error().find("too few rows for the folds"), std::string::npos) << folds.error();
-  EXPECT_FALSE(parse_cv_scheme("random_kfold").ok());
 }
 
 TEST(TrainerFolds, HoldoutIsTheLatestSliceAndValidationStopsHBarsBefore) {

@@ -1,4 +1,4 @@
-#include "stages/common/log.h"
+#include "base/log.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,7 +9,7 @@
 namespace nightshift {
 
 std::shared_ptr<spdlog::logger> setup_logging(const std::string& stage,
-                                              const config::LoggingConfig& logging,
+                                              const LogSettings& logging,
                                               const std::string& level_override) {
   std::vector<spdlog::sink_ptr> sinks;
   // Logs go to stderr so that stdout stays clean for data (JSON lines, tables).

@@ -10,14 +10,14 @@
 #include <string>
 #include <string_view>
 
-#include "config/config.h"
+#include "base/log_settings.h"
 
 namespace nightshift {
 
 // Creates the stage's logger, registers it as the default and returns it.
 // `level_override` (from --log-level) wins over the config when non-empty.
 std::shared_ptr<spdlog::logger> setup_logging(const std::string& stage,
-                                              const config::LoggingConfig& logging,
+                                              const LogSettings& logging,
                                               const std::string& level_override = "");
 
 // Lets one message through per interval and counts the ones it swallowed, so

@@ -1,4 +1,4 @@
-#include "stages/common/process.h"
+#include "base/process.h"
 
 #include <unistd.h>
 

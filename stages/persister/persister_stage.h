@@ -1,0 +1,13 @@
+// The persister process: opens the results database (the only writer),
+// checks the broker is there, commits until SIGINT/SIGTERM, reports.
+#pragma once
+
+#include "config/config.h"
+
+namespace nightshift::persister {
+
+// Returns the process exit code (0 on a requested stop, 1 when the database
+// or the broker is not usable).
+int run_persister_stage(const config::Config& config);
+
+}  // namespace nightshift::persister
