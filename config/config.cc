@@ -1,7 +1,12 @@
 #include "config/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 #include "config/config_reader.h"
@@ -216,13 +221,52 @@ Result<Config> load_config_text(const std::string& text, const std::string& name
   return load_node(root, name);
 }
 
+namespace {
+
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+Result<std::string> read_config_file(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  // The kind is checked on the open descriptor, so it is the file we read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return make_error(path + ": cannot open config file: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::string kind = S_ISREG(st.st_mode) ? "cannot be examined" : kind_of(st.st_mode);
+    ::close(fd);
+    return make_error(path + ": is " + kind + ", not a config file");
+  }
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int error = errno;
+      ::close(fd);
+      return make_error(path + ": cannot read config file: " + std::strerror(error));
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 Result<Config> load_config(const std::string& path) {
   if (path.empty()) return load_node(YAML::Node(), "");
-  std::ifstream in(path);
-  if (!in) return make_error(path + ": cannot open config file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path);
+  auto text = read_config_file(path);
+  if (!text) return Error{text.error()};
+  return load_config_text(*text, path);
 }
 
 }  // namespace nightshift::config

@@ -117,6 +117,10 @@ const std::vector<EnvOverride>& env_overrides();
 // (still subject to environment overrides).
 Result<Config> load_config(const std::string& path);
 
+// The text of a config file. A path that is not a regular file (a directory,
+// a device, a FIFO) or cannot be read is an error of one line naming it.
+Result<std::string> read_config_file(const std::string& path);
+
 // Loads YAML text (for tests); `name` is used in error messages.
 Result<Config> load_config_text(const std::string& text, const std::string& name);
 

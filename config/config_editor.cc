@@ -35,10 +35,14 @@ storage:
 )";
 
 Result<YAML::Node> load_yaml(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(path + ": cannot open config file (create one with `nightshift config create " + path + "`)");
+  auto text = read_config_file(path);
+  if (!text) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) return Error{text.error()};
+    return make_error(text.error() + " (create one with `nightshift config create " + path + "`)");
+  }
   try {
-    YAML::Node root = YAML::Load(in);
+    YAML::Node root = YAML::Load(*text);
     if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
     if (!root.IsMap()) return make_error(path + ": expected a mapping at the top level");
     return root;

@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "config/config_reader.h"
@@ -111,7 +117,48 @@ TEST(Config, SyntaxErrorHasLine) {
 TEST(Config, MissingFileIsAClearError) {
   auto loaded = load_config("/nonexistent/night.yaml");
   ASSERT_FALSE(loaded);
-  EXPECT_EQ(loaded.error(), "/nonexistent/night.yaml: cannot open config file");
+  EXPECT_EQ(loaded.error(),
+            "/nonexistent/night.yaml: cannot open config file: No such file or directory");
+}
+
+// Before, an ifstream opened a directory (or /dev/null) without complaint and
+// the run went on with built-in defaults.
+TEST(Config, APathThatIsNotARegularFileIsAnErrorNamingIt) {
+  std::string dir = ::testing::TempDir() + "config_test_dir";
+  std::filesystem::create_directories(dir);
+  auto directory = load_config(dir);
+  ASSERT_FALSE(directory);
+  EXPECT_EQ(directory.error(), dir + ": is a directory, not a config file");
+
+  auto device = load_config("/dev/null");
+  ASSERT_FALSE(device);
+  EXPECT_EQ(device.error(), "/dev/null: is a character device, not a config file");
+
+  // Opened without O_NONBLOCK, a FIFO would block the loader until a writer came.
+  std::string fifo = dir + "/night.fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  auto pipe = load_config(fifo);
+  ASSERT_FALSE(pipe);
+  EXPECT_EQ(pipe.error(), fifo + ": is a FIFO, not a config file");
+}
+
+TEST(Config, AFileThatCannotBeReadIsAnErrorNamingIt) {
+  // A regular file whose read() fails (EIO: address 0 is not mapped), for any
+  // user, root included.
+  auto unreadable = load_config("/proc/self/mem");
+  ASSERT_FALSE(unreadable);
+  EXPECT_EQ(unreadable.error(), "/proc/self/mem: cannot read config file: Input/output error");
+}
+
+TEST(Config, AFileWithoutReadPermissionIsAnErrorNamingIt) {
+  if (geteuid() == 0) GTEST_SKIP() << "root opens a mode-000 file (the EIO test covers reading)";
+  std::string path = ::testing::TempDir() + "config_test_private.yaml";
+  std::ofstream(path) << "num_workers: 2\n";
+  std::filesystem::permissions(path, std::filesystem::perms::none);
+  auto denied = load_config(path);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error(), path + ": cannot open config file: Permission denied");
 }
 
 TEST(Config, EnvironmentOverridesApplyAndAreValidated) {
