@@ -37,11 +37,7 @@ void read_bus(ConfigReader r, BusConfig& b) {
                              {"results_in", &b.results_in},
                              {"results_out", &b.results_out},
                              {"control", &b.control}}) {
-    r.field(key, *target);
-    if (target->rfind("tcp://", 0) != 0 && target->rfind("ipc://", 0) != 0 &&
-        target->rfind("inproc://", 0) != 0) {
-      r.error(key, "endpoint '" + *target + "' must start with tcp://, ipc:// or inproc://");
-    }
+    r.endpoint(key, *target);
   }
   r.field("max_message_bytes", b.max_message_bytes, 1024, int64_t{1} << 31);
   r.field("heartbeat_ivl_ms", b.heartbeat_ivl_ms, 0, 600'000);
@@ -98,14 +94,13 @@ void reject_duplicates(ConfigReader& r, const char* key, const std::vector<T>& i
   }
 }
 
-void read_root(ConfigReader& r, Config& c) {
+}  // namespace
+
+void read_section(ConfigReader& r, Config& c) {
   r.list("symbols", c.symbols, true);
-  r.list("timeframes", c.timeframes, true);
-  for (const auto& tf : c.timeframes) {
-    if (timeframe_minutes(tf) == 0) {
-      r.error("timeframes", "unknown timeframe '" + tf + "' (known: 1m 5m 15m 30m 1h 4h 1d 1w)");
-    }
-  }
+  std::vector<std::string> known;
+  for (const auto& [name, minutes] : known_timeframes()) known.push_back(name);
+  r.list("timeframes", c.timeframes, known, "timeframe", true);
   r.list("horizons", c.horizons, 1, 10'000, true);
   r.list("models", c.models, true);
   reject_duplicates(r, "symbols", c.symbols);
@@ -130,6 +125,8 @@ void read_root(ConfigReader& r, Config& c) {
   read_section(fetcher, c.fetcher);
   r.finish();
 }
+
+namespace {
 
 // Sets root[a][b]... = value, creating maps on the way.
 void set_path(YAML::Node root, const std::string& path, const std::string& value) {
@@ -159,8 +156,8 @@ Result<Config> load_node(YAML::Node root, const std::string& name) {
   }
   Config config;
   config.source_file = name;
-  ConfigReader reader(root, "", diag);
-  read_root(reader, config);
+  ConfigReader reader(root, {}, diag);
+  read_section(reader, config);
   if (!diag.errors.empty()) {
     std::string message;
     for (const auto& e : diag.errors) message += (message.empty() ? "" : "\n") + e;

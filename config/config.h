@@ -105,6 +105,10 @@ struct Config {
   std::string source_file;  // where it was loaded from; empty for built-in defaults
 };
 
+class ConfigReader;
+// Reads every key of the file (config_reader.h); load_config() calls it.
+void read_section(ConfigReader& reader, Config& out);
+
 // Environment overrides: variable -> key path. Applied before validation.
 struct EnvOverride {
   const char* variable;
