@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/config_editor.h"
 #include "tests/integration/night/cli_run.h"
 #include "tests/support/child_process.h"
 
@@ -208,10 +209,15 @@ TEST(NightOperator, ConfigOptimizeSizesWorkersToThisMachine) {
   EXPECT_EQ(applied.exit_code, 0) << applied.describe();
   auto loaded = config::load_config(path);
   ASSERT_TRUE(loaded) << loaded.error();
+  // The arithmetic is config_editor_test's; here, that the command sizes
+  // for this machine's cores and RAM and writes what it printed.
   int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                 static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  auto plan = config::plan_for_machine(cores, ram);
   EXPECT_EQ(loaded->num_workers, std::max(1, cores - 1));
-  EXPECT_GE(loaded->max_memory_per_process, 0.1);
-  EXPECT_LE(loaded->max_memory_per_process, 8.0);
+  EXPECT_EQ(loaded->max_memory_per_process, plan.memory_per_process_gb);
+  EXPECT_NE(dry.stdout_text.find(plan.reason), std::string::npos) << dry.stdout_text;
   EXPECT_EQ(read_text(path).find("0000000"), std::string::npos) << read_text(path);
 }
 
