@@ -329,8 +329,10 @@ std::vector<std::pair<std::string, ConfigReader>> ConfigReader::entries(
     out.emplace_back(name, ConfigReader(node, std::move(entry_path), diag_));
   };
   if (diag_.declarations != nullptr) {
+    YAML::Node none(YAML::NodeType::Map);
+    none.SetStyle(YAML::EmitterStyle::Flow);  // "key: {}", not "key:\n  {}"
     declare(key, "mapping", std::string("keys: any ") + what + ", each with the settings below",
-            YAML::Node(YAML::NodeType::Map));
+            none);
     if (diag_.placeholder_entries) {
       entry(std::string("<") + what + ">", YAML::Node());
     } else {
