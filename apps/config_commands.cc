@@ -1,7 +1,9 @@
 // nightshift config validate | show | env
+#include <cstdlib>
 #include <iostream>
 
 #include "apps/cli_context.h"
+#include "config/config_keys.h"
 
 namespace nightshift::cli {
 namespace {
@@ -20,6 +22,26 @@ int run_validate(const GlobalOptions& global, const std::string& file) {
             << loaded->symbols.size() * loaded->timeframes.size() * loaded->horizons.size() *
                    loaded->models.size()
             << " studies, " << loaded->num_workers << " workers)\n";
+  return 0;
+}
+
+// The effective config: the file (or the built-in defaults) with the
+// NIGHTSHIFT_* overrides applied, every key, as YAML that loads back.
+int run_show(const GlobalOptions& global, const std::string& file) {
+  std::string path = file.empty() ? global.config_path : file;
+  auto loaded = config::load_config(path);
+  if (!loaded) {
+    std::cerr << loaded.error() << "\n";
+    return 1;
+  }
+  std::cout << "# effective configuration of " << (path.empty() ? "the built-in defaults" : path)
+            << "\n";
+  for (const auto& o : config::env_overrides()) {
+    const char* value = std::getenv(o.variable);
+    if (value == nullptr || *value == '\0') continue;
+    std::cout << "# " << o.key_path << " from the environment: " << o.variable << "\n";
+  }
+  std::cout << config::to_yaml(*loaded);
   return 0;
 }
 
@@ -42,6 +64,13 @@ void add_config_commands(CLI::App& app, GlobalOptions& global, int& exit_code) {
                   "each reported with file, line and key");
   validate->add_option("file", *file, "YAML file (default: --config or built-in defaults)");
   validate->callback([&, file] { exit_code = run_validate(global, *file); });
+
+  auto show_file = std::make_shared<std::string>();
+  auto* show = cfg->add_subcommand(
+      "show", "Print the effective configuration (the file with NIGHTSHIFT_* overrides applied, "
+              "every key) as YAML");
+  show->add_option("file", *show_file, "YAML file (default: --config or built-in defaults)");
+  show->callback([&, show_file] { exit_code = run_show(global, *show_file); });
 
   auto* env = cfg->add_subcommand("env", "List the NIGHTSHIFT_* environment overrides");
   env->callback([&] { exit_code = run_env(); });

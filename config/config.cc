@@ -1,7 +1,12 @@
 #include "config/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
-#include <fstream>
+#include <cstring>
 #include <sstream>
 
 #include "config/config_reader.h"
@@ -32,11 +37,7 @@ void read_bus(ConfigReader r, BusConfig& b) {
                              {"results_in", &b.results_in},
                              {"results_out", &b.results_out},
                              {"control", &b.control}}) {
-    r.field(key, *target);
-    if (target->rfind("tcp://", 0) != 0 && target->rfind("ipc://", 0) != 0 &&
-        target->rfind("inproc://", 0) != 0) {
-      r.error(key, "endpoint '" + *target + "' must start with tcp://, ipc:// or inproc://");
-    }
+    r.endpoint(key, *target);
   }
   r.field("max_message_bytes", b.max_message_bytes, 1024, int64_t{1} << 31);
   r.field("heartbeat_ivl_ms", b.heartbeat_ivl_ms, 0, 600'000);
@@ -93,14 +94,13 @@ void reject_duplicates(ConfigReader& r, const char* key, const std::vector<T>& i
   }
 }
 
-void read_root(ConfigReader& r, Config& c) {
+}  // namespace
+
+void read_section(ConfigReader& r, Config& c) {
   r.list("symbols", c.symbols, true);
-  r.list("timeframes", c.timeframes, true);
-  for (const auto& tf : c.timeframes) {
-    if (timeframe_minutes(tf) == 0) {
-      r.error("timeframes", "unknown timeframe '" + tf + "' (known: 1m 5m 15m 30m 1h 4h 1d 1w)");
-    }
-  }
+  std::vector<std::string> known;
+  for (const auto& [name, minutes] : known_timeframes()) known.push_back(name);
+  r.list("timeframes", c.timeframes, known, "timeframe", true);
   r.list("horizons", c.horizons, 1, 10'000, true);
   r.list("models", c.models, true);
   reject_duplicates(r, "symbols", c.symbols);
@@ -125,6 +125,8 @@ void read_root(ConfigReader& r, Config& c) {
   read_section(fetcher, c.fetcher);
   r.finish();
 }
+
+namespace {
 
 // Sets root[a][b]... = value, creating maps on the way.
 void set_path(YAML::Node root, const std::string& path, const std::string& value) {
@@ -154,8 +156,8 @@ Result<Config> load_node(YAML::Node root, const std::string& name) {
   }
   Config config;
   config.source_file = name;
-  ConfigReader reader(root, "", diag);
-  read_root(reader, config);
+  ConfigReader reader(root, {}, diag);
+  read_section(reader, config);
   if (!diag.errors.empty()) {
     std::string message;
     for (const auto& e : diag.errors) message += (message.empty() ? "" : "\n") + e;
@@ -216,13 +218,52 @@ Result<Config> load_config_text(const std::string& text, const std::string& name
   return load_node(root, name);
 }
 
+namespace {
+
+const char* kind_of(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+}  // namespace
+
+Result<std::string> read_config_file(const std::string& path) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  // The kind is checked on the open descriptor, so it is the file we read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return make_error(path + ": cannot open config file: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::string kind = S_ISREG(st.st_mode) ? "cannot be examined" : kind_of(st.st_mode);
+    ::close(fd);
+    return make_error(path + ": is " + kind + ", not a config file");
+  }
+  std::string text;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int error = errno;
+      ::close(fd);
+      return make_error(path + ": cannot read config file: " + std::strerror(error));
+    }
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return text;
+}
+
 Result<Config> load_config(const std::string& path) {
   if (path.empty()) return load_node(YAML::Node(), "");
-  std::ifstream in(path);
-  if (!in) return make_error(path + ": cannot open config file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return load_config_text(text.str(), path);
+  auto text = read_config_file(path);
+  if (!text) return Error{text.error()};
+  return load_config_text(*text, path);
 }
 
 }  // namespace nightshift::config

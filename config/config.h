@@ -101,6 +101,10 @@ struct Config {
   std::string source_file;  // where it was loaded from; empty for built-in defaults
 };
 
+class ConfigReader;
+// Reads every key of the file (config_reader.h); load_config() calls it.
+void read_section(ConfigReader& reader, Config& out);
+
 // Environment overrides: variable -> key path. Applied before validation.
 struct EnvOverride {
   const char* variable;
@@ -112,6 +116,10 @@ const std::vector<EnvOverride>& env_overrides();
 // Loads and validates a YAML file. An empty path means built-in defaults
 // (still subject to environment overrides).
 Result<Config> load_config(const std::string& path);
+
+// The text of a config file. A path that is not a regular file (a directory,
+// a device, a FIFO) or cannot be read is an error of one line naming it.
+Result<std::string> read_config_file(const std::string& path);
 
 // Loads YAML text (for tests); `name` is used in error messages.
 Result<Config> load_config_text(const std::string& text, const std::string& name);

@@ -35,10 +35,14 @@ storage:
 )";
 
 Result<YAML::Node> load_yaml(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return make_error(path + ": cannot open config file (create one with `nightshift config create " + path + "`)");
+  auto text = read_config_file(path);
+  if (!text) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) return Error{text.error()};
+    return make_error(text.error() + " (create one with `nightshift config create " + path + "`)");
+  }
   try {
-    YAML::Node root = YAML::Load(in);
+    YAML::Node root = YAML::Load(*text);
     if (!root || root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
     if (!root.IsMap()) return make_error(path + ": expected a mapping at the top level");
     return root;
@@ -147,8 +151,11 @@ MachinePlan plan_for_machine(int cores, uint64_t ram_bytes) {
   MachinePlan plan;
   plan.workers = std::max(1, cores - 1);
   double ram_gb = static_cast<double>(ram_bytes) / (1024.0 * 1024.0 * 1024.0);
-  double share = 0.8 * ram_gb / (plan.workers + 2);
-  plan.memory_per_process_gb = std::clamp(std::floor(share * 10) / 10, 0.1, 8.0);
+  // In tenths of a GB, 0.8 * ram_gb / (workers + 2) * 10 is
+  // 8 * ram_bytes / (2^30 * (workers + 2)), rounded down. Integers, because
+  // in doubles 0.8 * 20.25 / 3 is 5.3999..., which rounds down to 5.3.
+  uint64_t tenths = 8 * ram_bytes / ((uint64_t{1} << 30) * static_cast<uint64_t>(plan.workers + 2));
+  plan.memory_per_process_gb = static_cast<double>(std::clamp<uint64_t>(tenths, 1, 80)) / 10;
   std::ostringstream why;
   why << cores << " cores -> " << plan.workers << " workers (one core for broker, persister, "
       << "scheduler, telemetry); " << std::round(ram_gb * 10) / 10 << " GB RAM -> "

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 namespace nightshift::config {
 
@@ -22,7 +23,8 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-ConfigReader::ConfigReader(YAML::Node node, std::string path, Diagnostics& diagnostics)
+ConfigReader::ConfigReader(YAML::Node node, std::vector<std::string> path,
+                           Diagnostics& diagnostics)
     : node_(std::move(node)), path_(std::move(path)), diag_(diagnostics) {
   if (node_ && !node_.IsNull() && !node_.IsMap()) {
     diag_.errors.push_back(where(nullptr, &node_) + "expected a mapping of keys");
@@ -31,8 +33,18 @@ ConfigReader::ConfigReader(YAML::Node node, std::string path, Diagnostics& diagn
 }
 
 std::string ConfigReader::join(const char* key) const {
-  if (key == nullptr) return path_.empty() ? std::string("(top level)") : path_;
-  return path_.empty() ? std::string(key) : path_ + "." + key;
+  std::string joined;
+  for (const auto& part : path_) joined += (joined.empty() ? "" : ".") + part;
+  if (key == nullptr) return joined.empty() ? std::string("(top level)") : joined;
+  return joined.empty() ? std::string(key) : joined + "." + key;
+}
+
+void ConfigReader::declare(const char* key, std::string type, std::string accepts,
+                           YAML::Node value) {
+  if (diag_.declarations == nullptr) return;
+  std::vector<std::string> path = path_;
+  path.emplace_back(key);
+  diag_.declarations->push_back({std::move(path), std::move(type), std::move(accepts), value});
 }
 
 std::string ConfigReader::where(const char* key, const YAML::Node* node) const {
@@ -72,146 +84,268 @@ bool scalar_as(const YAML::Node& node, T& out) {
   }
 }
 
-}  // namespace
-
-void ConfigReader::field(const char* key, bool& out) {
-  auto node = get(key);
-  if (!node) return;
-  if (!scalar_as(*node, out)) {
-    diag_.errors.push_back(where(key, &*node) + "expected true or false");
-  }
+std::string range(double min, double max) {
+  std::ostringstream text;
+  text << "[" << min << ", " << max << "]";
+  return text.str();
 }
 
-void ConfigReader::field(const char* key, int64_t& out, int64_t min, int64_t max) {
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+  std::string text;
+  for (const auto& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
+template <typename T>
+YAML::Node flow_list(const std::vector<T>& items) {
+  YAML::Node list(YAML::NodeType::Sequence);
+  for (const auto& item : items) list.push_back(item);
+  list.SetStyle(YAML::EmitterStyle::Flow);
+  return list;
+}
+
+YAML::Node number_node(double value) {
+  std::ostringstream text;
+  text.precision(15);
+  text << value;
+  std::string digits = text.str();
+  // 2 prints as "2"; "2.0" keeps it a number to a reader of the YAML.
+  if (digits.find_first_of(".eEin") == std::string::npos) digits += ".0";
+  return YAML::Node(digits);
+}
+
+}  // namespace
+
+bool ConfigReader::field(const char* key, bool& out) {
+  declare(key, "boolean", "true, false", YAML::Node(out));
   auto node = get(key);
-  if (!node) return;
+  if (!node) return false;
+  if (!scalar_as(*node, out)) {
+    diag_.errors.push_back(where(key, &*node) + "expected true or false");
+    return false;
+  }
+  return true;
+}
+
+bool ConfigReader::field(const char* key, int64_t& out, int64_t min, int64_t max) {
+  declare(key, "integer", "[" + std::to_string(min) + ", " + std::to_string(max) + "]",
+          YAML::Node(out));
+  auto node = get(key);
+  if (!node) return false;
   int64_t value = 0;
   if (!scalar_as(*node, value)) {
     diag_.errors.push_back(where(key, &*node) + "expected an integer");
-    return;
+    return false;
   }
   if (value < min || value > max) {
     diag_.errors.push_back(where(key, &*node) + std::to_string(value) + " is out of range [" +
                            std::to_string(min) + ", " + std::to_string(max) + "]");
-    return;
+    return false;
   }
   out = value;
+  return true;
 }
 
-void ConfigReader::field(const char* key, int& out, int min, int max) {
+bool ConfigReader::field(const char* key, int& out, int min, int max) {
   int64_t value = out;
-  field(key, value, min, max);
+  bool set = field(key, value, min, max);
   out = static_cast<int>(value);
+  return set;
 }
 
-void ConfigReader::field(const char* key, double& out, double min, double max) {
+bool ConfigReader::field(const char* key, std::optional<int>& out, int min, int max) {
+  if (out) {
+    int64_t value = *out;
+    bool set = field(key, value, min, max);
+    out = static_cast<int>(value);
+    return set;
+  }
+  declare(key, "integer", "[" + std::to_string(min) + ", " + std::to_string(max) + "]",
+          YAML::Node(YAML::NodeType::Null));
+  std::vector<KeyDeclaration>* declarations = std::exchange(diag_.declarations, nullptr);
+  int64_t value = 0;
+  bool set = field(key, value, min, max);
+  diag_.declarations = declarations;
+  if (set) out = static_cast<int>(value);
+  return set;
+}
+
+bool ConfigReader::field(const char* key, double& out, double min, double max) {
+  declare(key, "number", range(min, max), number_node(out));
   auto node = get(key);
-  if (!node) return;
+  if (!node) return false;
   double value = 0;
   if (!scalar_as(*node, value) || !std::isfinite(value)) {
     diag_.errors.push_back(where(key, &*node) + "expected a number");
-    return;
+    return false;
   }
   if (value < min || value > max) {
     std::ostringstream msg;
-    msg << value << " is out of range [" << min << ", " << max << "]";
+    msg << value << " is out of range " << range(min, max);
     diag_.errors.push_back(where(key, &*node) + msg.str());
-    return;
+    return false;
   }
   out = value;
+  return true;
 }
 
-void ConfigReader::field(const char* key, std::string& out) {
+bool ConfigReader::field(const char* key, std::string& out) {
+  declare(key, "string", "", YAML::Node(out));
   auto node = get(key);
-  if (!node) return;
+  if (!node) return false;
   if (!node->IsScalar()) {
     diag_.errors.push_back(where(key, &*node) + "expected a string");
-    return;
+    return false;
   }
   out = node->Scalar();
+  return true;
 }
 
-void ConfigReader::choice(const char* key, std::string& out,
-                          const std::vector<std::string>& allowed) {
+bool ConfigReader::endpoint(const char* key, std::string& out) {
+  declare(key, "string", "an endpoint: tcp://, ipc:// or inproc://", YAML::Node(out));
+  std::vector<KeyDeclaration>* declarations = std::exchange(diag_.declarations, nullptr);
   std::string value = out;
-  std::size_t errors_before = diag_.errors.size();
-  field(key, value);
-  if (diag_.errors.size() != errors_before) return;
+  bool set = field(key, value);
+  diag_.declarations = declarations;
+  if (!set) return false;
+  for (const char* transport : {"tcp://", "ipc://", "inproc://"}) {
+    if (value.rfind(transport, 0) != 0) continue;
+    out = value;
+    return true;
+  }
+  auto node = get(key);
+  diag_.errors.push_back(where(key, node ? &*node : nullptr) + "endpoint '" + value +
+                         "' must start with tcp://, ipc:// or inproc://");
+  return false;
+}
+
+bool ConfigReader::choice(const char* key, std::string& out,
+                          const std::vector<std::string>& allowed) {
+  declare(key, "string", "one of: " + joined(allowed, ", "), YAML::Node(out));
+  std::vector<KeyDeclaration>* declarations = std::exchange(diag_.declarations, nullptr);
+  std::string value = out;
+  bool set = field(key, value);
+  diag_.declarations = declarations;
+  if (!set) return false;
   if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
-    std::string options;
-    for (const auto& a : allowed) options += (options.empty() ? "" : ", ") + a;
     auto node = get(key);
     diag_.errors.push_back(where(key, node ? &*node : nullptr) + "'" + value +
-                           "' is not one of: " + options);
-    return;
+                           "' is not one of: " + joined(allowed, ", "));
+    return false;
   }
   out = value;
+  return true;
 }
 
-void ConfigReader::list(const char* key, std::vector<std::string>& out, bool non_empty) {
+bool ConfigReader::list(const char* key, std::vector<std::string>& out, bool non_empty) {
+  declare(key, "list of strings", non_empty ? "at least one" : "", flow_list(out));
   auto node = get(key);
-  if (!node) return;
+  if (!node) return false;
   if (!node->IsSequence()) {
     diag_.errors.push_back(where(key, &*node) + "expected a list");
-    return;
+    return false;
   }
   std::vector<std::string> values;
   for (const auto& item : *node) {
     if (!item.IsScalar() || item.Scalar().empty()) {
       diag_.errors.push_back(where(key, &item) + "expected a list of non-empty strings");
-      return;
+      return false;
     }
     values.push_back(item.Scalar());
   }
   if (non_empty && values.empty()) {
     diag_.errors.push_back(where(key, &*node) + "must not be empty");
-    return;
+    return false;
   }
   out = std::move(values);
+  return true;
 }
 
-void ConfigReader::list(const char* key, std::vector<int>& out, int min, int max,
+bool ConfigReader::list(const char* key, std::vector<std::string>& out,
+                        const std::vector<std::string>& allowed, const char* noun,
                         bool non_empty) {
+  declare(key, "list of strings",
+          std::string(non_empty ? "at least one, " : "") + "each one of: " + joined(allowed, ", "),
+          flow_list(out));
+  std::vector<KeyDeclaration>* declarations = std::exchange(diag_.declarations, nullptr);
+  std::vector<std::string> values = out;
+  bool set = list(key, values, non_empty);
+  diag_.declarations = declarations;
+  if (!set) return false;
+  for (const auto& value : values) {
+    if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) continue;
+    auto node = get(key);
+    diag_.errors.push_back(where(key, node ? &*node : nullptr) + "unknown " + noun + " '" + value +
+                           "' (known: " + joined(allowed, ", ") + ")");
+    return false;
+  }
+  out = std::move(values);
+  return true;
+}
+
+bool ConfigReader::list(const char* key, std::vector<int>& out, int min, int max,
+                        bool non_empty) {
+  declare(key, "list of integers",
+          std::string(non_empty ? "at least one, " : "") + "each in " + range(min, max),
+          flow_list(out));
   auto node = get(key);
-  if (!node) return;
+  if (!node) return false;
   if (!node->IsSequence()) {
     diag_.errors.push_back(where(key, &*node) + "expected a list");
-    return;
+    return false;
   }
   std::vector<int> values;
   for (const auto& item : *node) {
     int value = 0;
     if (!scalar_as(item, value) || value < min || value > max) {
-      diag_.errors.push_back(where(key, &item) + "expected integers in [" + std::to_string(min) +
-                             ", " + std::to_string(max) + "]");
-      return;
+      diag_.errors.push_back(where(key, &item) + "expected integers in " + range(min, max));
+      return false;
     }
     values.push_back(value);
   }
   if (non_empty && values.empty()) {
     diag_.errors.push_back(where(key, &*node) + "must not be empty");
-    return;
+    return false;
   }
   out = std::move(values);
+  return true;
 }
 
 ConfigReader ConfigReader::section(const char* key) {
   auto node = get(key);
-  return ConfigReader(node ? *node : YAML::Node(), join(key), diag_);
+  std::vector<std::string> path = path_;
+  path.emplace_back(key);
+  return ConfigReader(node ? *node : YAML::Node(), std::move(path), diag_);
 }
 
-std::vector<std::pair<std::string, ConfigReader>> ConfigReader::entries(const char* key) {
+std::vector<std::pair<std::string, ConfigReader>> ConfigReader::entries(
+    const char* key, const std::vector<std::string>& held, const char* what) {
   std::vector<std::pair<std::string, ConfigReader>> out;
+  std::vector<std::string> path = path_;
+  path.emplace_back(key);
+  auto entry = [&](const std::string& name, YAML::Node node) {
+    std::vector<std::string> entry_path = path;
+    entry_path.push_back(name);
+    out.emplace_back(name, ConfigReader(node, std::move(entry_path), diag_));
+  };
+  if (diag_.declarations != nullptr) {
+    YAML::Node none(YAML::NodeType::Map);
+    none.SetStyle(YAML::EmitterStyle::Flow);  // "key: {}", not "key:\n  {}"
+    declare(key, "mapping", std::string("keys: any ") + what + ", each with the settings below",
+            none);
+    if (diag_.placeholder_entries) {
+      entry(std::string("<") + what + ">", YAML::Node());
+    } else {
+      for (const auto& name : held) entry(name, YAML::Node());
+    }
+  }
   auto node = get(key);
   if (!node) return out;
   if (!node->IsMap()) {
     diag_.errors.push_back(where(key, &*node) + "expected a mapping");
     return out;
   }
-  for (const auto& kv : *node) {
-    std::string name = kv.first.Scalar();
-    out.emplace_back(name, ConfigReader(kv.second, join(key) + "." + name, diag_));
-  }
+  for (const auto& kv : *node) entry(kv.first.Scalar(), kv.second);
   return out;
 }
 

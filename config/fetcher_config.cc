@@ -1,5 +1,8 @@
 #include "config/fetcher_config.h"
 
+#include <optional>
+#include <vector>
+
 #include "config/config.h"
 #include "config/config_reader.h"
 
@@ -19,7 +22,7 @@ void read_section(ConfigReader& r, SourcePoliteness& p) {
 
 void read_section(ConfigReader& r, FetcherConfig& f) {
   r.choice("source", f.source, {"yahoo", "binance", "csv", "synthetic"});
-  r.field("dataset_endpoint", f.dataset_endpoint);
+  r.endpoint("dataset_endpoint", f.dataset_endpoint);
   r.field("dataset_timeout_ms", f.dataset_timeout_ms, 100, 3'600'000);
   r.field("dataset_attempts", f.dataset_attempts, 1, 100);
   r.field("yahoo_base_url", f.yahoo_base_url);
@@ -31,9 +34,12 @@ void read_section(ConfigReader& r, FetcherConfig& f) {
     // Keys are timeframes; finish() names an unknown one (and the nearest known).
     ConfigReader by_tf = r.section("history_days_by_timeframe");
     for (const auto& [timeframe, minutes] : known_timeframes()) {
-      int days = 0;
-      by_tf.field(timeframe.c_str(), days, 1, 36'500);
-      if (days > 0) f.history_days_by_timeframe[timeframe] = days;
+      std::optional<int> days;
+      auto held = f.history_days_by_timeframe.find(timeframe);
+      if (held != f.history_days_by_timeframe.end()) days = held->second;
+      if (by_tf.field(timeframe.c_str(), days, 1, 36'500)) {
+        f.history_days_by_timeframe[timeframe] = *days;
+      }
     }
     by_tf.finish();
   }
@@ -41,8 +47,11 @@ void read_section(ConfigReader& r, FetcherConfig& f) {
   r.field("synthetic_seed", seed, 0, INT64_MAX);
   f.synthetic_seed = static_cast<uint64_t>(seed);
   r.field("synthetic_signal", f.synthetic_signal, 0, 0.99);
-  for (auto& [symbol, entry] : r.entries("synthetic_signals")) {
-    double strength = f.synthetic_signal;
+  std::vector<std::string> held;
+  for (const auto& [symbol, strength] : f.synthetic_signals) held.push_back(symbol);
+  for (auto& [symbol, entry] : r.entries("synthetic_signals", held, "symbol")) {
+    auto found = f.synthetic_signals.find(symbol);
+    double strength = found == f.synthetic_signals.end() ? f.synthetic_signal : found->second;
     entry.field("strength", strength, 0, 0.99);
     entry.finish();
     f.synthetic_signals[symbol] = strength;

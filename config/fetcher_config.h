@@ -32,7 +32,10 @@ struct FetcherConfig {
   // Per-timeframe override of history_days (e.g. {1m: 30, 1d: 1825}): a year
   // of minute bars is 525,600 rows (and more than Yahoo serves), a year of
   // daily bars too few for purged 5-fold CV.
-  std::map<std::string, int> history_days_by_timeframe;
+  // The defaults stay inside what Yahoo serves (1m: 30 days, 5m-30m: 60 days,
+  // with a day of slack) and give purged 5-fold CV five years of daily bars.
+  std::map<std::string, int> history_days_by_timeframe = {
+      {"1m", 29}, {"5m", 59}, {"15m", 59}, {"1d", 1825}};
   int history_days_for(const std::string& timeframe) const {
     auto found = history_days_by_timeframe.find(timeframe);
     return found == history_days_by_timeframe.end() ? history_days : found->second;

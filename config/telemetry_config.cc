@@ -30,18 +30,13 @@ void read_section(ConfigReader& r, SimulatedConfig& s) {
 void read_section(ConfigReader& r, TelemetryConfig& t) {
   r.field("enabled", t.enabled);
   r.field("interval_ms", t.interval_ms, 10, 3'600'000);
-  r.list("backends", t.backends);
-  for (const auto& b : t.backends) {
-    if (b != "nvml" && b != "levelzero" && b != "rocm" && b != "sysfs" && b != "simulated") {
-      r.error("backends", "unknown backend '" + b +
-                              "' (known: nvml, levelzero, rocm, sysfs, simulated)");
-    }
-  }
+  r.list("backends", t.backends, {"nvml", "levelzero", "rocm", "sysfs", "simulated"}, "backend");
   r.field("sysfs_root", t.sysfs_root);
   r.field("proc_root", t.proc_root);
   r.list("disks", t.disks);
-  r.field("simulated_gpus", t.simulated_gpus, 0, 64);
-  t.simulated.gpus = t.simulated_gpus;
+  // The shorthand sets simulated.gpus only when given, so a config read back
+  // (config_keys.h) keeps a simulated.gpus of its own.
+  if (r.field("simulated_gpus", t.simulated_gpus, 0, 64)) t.simulated.gpus = t.simulated_gpus;
   ConfigReader simulated = r.section("simulated");
   read_section(simulated, t.simulated);
   ConfigReader alerts = r.section("alerts");

@@ -1,44 +1,25 @@
-// Writes a seed corpus of valid frames (one per message type) for the fuzzer.
+// Writes the seed corpus (corpus.h: one valid frame per message type) for
+// the fuzzer into the folder named on the command line.
 #include <fstream>
+#include <iostream>
 #include <string>
 
-#include "schema/codec.h"
-#include "schema/data_messages.h"
-#include "schema/event_messages.h"
-#include "schema/job_messages.h"
-#include "schema/telemetry_messages.h"
+#include "tests/fuzz/corpus.h"
 
 int main(int argc, char** argv) {
-  if (argc != 2) return 2;
-  std::string dir = argv[1];
-  nightshift::Header h;
-  h.src = {"host", "corpus", 1};
+  if (argc != 2) {
+    std::cerr << "usage: fuzz_make_corpus DIR\n";
+    return 2;
+  }
   int n = 0;
-  auto write = [&](const std::string& bytes) {
-    std::ofstream(dir + "/seed" + std::to_string(n++), std::ios::binary) << bytes;
-  };
-  nightshift::GpuSample gpu;
-  gpu.temp_c = 55;
-  gpu.unavailable["fan_rpm"] = "not supported";
-  write(nightshift::encode(h, gpu));
-  nightshift::HostSample host;
-  host.disks.push_back({"/", 1, 2});
-  write(nightshift::encode(h, host));
-  nightshift::Job job;
-  job.params["C"] = 1.0;
-  write(nightshift::encode(h, job));
-  nightshift::JobResult result;
-  result.folds.push_back({{{"auc", 0.5}}, 1, 1});
-  write(nightshift::encode(h, result));
-  nightshift::JobsPersisted persisted;
-  persisted.run = "r";
-  persisted.jobs.push_back(nightshift::JobEvent{{"r", "s", 1}, "persisted", 1, "", "w"});
-  write(nightshift::encode(h, persisted));
-  write(nightshift::encode(h, nightshift::Event{"e", {{"k", "v"}}}));
-  nightshift::DatasetReply reply;
-  reply.bars.ts = {1, 2};
-  reply.bars.open = reply.bars.high = reply.bars.low = reply.bars.close = reply.bars.volume = {1, 2};
-  write(nightshift::encode(h, reply));
-  write(nightshift::encode(h, nightshift::Alert{}));
+  for (const auto& frame : nightshift::fuzz::corpus_frames()) {
+    std::string path = std::string(argv[1]) + "/seed" + std::to_string(n++);
+    std::ofstream out(path, std::ios::binary);
+    out << frame;
+    if (!out) {
+      std::cerr << path << ": cannot write\n";
+      return 1;
+    }
+  }
   return 0;
 }

@@ -2,9 +2,17 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <string>
 
+#include "config/config_keys.h"
 #include "config/config_reader.h"
 
 namespace nightshift::config {
@@ -15,29 +23,39 @@ std::string source_dir() {
   return dir ? dir : ".";
 }
 
-TEST(Config, ShippedFileLoadsAndMatchesBuiltInDefaults) {
-  auto shipped = load_config(source_dir() + "/config/nightshift.yaml");
+// Key by key over the reader's own walk (config_keys.h), so a key added to
+// the reader is compared without this test changing.
+TEST(Config, ShippedFileHoldsEveryKeyWithItsBuiltInDefault) {
+  const std::string path = source_dir() + "/config/nightshift.yaml";
+  auto shipped = load_config(path);
   ASSERT_TRUE(shipped) << shipped.error();
   auto defaults = load_config("");
   ASSERT_TRUE(defaults) << defaults.error();
-  EXPECT_EQ(shipped->symbols, defaults->symbols);
-  EXPECT_EQ(shipped->timeframes, defaults->timeframes);
-  EXPECT_EQ(shipped->horizons, (std::vector<int>{1, 3, 5}));
-  EXPECT_EQ(shipped->num_workers, 4);
-  EXPECT_DOUBLE_EQ(shipped->max_memory_per_process, 2.0);
-  EXPECT_DOUBLE_EQ(shipped->memory_threshold, 0.85);
-  EXPECT_EQ(shipped->n_splits, 5);
-  EXPECT_EQ(shipped->embargo_minutes, 30);
-  EXPECT_DOUBLE_EQ(shipped->promote_if.min_auc, 0.52);
-  EXPECT_DOUBLE_EQ(shipped->promote_if.max_brier, 0.26);
-  EXPECT_DOUBLE_EQ(shipped->promote_if.min_acc, 0.50);
-  EXPECT_DOUBLE_EQ(shipped->promote_if.max_auc_p_value, defaults->promote_if.max_auc_p_value);
-  EXPECT_TRUE(shipped->dashboard.enabled);
-  EXPECT_EQ(shipped->dashboard.port, 5000);
-  EXPECT_EQ(shipped->bus.events_in, defaults->bus.events_in);
-  EXPECT_EQ(shipped->bus.pipeline_hwm, defaults->bus.pipeline_hwm);
-  EXPECT_EQ(shipped->telemetry.interval_ms, defaults->telemetry.interval_ms);
-  EXPECT_EQ(shipped->fetcher.yahoo.circuit_cooldown_s, defaults->fetcher.yahoo.circuit_cooldown_s);
+
+  std::map<std::string, std::string> built_in;
+  for (const auto& key : config_keys(*defaults)) built_in[key.name()] = key.value;
+  std::map<std::string, std::string> in_file;
+  for (const auto& key : config_keys(*shipped)) in_file[key.name()] = key.value;
+  ASSERT_GT(built_in.size(), 100u);  // the walk saw the whole reader
+  for (const auto& [key, value] : built_in) {
+    EXPECT_EQ(in_file[key], value) << key << ": config/nightshift.yaml differs from the built-in";
+  }
+  for (const auto& [key, value] : in_file) {
+    EXPECT_TRUE(built_in.count(key)) << key << " is in config/nightshift.yaml only";
+  }
+
+  // Each key is written in the file, not left to its default: the file is
+  // the list of every setting (README). An unset key needs its parent there.
+  const YAML::Node root = YAML::LoadFile(path);
+  for (const auto& key : config_keys(*defaults)) {
+    YAML::Node node = root;
+    std::size_t depth = 0;
+    for (; depth < key.path.size() && node.IsMap() && node[key.path[depth]]; ++depth) {
+      node.reset(node[key.path[depth]]);
+    }
+    std::size_t wanted = key.value.empty() ? key.path.size() - 1 : key.path.size();
+    EXPECT_GE(depth, wanted) << "config/nightshift.yaml lacks " << key.name();
+  }
 }
 
 TEST(Config, MisspeltKeyNamesFileLineKeyAndSuggestion) {
@@ -111,7 +129,48 @@ TEST(Config, SyntaxErrorHasLine) {
 TEST(Config, MissingFileIsAClearError) {
   auto loaded = load_config("/nonexistent/night.yaml");
   ASSERT_FALSE(loaded);
-  EXPECT_EQ(loaded.error(), "/nonexistent/night.yaml: cannot open config file");
+  EXPECT_EQ(loaded.error(),
+            "/nonexistent/night.yaml: cannot open config file: No such file or directory");
+}
+
+// Before, an ifstream opened a directory (or /dev/null) without complaint and
+// the run went on with built-in defaults.
+TEST(Config, APathThatIsNotARegularFileIsAnErrorNamingIt) {
+  std::string dir = ::testing::TempDir() + "config_test_dir";
+  std::filesystem::create_directories(dir);
+  auto directory = load_config(dir);
+  ASSERT_FALSE(directory);
+  EXPECT_EQ(directory.error(), dir + ": is a directory, not a config file");
+
+  auto device = load_config("/dev/null");
+  ASSERT_FALSE(device);
+  EXPECT_EQ(device.error(), "/dev/null: is a character device, not a config file");
+
+  // Opened without O_NONBLOCK, a FIFO would block the loader until a writer came.
+  std::string fifo = dir + "/night.fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  auto pipe = load_config(fifo);
+  ASSERT_FALSE(pipe);
+  EXPECT_EQ(pipe.error(), fifo + ": is a FIFO, not a config file");
+}
+
+TEST(Config, AFileThatCannotBeReadIsAnErrorNamingIt) {
+  // A regular file whose read() fails (EIO: address 0 is not mapped), for any
+  // user, root included.
+  auto unreadable = load_config("/proc/self/mem");
+  ASSERT_FALSE(unreadable);
+  EXPECT_EQ(unreadable.error(), "/proc/self/mem: cannot read config file: Input/output error");
+}
+
+TEST(Config, AFileWithoutReadPermissionIsAnErrorNamingIt) {
+  if (geteuid() == 0) GTEST_SKIP() << "root opens a mode-000 file (the EIO test covers reading)";
+  std::string path = ::testing::TempDir() + "config_test_private.yaml";
+  std::ofstream(path) << "num_workers: 2\n";
+  std::filesystem::permissions(path, std::filesystem::perms::none);
+  auto denied = load_config(path);
+  ASSERT_FALSE(denied);
+  EXPECT_EQ(denied.error(), path + ": cannot open config file: Permission denied");
 }
 
 TEST(Config, EnvironmentOverridesApplyAndAreValidated) {

@@ -96,6 +96,22 @@ TEST(NightBadInput, MissingConfigFileIsOneLine) {
   expect_one_line_error(out, {path, "cannot open config file"}, 2);
 }
 
+// Before, an ifstream opened a directory as an empty file: `config validate
+// /tmp` passed and `run` went on with the built-in defaults.
+TEST(NightBadInput, ConfigPathThatIsADirectoryOrADeviceIsOneLineNotTheDefaults) {
+  std::string dir = testing::make_temp_dir();
+  auto run = run_nightshift({"--config", dir, "run", "--workers", "1"}, 20s);
+  expect_one_line_error(run, {"invalid configuration", dir + ": is a directory, not a config file"},
+                        2);
+  auto validate = run_nightshift({"config", "validate", dir}, 20s);
+  expect_one_line_error(validate, {dir + ": is a directory, not a config file"}, 1);
+  auto device = run_nightshift({"config", "validate", "/dev/null"}, 20s);
+  expect_one_line_error(device, {"/dev/null: is a character device, not a config file"}, 1);
+  auto show = run_nightshift({"config", "show", dir}, 20s);
+  expect_one_line_error(show, {dir + ": is a directory, not a config file"}, 1);
+  EXPECT_EQ(show.stdout_text, "");
+}
+
 // A stage started on its own (e.g. on another host) whose broker is not up
 // must not wait forever: a bounded handshake, then the endpoint it tried.
 TEST(NightBadInput, StagesPointedAtADeadBrokerSayWhichEndpointAndExit) {

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/config_editor.h"
 #include "tests/integration/night/cli_run.h"
 #include "tests/support/child_process.h"
 
@@ -170,6 +171,36 @@ TEST(NightOperator, ConfigCreateAndEditsWriteAValidFile) {
       << valid.stdout_text;
 }
 
+TEST(NightOperator, ConfigShowPrintsTheFileWithTheEnvironmentAsYamlThatLoadsBack) {
+  std::string path = testing::make_temp_dir() + "/night.yaml";
+  std::ofstream(path) << "symbols: [AAA, BBB]\nnum_workers: 2\nfetcher: {history_days: 90}\n";
+  auto shown = run_cli({"config", "show", path}, 20s,
+                       {{"NIGHTSHIFT_WORKERS", "5"}, {"NIGHTSHIFT_LOG_LEVEL", "debug"}});
+  ASSERT_EQ(shown.exit_code, 0) << shown.describe();
+  EXPECT_NE(shown.stdout_text.find("# num_workers from the environment: NIGHTSHIFT_WORKERS"),
+            std::string::npos)
+      << shown.stdout_text;
+  auto back = config::load_config_text(shown.stdout_text, "shown");
+  ASSERT_TRUE(back) << back.error() << "\n" << shown.stdout_text;
+  EXPECT_EQ(back->symbols, (std::vector<std::string>{"AAA", "BBB"}));  // from the file
+  EXPECT_EQ(back->fetcher.history_days, 90);
+  EXPECT_EQ(back->num_workers, 5);  // the environment over the file
+  EXPECT_EQ(back->logging.level, "debug");
+  EXPECT_EQ(back->bus.pipeline_hwm, config::Config{}.bus.pipeline_hwm);  // a default
+  // Every key, not only those the file names.
+  EXPECT_NE(shown.stdout_text.find("circuit_cooldown_s: 600"), std::string::npos);
+  EXPECT_NE(shown.stdout_text.find("binance_weight_budget_1m: 1200"), std::string::npos);
+
+  auto defaults = run_cli({"config", "show"}, 20s);
+  ASSERT_EQ(defaults.exit_code, 0) << defaults.describe();
+  EXPECT_NE(defaults.stdout_text.find("# effective configuration of the built-in defaults"),
+            std::string::npos);
+  EXPECT_NE(defaults.stdout_text.find("num_workers: 0\n"), std::string::npos);
+
+  auto invalid = run_cli({"config", "show", path}, 20s, {{"NIGHTSHIFT_WORKERS", "many"}});
+  expect_one_line_error(invalid, {"NIGHTSHIFT_WORKERS", "num_workers", "expected an integer"}, 1);
+}
+
 TEST(NightOperator, ConfigEditsThatWouldBreakTheFileAreRefusedAndLeaveItUnchanged) {
   std::string dir = testing::make_temp_dir();
   std::string path = dir + "/night.yaml";
@@ -208,10 +239,15 @@ TEST(NightOperator, ConfigOptimizeSizesWorkersToThisMachine) {
   EXPECT_EQ(applied.exit_code, 0) << applied.describe();
   auto loaded = config::load_config(path);
   ASSERT_TRUE(loaded) << loaded.error();
+  // The arithmetic is config_editor_test's; here, that the command sizes
+  // for this machine's cores and RAM and writes what it printed.
   int cores = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  uint64_t ram = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) *
+                 static_cast<uint64_t>(sysconf(_SC_PAGE_SIZE));
+  auto plan = config::plan_for_machine(cores, ram);
   EXPECT_EQ(loaded->num_workers, std::max(1, cores - 1));
-  EXPECT_GE(loaded->max_memory_per_process, 0.1);
-  EXPECT_LE(loaded->max_memory_per_process, 8.0);
+  EXPECT_EQ(loaded->max_memory_per_process, plan.memory_per_process_gb);
+  EXPECT_NE(dry.stdout_text.find(plan.reason), std::string::npos) << dry.stdout_text;
   EXPECT_EQ(read_text(path).find("0000000"), std::string::npos) << read_text(path);
 }
 
