@@ -99,14 +99,9 @@ Result<Bars> BinanceSource::fetch(const FetchRange& range, const ProgressSink& p
   Status s = fetch_pages(range, progress, [&all](Bars&& page) {
     if (all.size() == 0) {
       all = std::move(page);
-      return Status::success();
+    } else {
+      all.append(page);
     }
-    all.ts.insert(all.ts.end(), page.ts.begin(), page.ts.end());
-    all.open.insert(all.open.end(), page.open.begin(), page.open.end());
-    all.high.insert(all.high.end(), page.high.begin(), page.high.end());
-    all.low.insert(all.low.end(), page.low.begin(), page.low.end());
-    all.close.insert(all.close.end(), page.close.begin(), page.close.end());
-    all.volume.insert(all.volume.end(), page.volume.begin(), page.volume.end());
     return Status::success();
   });
   if (!s) return Error{s.error()};

@@ -84,12 +84,7 @@ class KlinesReader : public nlohmann::json_sax<json> {
     ++row_;
     int64_t ts = open_ms_ / 1000;
     if (ts >= end_ts_) return true;
-    bars.ts.push_back(ts);
-    bars.open.push_back(values_[0]);
-    bars.high.push_back(values_[1]);
-    bars.low.push_back(values_[2]);
-    bars.close.push_back(values_[3]);
-    bars.volume.push_back(values_[4]);
+    bars.push_back({ts, values_[0], values_[1], values_[2], values_[3], values_[4]});
     return true;
   }
 
@@ -290,12 +285,7 @@ class FastKlines {
     }
     const int64_t ts = open_ms / 1000;
     if (ts >= end_ts_) return true;
-    out.ts.push_back(ts);
-    out.open.push_back(v[0]);
-    out.high.push_back(v[1]);
-    out.low.push_back(v[2]);
-    out.close.push_back(v[3]);
-    out.volume.push_back(v[4]);
+    out.push_back({ts, v[0], v[1], v[2], v[3], v[4]});
     return true;
   }
 
@@ -306,13 +296,7 @@ class FastKlines {
 
 void reserve_rows(Bars& bars, std::size_t body_bytes) {
   // A Binance row is ~170 bytes; a 1000-row page needs one allocation per column.
-  std::size_t rows = std::min<std::size_t>(body_bytes / 96 + 1, 1 << 16);
-  bars.ts.reserve(rows);
-  bars.open.reserve(rows);
-  bars.high.reserve(rows);
-  bars.low.reserve(rows);
-  bars.close.reserve(rows);
-  bars.volume.reserve(rows);
+  bars.reserve(std::min<std::size_t>(body_bytes / 96 + 1, 1 << 16));
 }
 
 }  // namespace

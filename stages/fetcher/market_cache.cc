@@ -137,12 +137,8 @@ Result<Bars> MarketCache::read(const SeriesKey& key, int64_t start_ts, int64_t e
     auto row = stmt->step();
     if (!row) return Error{row.error()};
     if (!*row) break;
-    bars.ts.push_back(stmt->column_int(0));
-    bars.open.push_back(stmt->column_double(1));
-    bars.high.push_back(stmt->column_double(2));
-    bars.low.push_back(stmt->column_double(3));
-    bars.close.push_back(stmt->column_double(4));
-    bars.volume.push_back(stmt->column_double(5));
+    bars.push_back({stmt->column_int(0), stmt->column_double(1), stmt->column_double(2),
+                    stmt->column_double(3), stmt->column_double(4), stmt->column_double(5)});
   }
   return bars;
 }

@@ -36,8 +36,8 @@ int main(int argc, char** argv) {
   write(nightshift::encode(h, persisted));
   write(nightshift::encode(h, nightshift::Event{"e", {{"k", "v"}}}));
   nightshift::DatasetReply reply;
-  reply.bars.ts = {1, 2};
-  reply.bars.open = reply.bars.high = reply.bars.low = reply.bars.close = reply.bars.volume = {1, 2};
+  reply.bars.push_back({1, 1, 1, 1, 1, 1});
+  reply.bars.push_back({2, 2, 2, 2, 2, 2});
   write(nightshift::encode(h, reply));
   write(nightshift::encode(h, nightshift::Alert{}));
   return 0;
