@@ -6,8 +6,10 @@ namespace nightshift::fetcher {
 
 Result<MarketCache> MarketCache::open(const std::string& path) {
   auto db = sql::Database::open(path);
-  if (!db) return Error{db.error()};
-  if (Status s = sql::migrate(*db, sql::market_migrations()); !s) return Error{s.error()};
+  if (!db) return make_error("market cache: " + db.error());
+  if (Status s = sql::migrate(*db, sql::market_migrations()); !s) {
+    return make_error("market cache: " + s.error());
+  }
   return MarketCache(std::move(*db));
 }
 
