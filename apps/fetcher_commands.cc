@@ -10,9 +10,8 @@
 #include "broker/dataset_client.h"
 #include "broker/dataset_protocol.h"
 #include "base/process.h"
-#include "stages/fetcher/dataset_store.h"
 #include "stages/fetcher/fetcher_stage.h"
-#include "stages/fetcher/source_factory.h"
+#include "stages/fetcher/market_data.h"
 #include "stages/fetcher/time_text.h"
 
 namespace nightshift::cli {
@@ -76,20 +75,14 @@ std::string range_text(const Bars& bars) {
 }
 
 int fetch_direct(const config::Config& config, const FetchOptions& o) {
-  std::error_code ec;
-  auto parent = std::filesystem::path(config.storage.market_db).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  auto cache = fetcher::MarketCache::open(config.storage.market_db);
-  if (!cache) {
-    std::cerr << "nightshift: market cache: " << cache.error() << "\n";
-    return 1;
-  }
-  fetcher::DatasetStore store(*cache, [&fetcher = config.fetcher](const std::string& tf) {
-    return fetcher.history_days_for(tf);
-  });
-  fetcher::add_configured_sources(store, config.fetcher, [](const DataNotice& n) {
+  auto market = fetcher::MarketData::open(config, [](const DataNotice& n) {
     std::cerr << "data." << n.kind << " " << n.source << ": " << n.message << "\n";
   });
+  if (!market) {
+    std::cerr << "nightshift: " << market.error() << "\n";
+    return 1;
+  }
+  fetcher::DatasetStore& store = (*market)->store();
   int failures = 0;
   for (const auto& symbol : o.symbols) {
     auto request = make_request(o, symbol, config);
@@ -159,7 +152,7 @@ int run_data_ls(const GlobalOptions& global) {
   }
   auto cache = fetcher::MarketCache::open(config->storage.market_db);
   if (!cache) {
-    std::cerr << "nightshift: market cache: " << cache.error() << "\n";
+    std::cerr << "nightshift: " << cache.error() << "\n";
     return 1;
   }
   auto series = cache->list();

@@ -117,7 +117,7 @@ Timing since(Clock::time_point start, double cpu_start, ThreadTimes& threads_sta
 JobResult make_result(int64_t i) {
   JobResult r;
   r.key = JobKey{"bench", "BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100), i % 100};
-  r.status = "ok";
+  r.status = ResultStatus::ok;
   r.worker = "bench/1";
   r.params = {{"C", 0.5}};
   r.metrics = {{"auc", 0.55}, {"brier", 0.249}, {"accuracy", 0.53}, {"log_loss", 0.69}};

@@ -24,34 +24,6 @@ struct Fnv128 {
   }
 };
 
-Bars slice(const Bars& bars, std::size_t from, std::size_t to) {
-  Bars out;
-  auto copy = [&](const auto& in, auto& dst) { dst.assign(in.begin() + from, in.begin() + to); };
-  copy(bars.ts, out.ts);
-  copy(bars.open, out.open);
-  copy(bars.high, out.high);
-  copy(bars.low, out.low);
-  copy(bars.close, out.close);
-  copy(bars.volume, out.volume);
-  return out;
-}
-
-void append(Bars& into, const Bars& part) {
-  auto add = [](auto& dst, const auto& src) { dst.insert(dst.end(), src.begin(), src.end()); };
-  add(into.ts, part.ts);
-  add(into.open, part.open);
-  add(into.high, part.high);
-  add(into.low, part.low);
-  add(into.close, part.close);
-  add(into.volume, part.volume);
-}
-
-bool columns_agree(const Bars& b) {
-  std::size_t n = b.ts.size();
-  return b.open.size() == n && b.high.size() == n && b.low.size() == n && b.close.size() == n &&
-         b.volume.size() == n;
-}
-
 }  // namespace
 
 std::string fingerprint(const Bars& bars) {
@@ -93,7 +65,7 @@ std::vector<std::string> encode_reply(const Header& header, const DatasetReply& 
   parts.reserve(chunks);
   for (uint32_t i = 0; i < chunks; ++i) {
     part.chunk = i;
-    part.bars = rows == 0 ? Bars{} : slice(reply.bars, i * per, std::min(rows, (i + 1) * per));
+    part.bars = rows == 0 ? Bars{} : reply.bars.slice(i * per, std::min(rows, (i + 1) * per));
     parts.push_back(encode(header, part));
   }
   return parts;
@@ -112,12 +84,12 @@ Result<DatasetReply> decode_reply(const std::vector<std::string>& parts,
                         std::to_string(part.chunk) + " of " + std::to_string(part.chunks) +
                         ", but " + std::to_string(parts.size()) + " parts arrived");
     }
-    if (!columns_agree(part.bars)) return make_error("dataset reply columns differ in length");
+    if (!part.bars.columns_agree()) return make_error("dataset reply columns differ in length");
     if (i == 0) {
       whole = std::move(part);
       continue;
     }
-    append(whole.bars, part.bars);
+    whole.bars.append(part.bars);
   }
   if (whole.bars.size() != whole.total_rows) {
     return make_error("dataset reply carries " + std::to_string(whole.bars.size()) +

@@ -2,6 +2,7 @@
 // Bars travel columnar (one array per field), oldest first.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -9,11 +10,52 @@
 
 namespace nightshift {
 
+// One bar, for filling or reading Bars a row at a time.
+struct Bar {
+  int64_t ts = 0;  // bar open time, seconds since epoch (UTC)
+  double open = 0, high = 0, low = 0, close = 0, volume = 0;
+};
+
+// Columnar bars. Add rows through the helpers below, never column by column,
+// so the six columns keep one length; columns_agree() checks that for bars
+// that came off the wire.
 struct Bars {
   std::vector<int64_t> ts;  // bar open time, seconds since epoch (UTC)
   std::vector<double> open, high, low, close, volume;
 
   std::size_t size() const { return ts.size(); }
+
+  bool columns_agree() const {
+    const std::size_t n = ts.size();
+    return open.size() == n && high.size() == n && low.size() == n && close.size() == n &&
+           volume.size() == n;
+  }
+
+  // Room for `rows` rows in every column.
+  void reserve(std::size_t rows) {
+    for_each_column([rows](auto& column) { column.reserve(rows); });
+  }
+
+  void push_back(const Bar& bar) {
+    ts.push_back(bar.ts);
+    open.push_back(bar.open);
+    high.push_back(bar.high);
+    low.push_back(bar.low);
+    close.push_back(bar.close);
+    volume.push_back(bar.volume);
+  }
+
+  Bar row(std::size_t i) const { return {ts[i], open[i], high[i], low[i], close[i], volume[i]}; }
+
+  // Appends every row of `other` after ours.
+  void append(const Bars& other) { append_columns(other, 0, other.size()); }
+
+  // Rows [from, to) as new Bars.
+  Bars slice(std::size_t from, std::size_t to) const {
+    Bars out;
+    out.append_columns(*this, from, to);
+    return out;
+  }
 
   template <class V>
   void visit(V& v) {
@@ -23,6 +65,30 @@ struct Bars {
     v("low", low);
     v("close", close);
     v("volume", volume);
+  }
+
+ private:
+  template <class F>
+  void for_each_column(F f) {
+    f(ts);
+    f(open);
+    f(high);
+    f(low);
+    f(close);
+    f(volume);
+  }
+
+  void append_columns(const Bars& other, std::size_t from, std::size_t to) {
+    auto add = [from, to](auto& dst, const auto& src) {
+      dst.insert(dst.end(), src.begin() + static_cast<std::ptrdiff_t>(from),
+                 src.begin() + static_cast<std::ptrdiff_t>(to));
+    };
+    add(ts, other.ts);
+    add(open, other.open);
+    add(high, other.high);
+    add(low, other.low);
+    add(close, other.close);
+    add(volume, other.volume);
   }
 };
 

@@ -4,6 +4,24 @@
 #include <utility>
 
 namespace nightshift::sql {
+namespace {
+
+// SQLite reads the file only at the first statement after sqlite3_open_v2,
+// so a file that is not a database, or one cut short, fails there; say so in
+// the operator's words rather than as the failing PRAGMA.
+std::string open_failure(const std::string& path, sqlite3* db, const std::string& detail) {
+  const std::string prefix = "cannot open database " + path + ": ";
+  switch (sqlite3_errcode(db) & 0xff) {
+    case SQLITE_NOTADB:
+      return prefix + "not a SQLite database (SQLite: " + sqlite3_errmsg(db) + ")";
+    case SQLITE_CORRUPT:
+      return prefix + "the file is damaged or truncated (SQLite: " + sqlite3_errmsg(db) + ")";
+    default:
+      return prefix + detail;
+  }
+}
+
+}  // namespace
 
 ErrorKind error_kind_of(int rc) {
   switch (rc & 0xff) {  // the primary code of an extended one
@@ -138,11 +156,11 @@ Result<Database> Database::open(const std::string& path, const OpenOptions& opti
   if (!options.read_only) {
     if (options.wal) {
       if (Status s = db.exec("PRAGMA journal_mode=WAL"); !s) {
-        return make_error(s.error_kind(), "cannot open database " + path + ": " + s.error());
+        return make_error(s.error_kind(), open_failure(path, db.db_, s.error()));
       }
     }
     if (Status s = db.exec("PRAGMA synchronous=" + options.synchronous); !s) {
-      return make_error(s.error_kind(), "cannot open database " + path + ": " + s.error());
+      return make_error(s.error_kind(), open_failure(path, db.db_, s.error()));
     }
   }
   if (Status s = db.exec("PRAGMA foreign_keys=ON"); !s) return s.take_error();

@@ -35,20 +35,8 @@ const char* check_row(Bars& b, std::size_t i, bool& repaired) {
 
 Bars take_rows(const Bars& b, const std::vector<std::size_t>& rows) {
   Bars out;
-  out.ts.reserve(rows.size());
-  out.open.reserve(rows.size());
-  out.high.reserve(rows.size());
-  out.low.reserve(rows.size());
-  out.close.reserve(rows.size());
-  out.volume.reserve(rows.size());
-  for (std::size_t i : rows) {
-    out.ts.push_back(b.ts[i]);
-    out.open.push_back(b.open[i]);
-    out.high.push_back(b.high[i]);
-    out.low.push_back(b.low[i]);
-    out.close.push_back(b.close[i]);
-    out.volume.push_back(b.volume[i]);
-  }
+  out.reserve(rows.size());
+  for (std::size_t i : rows) out.push_back(b.row(i));
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Binance spot klines source: GET {base}/api/v3/klines?symbol=&interval=
 // &startTime=&endTime=&limit=1000, paged by startTime until the range is
-// covered. Rows are 12-field arrays whose prices are strings.
+// covered. Each page is parsed by parse_binance_klines (klines_parser.h).
 //
 // Politeness beyond PoliteClient: every answer carries
 // X-MBX-USED-WEIGHT-1M; when the next request would take us over our own
@@ -9,29 +9,13 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
-#include <string_view>
 
 #include "config/fetcher_config.h"
 #include "stages/fetcher/polite_client.h"
 #include "stages/fetcher/source.h"
 
 namespace nightshift::fetcher {
-
-// Parses a klines body; `end_ts` drops rows that open at or after it.
-// A single-pass scanner handles the shape Binance sends (rows of an integer
-// open time, decimal strings or numbers, plain strings, literals); anything
-// else -- escapes, non-ASCII, odd numbers, errors -- goes to the general
-// nlohmann SAX parser, so results and error messages are the SAX parser's.
-Result<Bars> parse_binance_klines(const std::string& body, int64_t end_ts);
-
-namespace detail {
-// The two halves of parse_binance_klines, exposed for tests: the fast path
-// (nullopt where it declines the body) and the general parser.
-std::optional<Bars> parse_binance_klines_fast(std::string_view body, int64_t end_ts);
-Result<Bars> parse_binance_klines_sax(const std::string& body, int64_t end_ts);
-}  // namespace detail
 
 // How long to wait before a request of `weight` when `used` of `budget` is
 // spent in the minute window containing `now_ms` (0: send now).

@@ -81,12 +81,7 @@ Status parse_row(const std::vector<std::string>& f, const Layout& layout, const 
       return make_error(at + ": column '" + names[c] + "': '" + text + "' is not a number");
     }
   }
-  bars.ts.push_back(*ts);
-  bars.open.push_back(v[kOpen]);
-  bars.high.push_back(v[kHigh]);
-  bars.low.push_back(v[kLow]);
-  bars.close.push_back(v[kClose]);
-  bars.volume.push_back(v[kVolume]);
+  bars.push_back({*ts, v[kOpen], v[kHigh], v[kLow], v[kClose], v[kVolume]});
   return Status::success();
 }
 
@@ -131,13 +126,7 @@ Result<Bars> CsvSource::fetch(const FetchRange& range, const ProgressSink& progr
   if (!all) return all;
   Bars in_range;
   for (std::size_t i = 0; i < all->size(); ++i) {
-    if (all->ts[i] < range.start_ts || all->ts[i] >= range.end_ts) continue;
-    in_range.ts.push_back(all->ts[i]);
-    in_range.open.push_back(all->open[i]);
-    in_range.high.push_back(all->high[i]);
-    in_range.low.push_back(all->low[i]);
-    in_range.close.push_back(all->close[i]);
-    in_range.volume.push_back(all->volume[i]);
+    if (all->ts[i] >= range.start_ts && all->ts[i] < range.end_ts) in_range.push_back(all->row(i));
   }
   if (progress) progress(1.0);
   return in_range;

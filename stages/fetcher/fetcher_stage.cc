@@ -2,13 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
-
 #include "broker/bus.h"
 #include "schema/topics.h"
 #include "base/process.h"
 #include "stages/fetcher/dataset_service.h"
-#include "stages/fetcher/source_factory.h"
+#include "stages/fetcher/market_data.h"
 
 namespace nightshift::fetcher {
 namespace {
@@ -18,27 +16,10 @@ std::string notice_topic(const DataNotice& notice) {
   return topics::data_notice(notice.kind, notice.source);
 }
 
-Status ensure_parent_dir(const std::string& path) {
-  std::error_code ec;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  if (ec) return make_error("cannot create " + parent.string() + ": " + ec.message());
-  return Status::success();
-}
-
 }  // namespace
 
 int run_fetcher_stage(const config::Config& config) {
   install_stop_signals();
-  if (Status s = ensure_parent_dir(config.storage.market_db); !s) {
-    spdlog::error("{}", s.error());
-    return 1;
-  }
-  auto cache = MarketCache::open(config.storage.market_db);
-  if (!cache) {
-    spdlog::error("market cache: {}", cache.error());
-    return 1;
-  }
   zmq::context_t context(1);
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("fetcher"));
   if (!publisher) {
@@ -50,11 +31,12 @@ int run_fetcher_stage(const config::Config& config) {
                  notice.timeframe, notice.message);
     publisher->publish(notice_topic(notice), notice);
   };
-  DatasetStore store(*cache, [&fetcher = config.fetcher](const std::string& tf) {
-    return fetcher.history_days_for(tf);
-  });
-  add_configured_sources(store, config.fetcher, notices);
-  auto service = DatasetService::bind(context, config, store, notices);
+  auto market = MarketData::open(config, notices);
+  if (!market) {
+    spdlog::error("{}", market.error());
+    return 1;
+  }
+  auto service = DatasetService::bind(context, config, (*market)->store(), notices);
   if (!service) {
     spdlog::error("dataset service: {}", service.error());
     return 1;

@@ -6,8 +6,10 @@ namespace nightshift::fetcher {
 
 Result<MarketCache> MarketCache::open(const std::string& path) {
   auto db = sql::Database::open(path);
-  if (!db) return db.take_error();
-  if (Status s = sql::migrate(*db, sql::market_migrations()); !s) return s.take_error();
+  if (!db) return make_error(db.error_kind(), "market cache: " + db.error());
+  if (Status s = sql::migrate(*db, sql::market_migrations()); !s) {
+    return make_error(s.error_kind(), "market cache: " + s.error());
+  }
   return MarketCache(std::move(*db));
 }
 
@@ -137,12 +139,8 @@ Result<Bars> MarketCache::read(const SeriesKey& key, int64_t start_ts, int64_t e
     auto row = stmt->step();
     if (!row) return row.take_error();
     if (!*row) break;
-    bars.ts.push_back(stmt->column_int(0));
-    bars.open.push_back(stmt->column_double(1));
-    bars.high.push_back(stmt->column_double(2));
-    bars.low.push_back(stmt->column_double(3));
-    bars.close.push_back(stmt->column_double(4));
-    bars.volume.push_back(stmt->column_double(5));
+    bars.push_back({stmt->column_int(0), stmt->column_double(1), stmt->column_double(2),
+                    stmt->column_double(3), stmt->column_double(4), stmt->column_double(5)});
   }
   return bars;
 }

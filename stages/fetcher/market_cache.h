@@ -76,7 +76,9 @@ class MarketCache {
     uint64_t rows_added_ = 0;
   };
 
-  // Opens (creating if needed) and migrates the cache; WAL mode.
+  // Opens (creating if needed) and migrates the cache; WAL mode. A file that
+  // is not a database, is damaged or truncated, or was written by a newer
+  // nightshift is refused with one error naming it; nothing is changed.
   static Result<MarketCache> open(const std::string& path);
 
   // Begins a store of bars for `key` (BEGIN IMMEDIATE: takes the write lock).

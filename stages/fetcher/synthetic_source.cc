@@ -68,15 +68,6 @@ bool valid(const SyntheticSpec& spec) {
          spec.signal_strength < 1.0 && spec.start_price > 0.0 && spec.annual_volatility > 0.0;
 }
 
-void reserve(Bars& bars, std::size_t n) {
-  bars.ts.reserve(n);
-  bars.open.reserve(n);
-  bars.high.reserve(n);
-  bars.low.reserve(n);
-  bars.close.reserve(n);
-  bars.volume.reserve(n);
-}
-
 }  // namespace
 
 Bars generate_synthetic(const SyntheticSpec& spec) {
@@ -93,7 +84,7 @@ Bars generate_synthetic_window(const SyntheticSpec& spec, int64_t from_ts, int64
   const int64_t start = spec.start_ts - (((spec.start_ts % step_s) + step_s) % step_s);
   const int64_t count = to_ts > start ? (to_ts - start + step_s - 1) / step_s : 0;
   const int64_t first_kept = from_ts > start ? (from_ts - start + step_s - 1) / step_s : 0;
-  if (count > first_kept) reserve(bars, static_cast<std::size_t>(count - first_kept));
+  if (count > first_kept) bars.reserve(static_cast<std::size_t>(count - first_kept));
 
   Rng rng(spec.seed ^ fnv1a(spec.symbol) ^ (static_cast<uint64_t>(spec.timeframe_minutes) << 32));
   // GARCH(1,1): var_t = omega + alpha * shock_{t-1}^2 + beta * var_{t-1}.
@@ -122,13 +113,13 @@ Bars generate_synthetic_window(const SyntheticSpec& spec, int64_t from_ts, int64
     // Bars before the window are still walked (same draws), so every window
     // of a path shows the same bars.
     if (i < first_kept) continue;
-    bars.ts.push_back(ts);
-    bars.open.push_back(open);
-    bars.close.push_back(close);
-    bars.high.push_back(std::max(open, close) * std::exp(wick_up));
-    bars.low.push_back(std::min(open, close) * std::exp(-wick_down));
-    bars.volume.push_back(base_volume * intraday_volume_shape(ts, spec.timeframe_minutes) *
-                          (1.0 + 4.0 * std::abs(u)) * volume_noise);
+    bars.push_back({.ts = ts,
+                    .open = open,
+                    .high = std::max(open, close) * std::exp(wick_up),
+                    .low = std::min(open, close) * std::exp(-wick_down),
+                    .close = close,
+                    .volume = base_volume * intraday_volume_shape(ts, spec.timeframe_minutes) *
+                              (1.0 + 4.0 * std::abs(u)) * volume_noise});
   }
   return bars;
 }

@@ -48,12 +48,7 @@ Result<Bars> bars_from_result(const json& result, int64_t period2_ts) {
     auto o = number_at(*quote, "open", i), h = number_at(*quote, "high", i);
     auto l = number_at(*quote, "low", i), c = number_at(*quote, "close", i);
     if (!o || !h || !l || !c) continue;  // null entries: Yahoo's way of saying "no bar"
-    bars.ts.push_back(t);
-    bars.open.push_back(*o);
-    bars.high.push_back(*h);
-    bars.low.push_back(*l);
-    bars.close.push_back(*c);
-    bars.volume.push_back(number_at(*quote, "volume", i).value_or(0.0));
+    bars.push_back({t, *o, *h, *l, *c, number_at(*quote, "volume", i).value_or(0.0)});
   }
   return bars;
 }
@@ -162,13 +157,7 @@ Result<Bars> YahooSource::fetch(const FetchRange& range, const ProgressSink& pro
     auto part = fetch_span(range.symbol, limits->interval, from, to);
     if (!part) return part;  // all or nothing
     for (std::size_t i = 0; i < part->size(); ++i) {
-      if (part->ts[i] < from) continue;
-      all.ts.push_back(part->ts[i]);
-      all.open.push_back(part->open[i]);
-      all.high.push_back(part->high[i]);
-      all.low.push_back(part->low[i]);
-      all.close.push_back(part->close[i]);
-      all.volume.push_back(part->volume[i]);
+      if (part->ts[i] >= from) all.push_back(part->row(i));
     }
     if (progress) progress(static_cast<double>(to - range.start_ts) / (range.end_ts - range.start_ts));
   }

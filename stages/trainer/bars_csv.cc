@@ -43,7 +43,6 @@ Result<Bars> read_bars_csv(const std::string& path) {
     column[k] = static_cast<std::size_t>(it - header.begin());
   }
   Bars bars;
-  std::vector<double>* fields[] = {nullptr, &bars.open, &bars.high, &bars.low, &bars.close, &bars.volume};
   for (std::size_t row = 2; std::getline(in, line); ++row) {
     if (line.empty()) continue;
     auto cells = split(line);
@@ -53,8 +52,7 @@ Result<Bars> read_bars_csv(const std::string& path) {
         return make_error(path + ":" + std::to_string(row) + ": bad or missing " + wanted[k]);
       }
     }
-    bars.ts.push_back(static_cast<int64_t>(v[0]));
-    for (std::size_t k = 1; k < wanted.size(); ++k) fields[k]->push_back(v[k]);
+    bars.push_back({static_cast<int64_t>(v[0]), v[1], v[2], v[3], v[4], v[5]});
   }
   return bars;
 }

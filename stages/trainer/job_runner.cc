@@ -23,8 +23,7 @@ Status check_job(const Job& job) {
 
 Status check_bars(const Bars& bars) {
   std::size_t n = bars.size();
-  if (bars.open.size() != n || bars.high.size() != n || bars.low.size() != n ||
-      bars.close.size() != n || bars.volume.size() != n) {
+  if (!bars.columns_agree()) {
     return make_error("dataset columns have different lengths");
   }
   for (std::size_t t = 0; t < n; ++t) {

@@ -10,19 +10,10 @@
 namespace nightshift::fetcher {
 namespace {
 
-void add(Bars& b, int64_t ts, double o, double h, double l, double c, double v) {
-  b.ts.push_back(ts);
-  b.open.push_back(o);
-  b.high.push_back(h);
-  b.low.push_back(l);
-  b.close.push_back(c);
-  b.volume.push_back(v);
-}
-
 TEST(BarValidator, CleanBarsPassUntouched) {
   Bars b;
-  add(b, 0, 1, 2, 0.5, 1.5, 10);
-  add(b, 60, 1.5, 2, 1, 1.8, 10);
+  b.push_back({0, 1, 2, 0.5, 1.5, 10});
+  b.push_back({60, 1.5, 2, 1, 1.8, 10});
   auto report = validate_bars(b, 60);
   EXPECT_EQ(report.rows_kept, 2u);
   EXPECT_EQ(report.rejected + report.repaired + report.duplicates + report.gaps + report.reordered, 0u);
@@ -30,14 +21,14 @@ TEST(BarValidator, CleanBarsPassUntouched) {
 
 TEST(BarValidator, EachRuleIsCounted) {
   Bars b;
-  add(b, 120, 1, 2, 0.5, 1.5, 10);
-  add(b, 0, 1, 2, 0.5, 1.5, 10);             // out of order: sorted
-  add(b, 60, 1, 2, 0.5, std::nan(""), 10);   // NaN: rejected
-  add(b, 60, -1, 2, 0.5, 1, 10);             // negative: rejected
-  add(b, 180, 1, 0.5, 2, 1, 10);             // high < low: rejected
-  add(b, 240, 1, 1.2, 0.9, 1.5, 10);         // close above high: repaired
-  add(b, 240, 1, 1.6, 0.9, 1.5, 20);         // duplicate ts: this later row wins
-  add(b, 600, 1, 2, 0.5, 1.5, 10);           // gap
+  b.push_back({120, 1, 2, 0.5, 1.5, 10});
+  b.push_back({0, 1, 2, 0.5, 1.5, 10});            // out of order: sorted
+  b.push_back({60, 1, 2, 0.5, std::nan(""), 10});  // NaN: rejected
+  b.push_back({60, -1, 2, 0.5, 1, 10});            // negative: rejected
+  b.push_back({180, 1, 0.5, 2, 1, 10});            // high < low: rejected
+  b.push_back({240, 1, 1.2, 0.9, 1.5, 10});        // close above high: repaired
+  b.push_back({240, 1, 1.6, 0.9, 1.5, 20});        // duplicate ts: this later row wins
+  b.push_back({600, 1, 2, 0.5, 1.5, 10});          // gap
   auto r = validate_bars(b, 60);
   EXPECT_EQ(r.rows_in, 8u);
   EXPECT_EQ(r.rejected, 3u);
@@ -69,13 +60,13 @@ TEST(BarValidator, PageByPageEqualsTheWholeRange) {
       double l = std::min(o, c) - static_cast<double>(rng() % 2);
       double v = rng() % 25 == 0 ? -1.0 : static_cast<double>(rng() % 1000);  // sometimes rejected
       if (rng() % 40 == 0) o = std::nan("");
-      add(all, ts, o, h, l, c, v);
+      all.push_back({ts, o, h, l, c, v});
     }
     // Split at random points.
     std::vector<Bars> pages(1);
     for (std::size_t i = 0; i < all.size(); ++i) {
       if (i > 0 && rng() % 8 == 0) pages.emplace_back();
-      add(pages.back(), all.ts[i], all.open[i], all.high[i], all.low[i], all.close[i], all.volume[i]);
+      pages.back().push_back(all.row(i));
     }
     Bars whole = all;
     ValidationReport expected = validate_bars(whole, 60);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 
+#include "stages/fetcher/klines_parser.h"
 #include "tests/unit/fetcher/binance_klines_server.h"
 
 namespace nightshift::fetcher {

@@ -22,14 +22,7 @@ constexpr int64_t kJan1 = 1'704'067'200;
 
 Bars page_of(int64_t from_ts, int rows, double volume = 10) {
   Bars b;
-  for (int i = 0; i < rows; ++i) {
-    b.ts.push_back(from_ts + i * 60);
-    b.open.push_back(100);
-    b.high.push_back(101);
-    b.low.push_back(99);
-    b.close.push_back(100.5);
-    b.volume.push_back(volume);
-  }
+  for (int i = 0; i < rows; ++i) b.push_back({from_ts + i * 60, 100, 101, 99, 100.5, volume});
   return b;
 }
 

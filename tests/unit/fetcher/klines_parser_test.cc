@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "stages/fetcher/binance_source.h"
+#include "stages/fetcher/klines_parser.h"
 #include "tests/unit/fetcher/binance_klines_server.h"
 #include "tests/unit/fetcher/local_http_server.h"
 
