@@ -38,6 +38,9 @@ void read_section(ConfigReader& r, TelemetryConfig& t) {
     }
   }
   r.field("sysfs_root", t.sysfs_root);
+  r.field("nvml_library", t.nvml_library);
+  r.field("levelzero_library", t.levelzero_library);
+  r.field("rocm_library", t.rocm_library);
   r.field("proc_root", t.proc_root);
   r.list("disks", t.disks);
   r.field("simulated_gpus", t.simulated_gpus, 0, 64);
