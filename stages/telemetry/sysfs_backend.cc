@@ -178,8 +178,9 @@ void SysfsBackend::read_clocks(const Card& card, GpuSample& out) const {
       mark_unavailable(out, "mem_clock_mhz", mclk_mhz.error());
     return;
   }
-  std::string freq_file = card.driver == "i915" ? card.card_dir + "/gt_cur_freq_mhz"
-                                                : dev + "/tile0/gt0/freq0/cur_freq";
+  // act: the frequency the GPU runs at (0 in RC6); cur is only the request.
+  std::string freq_file = card.driver == "i915" ? card.card_dir + "/gt_act_freq_mhz"
+                                                : dev + "/tile0/gt0/freq0/act_freq";
   auto mhz = read_int_file(freq_file);
   if (mhz)
     out.sm_clock_mhz = static_cast<double>(*mhz);
