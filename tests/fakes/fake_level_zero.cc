@@ -229,7 +229,10 @@ FAKE_EXPORT ze_result_t zesMemoryGetProperties(zes_mem_handle_t m, zes_mem_prope
   props->type = ZES_MEM_TYPE_HBM;
   props->location = c.word.rfind("system", 0) == 0 ? ZES_MEM_LOC_SYSTEM : ZES_MEM_LOC_DEVICE;
   set_subdevice(props->onSubdevice, props->subdeviceId, c.word);
-  return read_u64(c, "mem." + std::to_string(c.index) + ".physical", props->physicalSize);
+  // 0 when unscripted: "not known" in the header's words.
+  props->physicalSize = static_cast<uint64_t>(
+      g_script.integer_or(key(c.device, "mem." + std::to_string(c.index) + ".physical"), 0));
+  return ZE_RESULT_SUCCESS;
 }
 
 FAKE_EXPORT ze_result_t zesMemoryGetState(zes_mem_handle_t m, zes_mem_state_t* state) {

@@ -46,7 +46,8 @@ TEST(SysfsBackend, AmdgpuFixtureReadsEveryField) {
   EXPECT_NEAR(*s.fan_pct, 40.0, 0.01);  // pwm1 102/255
   EXPECT_EQ(s.sm_clock_mhz, 1850.0);    // the '*' level of pp_dpm_sclk
   EXPECT_EQ(s.mem_clock_mhz, 1249.0);
-  EXPECT_TRUE(s.unavailable.empty());
+  ASSERT_EQ(s.unavailable.size(), 1u);  // the fixture has no energy counter
+  EXPECT_EQ(s.unavailable.at("energy_j"), "no energy1_input");
 }
 
 TEST(SysfsBackend, I915PowerComesFromEnergyCounterRate) {
