@@ -257,7 +257,8 @@ void LevelZeroBackend::find_power_domains(Device& d) {
 // The device-level all-engines group, else its compute group, else every
 // tile's all-engines (or compute) group.
 void LevelZeroBackend::find_engine_groups(Device& d) {
-  std::vector<zes_engine_handle_t> by_rank[4];  // device all, device compute, tile all, tile compute
+  // Ranks: device all, device compute, tile all, tile compute.
+  std::vector<zes_engine_handle_t> by_rank[4];
   for (auto e : enumerate<zes_engine_handle_t>(api_->enum_engines, d.handle)) {
     zes_engine_properties_t ep{};
     ep.stype = ZES_STRUCTURE_TYPE_ENGINE_PROPERTIES;

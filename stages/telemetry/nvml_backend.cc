@@ -116,7 +116,8 @@ void NvmlBackend::read_memory(nvml::Device handle, GpuSample& out) const {
 
 void NvmlBackend::read_fan(nvml::Device handle, GpuSample& out) const {
   unsigned int pct = 0;
-  nvml::Return r = api_->get_fan_pct ? api_->get_fan_pct(handle, &pct) : nvml::kErrorFunctionNotFound;
+  nvml::Return r =
+      api_->get_fan_pct ? api_->get_fan_pct(handle, &pct) : nvml::kErrorFunctionNotFound;
   // A percentage of the fan's noise-tolerance maximum, which NVML documents
   // may be exceeded; the wire unit is 0-100 %.
   if (r == nvml::kSuccess)

@@ -173,7 +173,8 @@ void RocmBackend::read_power(uint32_t dv, GpuSample& out) const {
   // Cards without an averaging sensor report only the current socket power,
   // and the fleet serves no sysfs fallback for a card ROCm reads.
   rsmi_status_t current = RSMI_STATUS_NOT_SUPPORTED;
-  if (ave != RSMI_STATUS_SUCCESS && api_->socket_power) current = api_->socket_power(dv, &microwatts);
+  if (ave != RSMI_STATUS_SUCCESS && api_->socket_power)
+    current = api_->socket_power(dv, &microwatts);
   if (ave == RSMI_STATUS_SUCCESS || current == RSMI_STATUS_SUCCESS) {
     out.power_w = static_cast<double>(microwatts) / 1e6;
   } else {
@@ -196,8 +197,8 @@ void RocmBackend::read_clocks(uint32_t dv, GpuSample& out) const {
   auto read = [&](rsmi_clk_type_t type, std::optional<double>& field, const char* name) {
     // Larger than both layouts: a 6.x library writes 280 bytes, not 264.
     rsmi_abi::FrequencyBuffer buffer;
-    rsmi_status_t r = api_->clock ? api_->clock(dv, type, buffer.as_frequencies())
-                                  : RSMI_STATUS_NOT_SUPPORTED;
+    rsmi_status_t r =
+        api_->clock ? api_->clock(dv, type, buffer.as_frequencies()) : RSMI_STATUS_NOT_SUPPORTED;
     if (r != RSMI_STATUS_SUCCESS) return mark_unavailable(out, name, describe(r));
     auto table = rsmi_abi::decode(buffer, api_->frequency_layout);
     if (!table) return mark_unavailable(out, name, table.error());

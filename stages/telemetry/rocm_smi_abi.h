@@ -53,5 +53,4 @@ Result<FrequencyTable> decode(const FrequencyBuffer& buffer, Layout layout);
 
 // Declared in ROCm >= 5.6's rocm_smi.h, absent from the packaged 5.x one:
 // the current (not averaged) socket power in microwatts.
-extern "C" rsmi_status_t rsmi_dev_current_socket_power_get(uint32_t dv_ind,
-                                                           uint64_t* socket_power);
+extern "C" rsmi_status_t rsmi_dev_current_socket_power_get(uint32_t dv_ind, uint64_t* socket_power);

@@ -14,14 +14,13 @@
 //   .size, .free, N.freqs ("gpu memory") with N.freq.<i>.actual (MHz),
 //   N.engines ("all all@tile0 compute_all") with N.engine.<i>.active and .ts
 //   (µs), N.fans (count) with N.fan.rpm, N.fan.pct.
-#include "stages/telemetry/levelzero_loader_1_10.h"
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <string>
 
+#include "stages/telemetry/levelzero_loader_1_10.h"
 #include "tests/fakes/fake_script.h"
 
 using nightshift::fake::Answer;
@@ -59,8 +58,7 @@ ze_result_t status_of(const Answer& a) {
 
 // The two-call idiom over the words of N.<list>.
 template <typename Handle>
-ze_result_t enumerate(zes_device_handle_t device, const char* list, uint32_t* count,
-                      Handle* out) {
+ze_result_t enumerate(zes_device_handle_t device, const char* list, uint32_t* count, Handle* out) {
   if (!g_sysman) return ZE_RESULT_ERROR_UNINITIALIZED;
   uint32_t dv = of(device).device;
   auto words = g_script.words(key(dv, list));
@@ -100,8 +98,8 @@ ze_result_t read_u64(const Component& c, const std::string& name, uint64_t& out)
 FAKE_EXPORT ze_result_t zesInit(uint32_t) {
   if (!g_script.load("NIGHTSHIFT_FAKE_LEVEL_ZERO")) return ZE_RESULT_ERROR_UNINITIALIZED;
   g_components.clear();
-  ze_result_t r = g_script.has("zes_init") ? status_of(g_script.next("zes_init"))
-                                           : ZE_RESULT_SUCCESS;
+  ze_result_t r =
+      g_script.has("zes_init") ? status_of(g_script.next("zes_init")) : ZE_RESULT_SUCCESS;
   g_sysman = r == ZE_RESULT_SUCCESS;
   return r;
 }
@@ -111,15 +109,15 @@ FAKE_EXPORT ze_result_t zesInit(uint32_t) {
 FAKE_EXPORT ze_result_t zeInit(ze_init_flags_t) {
   if (!g_script.load("NIGHTSHIFT_FAKE_LEVEL_ZERO")) return ZE_RESULT_ERROR_UNINITIALIZED;
   g_components.clear();
-  ze_result_t r = g_script.has("ze_init") ? status_of(g_script.next("ze_init"))
-                                          : ZE_RESULT_SUCCESS;
+  ze_result_t r = g_script.has("ze_init") ? status_of(g_script.next("ze_init")) : ZE_RESULT_SUCCESS;
   const char* sysman = std::getenv("ZES_ENABLE_SYSMAN");
   g_sysman = r == ZE_RESULT_SUCCESS && sysman != nullptr && std::strcmp(sysman, "1") == 0;
   return r;
 }
 
 FAKE_EXPORT ze_result_t zeDriverGet(uint32_t* count, ze_driver_handle_t* drivers) {
-  if (drivers != nullptr && *count > 0) drivers[0] = reinterpret_cast<ze_driver_handle_t>(&g_driver);
+  if (drivers != nullptr && *count > 0)
+    drivers[0] = reinterpret_cast<ze_driver_handle_t>(&g_driver);
   *count = 1;
   return ZE_RESULT_SUCCESS;
 }
@@ -171,8 +169,8 @@ FAKE_EXPORT ze_result_t zesDevicePciGetProperties(zes_device_handle_t device,
   return ZE_RESULT_SUCCESS;
 }
 
-FAKE_EXPORT ze_result_t zesDeviceEnumTemperatureSensors(zes_device_handle_t device,
-                                                        uint32_t* count, zes_temp_handle_t* out) {
+FAKE_EXPORT ze_result_t zesDeviceEnumTemperatureSensors(zes_device_handle_t device, uint32_t* count,
+                                                        zes_temp_handle_t* out) {
   return enumerate(device, "temps", count, out);
 }
 

@@ -27,9 +27,7 @@ FakeDevice g_devices[8] = {{0}, {1}, {2}, {3}, {4}, {5}, {6}, {7}};
 FakeScript g_script(nvml::kErrorNotSupported);
 bool g_initialised = false;
 
-unsigned int index_of(nvml::Device device) {
-  return reinterpret_cast<FakeDevice*>(device)->index;
-}
+unsigned int index_of(nvml::Device device) { return reinterpret_cast<FakeDevice*>(device)->index; }
 
 // Answers N.<field> into *out; the status to return.
 template <typename T>
@@ -70,11 +68,16 @@ FAKE_EXPORT nvml::Return nvmlShutdown() {
 
 FAKE_EXPORT const char* nvmlErrorString(nvml::Return result) {
   switch (result) {
-    case nvml::kErrorUninitialized: return "Uninitialized";
-    case nvml::kErrorDriverNotLoaded: return "Driver Not Loaded";
-    case nvml::kErrorArgumentVersionMismatch: return "Argument Version Mismatch";
-    case nvml::kErrorUnknown: return "Unknown Error";
-    default: return "Fake NVML Error";
+    case nvml::kErrorUninitialized:
+      return "Uninitialized";
+    case nvml::kErrorDriverNotLoaded:
+      return "Driver Not Loaded";
+    case nvml::kErrorArgumentVersionMismatch:
+      return "Argument Version Mismatch";
+    case nvml::kErrorUnknown:
+      return "Unknown Error";
+    default:
+      return "Fake NVML Error";
   }
 }
 

@@ -134,8 +134,8 @@ FAKE_EXPORT rsmi_status_t rsmi_dev_current_socket_power_get(uint32_t dv, uint64_
   return answer(dv, "socket_power", power);
 }
 
-FAKE_EXPORT rsmi_status_t rsmi_dev_energy_count_get(uint32_t dv, uint64_t* ticks,
-                                                    float* resolution, uint64_t* timestamp) {
+FAKE_EXPORT rsmi_status_t rsmi_dev_energy_count_get(uint32_t dv, uint64_t* ticks, float* resolution,
+                                                    uint64_t* timestamp) {
   rsmi_status_t r = answer(dv, "energy", ticks);
   if (r != RSMI_STATUS_SUCCESS) return r;
   *timestamp = 0;
@@ -145,9 +145,10 @@ FAKE_EXPORT rsmi_status_t rsmi_dev_energy_count_get(uint32_t dv, uint64_t* ticks
 FAKE_EXPORT rsmi_status_t rsmi_dev_gpu_clk_freq_get(uint32_t dv, rsmi_clk_type_t type,
                                                     rsmi_frequencies_t* frequencies) {
   std::string table;
-  rsmi_status_t r = answer(dv, type == RSMI_CLK_TYPE_SYS   ? "sclk"
-                               : type == RSMI_CLK_TYPE_MEM ? "mclk"
-                                                           : "other_clk",
+  rsmi_status_t r = answer(dv,
+                           type == RSMI_CLK_TYPE_SYS   ? "sclk"
+                           : type == RSMI_CLK_TYPE_MEM ? "mclk"
+                                                       : "other_clk",
                            &table);
   if (r != RSMI_STATUS_SUCCESS) return r;
   std::istringstream in(table);

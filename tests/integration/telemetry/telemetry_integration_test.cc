@@ -135,7 +135,8 @@ TEST_F(TelemetryStageTest, AlertAndRecoveryWithoutFlapping) {
 }
 
 TEST_F(TelemetryStageTest, InventoryOnStartAndOnRequest) {
-  start_bus(std::string("telemetry:\n  interval_ms: 200\n  backends: [nvml, levelzero, rocm, simulated]\n") +
+  start_bus(std::string("telemetry:\n  interval_ms: 200\n"
+                        "  backends: [nvml, levelzero, rocm, simulated]\n") +
             kNoVendorLibraries);
   auto sub = subscribe({"telemetry.inventory"});
   auto stage = start({"telemetry"});
@@ -198,11 +199,12 @@ TEST_F(TelemetryStageTest, GpuJsonAndCheckSayWhyBackendsAreUnavailable) {
 // of every device with its reason.
 TEST_F(TelemetryStageTest, GpuJsonAndCheckAgainstFakeVendorLibraries) {
   std::string fakes = FAKES_DIR;
-  bus_ = testing::make_test_bus("telemetry:\n  backends: [nvml, levelzero, rocm]\n"
-                                "  nvml_library: " + fakes + "/libnvidia-ml.so.1\n"
-                                "  levelzero_library: " + fakes + "/libze_loader.so.1\n"
-                                "  rocm_library: " + fakes + "/librocm_smi64.so\n"
-                                "  sysfs_root: /nonexistent\n");
+  std::string yaml = "telemetry:\n  backends: [nvml, levelzero, rocm]\n";
+  yaml += "  nvml_library: " + fakes + "/libnvidia-ml.so.1\n";
+  yaml += "  levelzero_library: " + fakes + "/libze_loader.so.1\n";
+  yaml += "  rocm_library: " + fakes + "/librocm_smi64.so\n";
+  yaml += "  sysfs_root: /nonexistent\n";
+  bus_ = testing::make_test_bus(yaml);
   auto write = [&](const std::string& name, const std::string& text) {
     std::string path = bus_.dir + "/" + name;
     std::ofstream(path) << text;

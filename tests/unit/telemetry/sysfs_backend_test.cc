@@ -124,8 +124,9 @@ TEST(SysfsBackend, IntelClockIsTheActualNotTheRequestedFrequency) {
     const char* act_file;
     double act_mhz;
   };
-  for (const Case& c : {Case{"sysfs_i915", "/class/drm/card0/gt_act_freq_mhz", 1150},
-                        Case{"sysfs_xe", "/class/drm/card1/device/tile0/gt0/freq0/act_freq", 2800}}) {
+  for (const Case& c :
+       {Case{"sysfs_i915", "/class/drm/card0/gt_act_freq_mhz", 1150},
+        Case{"sysfs_xe", "/class/drm/card1/device/tile0/gt0/freq0/act_freq", 2800}}) {
     std::string root = copy_fixture(c.fixture);
     SysfsBackend backend(root);
     ASSERT_TRUE(backend.init().ok());
@@ -142,7 +143,8 @@ TEST(SysfsBackend, IntelClockIsTheActualNotTheRequestedFrequency) {
     GpuSample missing;
     backend.refresh(0, 3, missing);
     EXPECT_FALSE(missing.sm_clock_mhz.has_value()) << c.fixture;
-    std::string why = missing.unavailable.count("sm_clock_mhz") ? missing.unavailable.at("sm_clock_mhz") : "";
+    std::string why =
+        missing.unavailable.count("sm_clock_mhz") ? missing.unavailable.at("sm_clock_mhz") : "";
     EXPECT_NE(why.find(std::filesystem::path(c.act_file).filename().string()), std::string::npos)
         << c.fixture << ": " << why;
     std::filesystem::remove_all(root);

@@ -37,7 +37,8 @@ std::string amd_and_intel_tree() {
 }
 
 TEST(FleetContract, EachCardServedOnceByItsNativeBackend) {
-  FakeScenario nvml("NIGHTSHIFT_FAKE_NVML", "count = 1\n0.name = Fake A100\n0.pci = 00000000:3B:00.0\n");
+  FakeScenario nvml("NIGHTSHIFT_FAKE_NVML",
+                    "count = 1\n0.name = Fake A100\n0.pci = 00000000:3B:00.0\n");
   FakeScenario rocm("NIGHTSHIFT_FAKE_ROCM", "count = 1\n0.name = Fake RX 7900\n0.bdfid = 0x300\n");
   // The 1.8 loader with an inherited ZES_ENABLE_SYSMAN=0.
   FakeScenario level_zero("NIGHTSHIFT_FAKE_LEVEL_ZERO",

@@ -70,8 +70,8 @@ TEST(LevelZeroContract, TwoDevicesInWireUnits) {
   EXPECT_EQ(reason(s[0], "power_w"), "first reading; a rate needs two");
   EXPECT_EQ(s[1].temp_c, 45.5);
   EXPECT_EQ(s[1].temp_mem_c, 50.0);
-  EXPECT_EQ(s[1].energy_j, 151.0);  // µJ -> J
-  EXPECT_EQ(s[1].power_w, 150.0);   // 150 J over 1 s
+  EXPECT_EQ(s[1].energy_j, 151.0);                // µJ -> J
+  EXPECT_EQ(s[1].power_w, 150.0);                 // 150 J over 1 s
   EXPECT_EQ(s[1].mem_used_bytes, 3221225472u);    // size - free
   EXPECT_EQ(s[1].mem_total_bytes, 16106127360u);  // allocatable size
   EXPECT_EQ(s[1].sm_clock_mhz, 2100.0);
@@ -153,7 +153,8 @@ TEST(LevelZeroContract, MultiTileWithoutCardDomainSumsTheTiles) {
 }
 
 TEST(LevelZeroContract, OnlySystemMemoryIsNoVram) {
-  FakeScenario scenario(kEnv, "count = 1\n0.memory = system\n0.mem.0.size = 100\n0.mem.0.free = 1\n");
+  FakeScenario scenario(kEnv,
+                        "count = 1\n0.memory = system\n0.mem.0.size = 100\n0.mem.0.free = 1\n");
   LevelZeroBackend backend(fake_library("libze_loader.so.1"));
   ASSERT_TRUE(backend.init().ok());
   GpuSample s = two_samples(backend, 0)[1];

@@ -61,7 +61,7 @@ TEST(NvmlContract, TwoDevicesInWireUnits) {
   EXPECT_EQ(s[0].util_pct, 87.0);
   EXPECT_EQ(s[0].sm_clock_mhz, 1410.0);
   EXPECT_EQ(s[0].mem_clock_mhz, 1593.0);
-  EXPECT_EQ(s[0].power_w, 251.234);     // mW -> W
+  EXPECT_EQ(s[0].power_w, 251.234);      // mW -> W
   EXPECT_EQ(s[0].energy_j, 123456.789);  // mJ -> J
   EXPECT_EQ(s[0].fan_pct, 55.0);
   EXPECT_EQ(s[0].fan_rpm, 2100.0);  // nvmlDeviceGetFanSpeedRPM
@@ -70,8 +70,8 @@ TEST(NvmlContract, TwoDevicesInWireUnits) {
   EXPECT_EQ(s[0].mem_used_source, "nvml_v2");
   EXPECT_NE(reason(s[0], "temp_junction_c").find("NVML"), std::string::npos);
 
-  for (const char* field : {"temp_c", "util_pct", "sm_clock_mhz", "power_w", "energy_j",
-                            "fan_pct", "fan_rpm", "mem_used_bytes", "mem_total_bytes"}) {
+  for (const char* field : {"temp_c", "util_pct", "sm_clock_mhz", "power_w", "energy_j", "fan_pct",
+                            "fan_rpm", "mem_used_bytes", "mem_total_bytes"}) {
     EXPECT_EQ(reason(s[1], field), "not supported by this device") << field;
   }
   for (const auto& sample : s) expect_every_field_set_or_explained(sample);
@@ -96,8 +96,7 @@ TEST(NvmlContract, MemoryFallsBackToV1AndSaysSo) {
 }
 
 TEST(NvmlContract, MemoryRefusedForPermissionIsNotRetriedAsV1) {
-  FakeScenario scenario(kEnv,
-                        "count = 1\n0.memory_v2 = !4\n0.memory_v1 = ok\n0.mem_v1_used = 1\n");
+  FakeScenario scenario(kEnv, "count = 1\n0.memory_v2 = !4\n0.memory_v1 = ok\n0.mem_v1_used = 1\n");
   NvmlBackend backend(fake_library("libnvidia-ml.so.1"));
   ASSERT_TRUE(backend.init().ok());
   GpuSample s = sample_all(backend)[0];

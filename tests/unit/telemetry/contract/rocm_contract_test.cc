@@ -90,29 +90,27 @@ TEST(RocmContract, FrequencyTableDecodedByTheLibrarysLayout) {
     const char* sclk;
     double mhz;
   };
-  for (const Case& c : {Case{5, 5, "500000000 1850000000 / 1", 1850},
-                        Case{6, 6, "0 500000000 1850000000 2100000000 / 3", 2100},
-                        Case{7, 6, "800000000 / 0", 800},
-                        Case{1, 5, "500000000 1850000000 / 1", 1850},
-                        Case{1, 6, "500000000 1850000000 / 1", 1850},
-                        Case{1, 5, "800000000 / 0", 800},
-                        Case{1, 6, "800000000 / 0", 800}}) {
+  for (const Case& c :
+       {Case{5, 5, "500000000 1850000000 / 1", 1850},
+        Case{6, 6, "0 500000000 1850000000 2100000000 / 3", 2100}, Case{7, 6, "800000000 / 0", 800},
+        Case{1, 5, "500000000 1850000000 / 1", 1850}, Case{1, 6, "500000000 1850000000 / 1", 1850},
+        Case{1, 5, "800000000 / 0", 800}, Case{1, 6, "800000000 / 0", 800}}) {
     FakeScenario scenario(kEnv, "count = 1\nversion = " + std::to_string(c.version) +
                                     "\nabi = " + std::to_string(c.abi) + "\n0.sclk = " + c.sclk +
                                     "\n0.mclk = 1000000000 / 0\n");
     RocmBackend backend(fake_library("librocm_smi64.so"));
     ASSERT_TRUE(backend.init().ok());
     GpuSample s = sample_device(backend, 0);
-    EXPECT_EQ(s.sm_clock_mhz, c.mhz) << "version " << c.version << " abi " << c.abi << ": "
-                                     << reason(s, "sm_clock_mhz");
+    EXPECT_EQ(s.sm_clock_mhz, c.mhz)
+        << "version " << c.version << " abi " << c.abi << ": " << reason(s, "sm_clock_mhz");
     EXPECT_EQ(s.mem_clock_mhz, 1000.0);
   }
 }
 
 // Cards without an average power sensor report the current socket power.
 TEST(RocmContract, PowerFallsBackToCurrentSocketPower) {
-  FakeScenario scenario(kEnv, "count = 1\n0.power_ave = " + kNotSupported +
-                                  "\n0.socket_power = 95500000\n");
+  FakeScenario scenario(
+      kEnv, "count = 1\n0.power_ave = " + kNotSupported + "\n0.socket_power = 95500000\n");
   RocmBackend backend(fake_library("librocm_smi64.so"));
   ASSERT_TRUE(backend.init().ok());
   GpuSample s = sample_device(backend, 0);
@@ -132,8 +130,8 @@ TEST(RocmContract, NoPowerSensorSaysWhichCallsFailed) {
 
 // Data-centre parts may have no edge sensor: temp_c is then the junction's.
 TEST(RocmContract, TemperatureFallsBackToJunction) {
-  FakeScenario scenario(kEnv, "count = 1\n0.temp.edge = " + kNotSupported +
-                                  "\n0.temp.junction = 71000\n");
+  FakeScenario scenario(
+      kEnv, "count = 1\n0.temp.edge = " + kNotSupported + "\n0.temp.junction = 71000\n");
   RocmBackend backend(fake_library("librocm_smi64.so"));
   ASSERT_TRUE(backend.init().ok());
   GpuSample s = sample_device(backend, 0);
@@ -143,9 +141,9 @@ TEST(RocmContract, TemperatureFallsBackToJunction) {
 }
 
 TEST(RocmContract, FailedEnergyAndFanCallsAreExplained) {
-  FakeScenario scenario(kEnv, "count = 1\n0.energy = !" + std::to_string(RSMI_STATUS_PERMISSION) +
-                                  "\n0.fan_rpm = 1200\n0.fan_speed = 100\n0.fan_max = " +
-                                  kNotSupported + "\n");
+  FakeScenario scenario(
+      kEnv, "count = 1\n0.energy = !" + std::to_string(RSMI_STATUS_PERMISSION) +
+                "\n0.fan_rpm = 1200\n0.fan_speed = 100\n0.fan_max = " + kNotSupported + "\n");
   RocmBackend backend(fake_library("librocm_smi64.so"));
   ASSERT_TRUE(backend.init().ok());
   GpuSample s = sample_device(backend, 0);
@@ -171,7 +169,8 @@ TEST(RocmContract, FailingInitIsNoDeviceAndQuiet) {
   ::close(fd);
   ::unlink(path);
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error(), "no device: rsmi_init failed: RSMI_STATUS_INIT_ERROR: fake init failure");
+  EXPECT_EQ(status.error(),
+            "no device: rsmi_init failed: RSMI_STATUS_INIT_ERROR: fake init failure");
   EXPECT_EQ(written, 0) << "rsmi_init's chatter reached stderr";
 }
 

@@ -63,7 +63,7 @@ TEST(RsmiAbi, EachLayoutDecodesEveryTableSizeAndLevel) {
 
 TEST(RsmiAbi, TablesNoCallReturnsAreRejected) {
   EXPECT_FALSE(decode(FrequencyBuffer{}, Layout::kEither).ok());  // nothing written
-  EXPECT_FALSE(decode(v5_table({1, 2}, 2), Layout::kV5).ok());     // current out of range
+  EXPECT_FALSE(decode(v5_table({1, 2}, 2), Layout::kV5).ok());    // current out of range
   EXPECT_FALSE(decode(v6_table({1, 2}, 5, false), Layout::kV6).ok());
   EXPECT_FALSE(decode(v6_table({5, 6}, 1, true), Layout::kV5).ok());  // wrong layout forced
 }
