@@ -161,6 +161,10 @@ int run_check(const GlobalOptions& global, const CheckOptions& options) {
     else
       std::cout << fmt::format("{:<10} unavailable  {}\n", r.name, r.reason);
   }
+  for (const auto& g : fleet.sample(telemetry::mono_now_ns())) {  // why each field is missing
+    for (const auto& [field, why] : g.unavailable)
+      std::cout << fmt::format("  gpu{} {} unavailable: {}\n", g.index, field, why);
+  }
   return 0;
 }
 

@@ -32,6 +32,9 @@ void read_section(ConfigReader& r, TelemetryConfig& t) {
   r.field("interval_ms", t.interval_ms, 10, 3'600'000);
   r.list("backends", t.backends, {"nvml", "levelzero", "rocm", "sysfs", "simulated"}, "backend");
   r.field("sysfs_root", t.sysfs_root);
+  r.field("nvml_library", t.nvml_library);
+  r.field("levelzero_library", t.levelzero_library);
+  r.field("rocm_library", t.rocm_library);
   r.field("proc_root", t.proc_root);
   r.list("disks", t.disks);
   // The shorthand sets simulated.gpus only when given, so a config read back

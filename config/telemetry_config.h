@@ -37,6 +37,10 @@ struct TelemetryConfig {
   // Backends tried in order; "simulated" is only used when listed here.
   std::vector<std::string> backends = {"nvml", "levelzero", "rocm", "sysfs"};
   std::string sysfs_root = "/sys";
+  // The vendor libraries, by soname or path (tests point them at fakes).
+  std::string nvml_library = "libnvidia-ml.so.1";
+  std::string levelzero_library = "libze_loader.so.1";
+  std::string rocm_library = "librocm_smi64.so.1";
   std::string proc_root = "/proc";
   std::vector<std::string> disks = {"/"};
   int simulated_gpus = 1;  // shorthand for simulated.gpus

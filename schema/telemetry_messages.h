@@ -78,6 +78,9 @@ struct GpuSample {
   std::optional<double> util_pct;
   std::optional<uint64_t> mem_used_bytes;
   std::optional<uint64_t> mem_total_bytes;
+  // Which call served mem_used_bytes where backends differ in meaning:
+  // "nvml_v2", or "nvml_v1_includes_reserved" (driver/firmware memory counted).
+  std::optional<std::string> mem_used_source;
   std::optional<double> sm_clock_mhz;
   std::optional<double> mem_clock_mhz;
   std::optional<double> power_w;
@@ -101,6 +104,7 @@ struct GpuSample {
     v("util_pct", util_pct);
     v("mem_used_bytes", mem_used_bytes);
     v("mem_total_bytes", mem_total_bytes);
+    v("mem_used_source", mem_used_source);
     v("sm_clock_mhz", sm_clock_mhz);
     v("mem_clock_mhz", mem_clock_mhz);
     v("power_w", power_w);

@@ -12,9 +12,9 @@ namespace nightshift::telemetry {
 
 std::unique_ptr<GpuBackend> make_backend(const std::string& name,
                                          const config::TelemetryConfig& config) {
-  if (name == "nvml") return std::make_unique<NvmlBackend>();
-  if (name == "levelzero") return std::make_unique<LevelZeroBackend>();
-  if (name == "rocm") return std::make_unique<RocmBackend>();
+  if (name == "nvml") return std::make_unique<NvmlBackend>(config.nvml_library);
+  if (name == "levelzero") return std::make_unique<LevelZeroBackend>(config.levelzero_library);
+  if (name == "rocm") return std::make_unique<RocmBackend>(config.rocm_library);
   if (name == "sysfs") return std::make_unique<SysfsBackend>(config.sysfs_root);
   if (name == "simulated") return std::make_unique<SimulatedBackend>(config.simulated);
   return nullptr;

@@ -2,10 +2,12 @@
 
 #include <level_zero/zes_api.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
 #include "stages/telemetry/counter_rates.h"
+#include "stages/telemetry/levelzero_loader_1_10.h"
 
 namespace nightshift::telemetry {
 namespace {
@@ -50,7 +52,9 @@ std::string ze_result_text(uint32_t result) {
 
 struct LevelZeroBackend::Api {
   decltype(&::zeInit) ze_init = nullptr;
-  ze_result_t (*zes_init)(uint32_t flags) = nullptr;  // loader >= 1.10 only
+  decltype(&::zesInit) zes_init = nullptr;  // loader >= 1.10 only
+  decltype(&::zesDriverGet) zes_driver_get = nullptr;
+  decltype(&::zesDeviceGet) zes_device_get = nullptr;
   decltype(&::zeDriverGet) driver_get = nullptr;
   decltype(&::zeDeviceGet) device_get = nullptr;
   decltype(&::zesDeviceGetProperties) device_properties = nullptr;
@@ -59,6 +63,8 @@ struct LevelZeroBackend::Api {
   decltype(&::zesTemperatureGetProperties) temp_properties = nullptr;
   decltype(&::zesTemperatureGetState) temp_state = nullptr;
   decltype(&::zesDeviceEnumPowerDomains) enum_power = nullptr;
+  decltype(&::zesDeviceGetCardPowerDomain) card_power = nullptr;
+  decltype(&::zesPowerGetProperties) power_properties = nullptr;
   decltype(&::zesPowerGetEnergyCounter) energy_counter = nullptr;
   decltype(&::zesDeviceEnumMemoryModules) enum_memory = nullptr;
   decltype(&::zesMemoryGetProperties) memory_properties = nullptr;
@@ -74,17 +80,24 @@ struct LevelZeroBackend::Api {
 };
 
 struct LevelZeroBackend::Device {
+  struct Engine {
+    zes_engine_handle_t handle;
+    CounterRate activity_rate{busy_pct_from_activity};
+  };
   zes_device_handle_t handle = nullptr;
   std::vector<zes_temp_handle_t> gpu_temps;
   std::vector<zes_temp_handle_t> mem_temps;
+  // The whole card's domain, or else every tile's (their energies add up).
   std::vector<zes_pwr_handle_t> power;
-  std::vector<zes_mem_handle_t> memory;
+  bool any_memory = false;
+  std::vector<zes_mem_handle_t> memory;  // device-local modules, every tile
   std::optional<zes_freq_handle_t> gpu_freq;
   std::optional<zes_freq_handle_t> mem_freq;
-  std::optional<zes_engine_handle_t> engine;  // the all-engines group where offered
+  // The device-level all-engines group (or compute group), or else each
+  // tile's (their busy percentages are averaged).
+  std::vector<Engine> engines;
   std::vector<zes_fan_handle_t> fans;
   CounterRate energy_rate{power_w_from_energy};
-  CounterRate activity_rate{busy_pct_from_activity};
 };
 
 LevelZeroBackend::LevelZeroBackend(std::string library)
@@ -103,11 +116,15 @@ Status LevelZeroBackend::load_api() {
             l.load("zesDeviceGetProperties", a.device_properties);
   if (!ok) return make_error("library too old: " + library_name_ + " lacks Sysman entry points");
   l.load("zesInit", a.zes_init);
+  l.load("zesDriverGet", a.zes_driver_get);
+  l.load("zesDeviceGet", a.zes_device_get);
   l.load("zesDevicePciGetProperties", a.pci_properties);
   l.load("zesDeviceEnumTemperatureSensors", a.enum_temps);
   l.load("zesTemperatureGetProperties", a.temp_properties);
   l.load("zesTemperatureGetState", a.temp_state);
   l.load("zesDeviceEnumPowerDomains", a.enum_power);
+  l.load("zesDeviceGetCardPowerDomain", a.card_power);
+  l.load("zesPowerGetProperties", a.power_properties);
   l.load("zesPowerGetEnergyCounter", a.energy_counter);
   l.load("zesDeviceEnumMemoryModules", a.enum_memory);
   l.load("zesMemoryGetProperties", a.memory_properties);
@@ -125,22 +142,27 @@ Status LevelZeroBackend::load_api() {
 
 Status LevelZeroBackend::initialise_driver() {
   QuietStderr quiet;  // the loader reports missing drivers on stderr
-  void* zes_driver_get = library_->find("zesDriverGet");
-  void* zes_device_get = library_->find("zesDeviceGet");
-  if (api_->zes_init != nullptr && zes_driver_get != nullptr && zes_device_get != nullptr) {
+  std::string zes_failure;
+  if (api_->zes_init != nullptr && api_->zes_driver_get != nullptr &&
+      api_->zes_device_get != nullptr) {
     ze_result_t r = api_->zes_init(0);
-    if (r != ZE_RESULT_SUCCESS)
-      return make_error("no device: zesInit failed: " + ze_result_text(r));
-    // zes_driver/device handles are opaque pointers like their ze_ twins;
-    // the signatures differ only in the handle's name.
-    api_->driver_get = reinterpret_cast<decltype(api_->driver_get)>(zes_driver_get);
-    api_->device_get = reinterpret_cast<decltype(api_->device_get)>(zes_device_get);
-    return Status::success();
+    if (r == ZE_RESULT_SUCCESS) {
+      // zes_driver/device handles are opaque pointers like their ze_ twins;
+      // the signatures differ only in the handle's name.
+      api_->driver_get = reinterpret_cast<decltype(api_->driver_get)>(api_->zes_driver_get);
+      api_->device_get = reinterpret_cast<decltype(api_->device_get)>(api_->zes_device_get);
+      return Status::success();
+    }
+    zes_failure = "zesInit failed: " + ze_result_text(r) + "; ";
   }
-  // The 1.8 loader has no zesInit: Sysman rides on zeInit when this is set.
-  ::setenv("ZES_ENABLE_SYSMAN", "1", 0);
+  // The 1.8 loader has no zesInit, and a failing one may still leave this:
+  // Sysman rides on zeInit when ZES_ENABLE_SYSMAN is 1. Overwritten, since an
+  // inherited 0 would leave the devices without name or PCI id (and the
+  // sysfs backend would then serve the same card again).
+  ::setenv("ZES_ENABLE_SYSMAN", "1", 1);
   ze_result_t r = api_->ze_init(ZE_INIT_FLAG_GPU_ONLY);
-  if (r != ZE_RESULT_SUCCESS) return make_error("no device: zeInit failed: " + ze_result_text(r));
+  if (r != ZE_RESULT_SUCCESS)
+    return make_error("no device: " + zes_failure + "zeInit failed: " + ze_result_text(r));
   return Status::success();
 }
 
@@ -187,8 +209,16 @@ void LevelZeroBackend::add_device(void* raw) {
     if (tp.type == ZES_TEMP_SENSORS_GPU) d->gpu_temps.push_back(t);
     if (tp.type == ZES_TEMP_SENSORS_MEMORY) d->mem_temps.push_back(t);
   }
-  d->power = enumerate<zes_pwr_handle_t>(api_->enum_power, d->handle);
-  d->memory = enumerate<zes_mem_handle_t>(api_->enum_memory, d->handle);
+  find_power_domains(*d);
+  for (auto m : enumerate<zes_mem_handle_t>(api_->enum_memory, d->handle)) {
+    d->any_memory = true;
+    zes_mem_properties_t mp{};
+    mp.stype = ZES_STRUCTURE_TYPE_MEM_PROPERTIES;
+    // A ZES_MEM_LOC_SYSTEM module is host memory, not VRAM.
+    if (api_->memory_properties && api_->memory_properties(m, &mp) == ZE_RESULT_SUCCESS &&
+        mp.location == ZES_MEM_LOC_DEVICE)
+      d->memory.push_back(m);
+  }
   for (auto f : enumerate<zes_freq_handle_t>(api_->enum_freq, d->handle)) {
     zes_freq_properties_t fp{};
     fp.stype = ZES_STRUCTURE_TYPE_FREQ_PROPERTIES;
@@ -196,21 +226,58 @@ void LevelZeroBackend::add_device(void* raw) {
     if (fp.type == ZES_FREQ_DOMAIN_GPU && !d->gpu_freq) d->gpu_freq = f;
     if (fp.type == ZES_FREQ_DOMAIN_MEMORY && !d->mem_freq) d->mem_freq = f;
   }
-  for (auto e : enumerate<zes_engine_handle_t>(api_->enum_engines, d->handle)) {
-    zes_engine_properties_t ep{};
-    ep.stype = ZES_STRUCTURE_TYPE_ENGINE_PROPERTIES;
-    if (api_->engine_properties(e, &ep) != ZE_RESULT_SUCCESS) continue;
-    if (ep.type == ZES_ENGINE_GROUP_ALL) d->engine = e;
-    if (ep.type == ZES_ENGINE_GROUP_COMPUTE_ALL && !d->engine) d->engine = e;
-  }
+  find_engine_groups(*d);
   d->fans = enumerate<zes_fan_handle_t>(api_->enum_fans, d->handle);
   devices_.push_back(info);
   state_.push_back(std::move(d));
 }
 
+// The card's power domain: zesDeviceGetCardPowerDomain (1.8 loader), else an
+// enumerated domain not on a sub-device, else every tile's domain. The first
+// enumerated domain may be one tile's on multi-tile parts.
+void LevelZeroBackend::find_power_domains(Device& d) {
+  zes_pwr_handle_t card = nullptr;
+  if (api_->card_power && api_->card_power(d.handle, &card) == ZE_RESULT_SUCCESS && card) {
+    d.power = {card};
+    return;
+  }
+  auto domains = enumerate<zes_pwr_handle_t>(api_->enum_power, d.handle);
+  for (auto p : domains) {
+    zes_power_properties_t pp{};
+    pp.stype = ZES_STRUCTURE_TYPE_POWER_PROPERTIES;
+    if (api_->power_properties && api_->power_properties(p, &pp) == ZE_RESULT_SUCCESS &&
+        !pp.onSubdevice) {
+      d.power = {p};
+      return;
+    }
+  }
+  d.power = domains;
+}
+
+// The device-level all-engines group, else its compute group, else every
+// tile's all-engines (or compute) group.
+void LevelZeroBackend::find_engine_groups(Device& d) {
+  // Ranks: device all, device compute, tile all, tile compute.
+  std::vector<zes_engine_handle_t> by_rank[4];
+  for (auto e : enumerate<zes_engine_handle_t>(api_->enum_engines, d.handle)) {
+    zes_engine_properties_t ep{};
+    ep.stype = ZES_STRUCTURE_TYPE_ENGINE_PROPERTIES;
+    if (api_->engine_properties(e, &ep) != ZE_RESULT_SUCCESS) continue;
+    if (ep.type != ZES_ENGINE_GROUP_ALL && ep.type != ZES_ENGINE_GROUP_COMPUTE_ALL) continue;
+    by_rank[(ep.onSubdevice ? 2 : 0) + (ep.type == ZES_ENGINE_GROUP_ALL ? 0 : 1)].push_back(e);
+  }
+  for (int rank = 0; rank < 4; ++rank) {
+    if (by_rank[rank].empty()) continue;
+    if (rank < 2) return d.engines.push_back(Device::Engine{by_rank[rank].front()});
+    for (auto e : by_rank[rank]) d.engines.push_back(Device::Engine{e});
+    return;
+  }
+}
+
 void LevelZeroBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
   Device& d = *state_.at(device);
   read_temperature(d, out);
+  mark_unavailable(out, "temp_junction_c", "Level Zero reports no hotspot temperature");
   read_power(d, out);
   read_memory(d, out);
   read_frequency(d, out);
@@ -218,48 +285,63 @@ void LevelZeroBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
   read_fan(d, out);
 }
 
+// The hottest sensor that answered; unavailable only if none did.
 void LevelZeroBackend::read_temperature(Device& d, GpuSample& out) {
   auto read_max = [&](const std::vector<zes_temp_handle_t>& sensors, std::optional<double>& field,
                       const char* name) {
     if (sensors.empty()) return mark_unavailable(out, name, "no such sensor");
+    std::string failure;
     for (auto t : sensors) {
       double celsius = 0;
       ze_result_t r = api_->temp_state(t, &celsius);
-      if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, name, ze_result_text(r));
-      if (!field || celsius > *field) field = celsius;
+      if (r != ZE_RESULT_SUCCESS && failure.empty()) failure = ze_result_text(r);
+      if (r == ZE_RESULT_SUCCESS && (!field || celsius > *field)) field = celsius;
     }
+    if (!field) mark_unavailable(out, name, failure);
   };
   read_max(d.gpu_temps, out.temp_c, "temp_c");
-  if (!d.mem_temps.empty()) read_max(d.mem_temps, out.temp_mem_c, "temp_mem_c");
+  read_max(d.mem_temps, out.temp_mem_c, "temp_mem_c");
 }
 
 void LevelZeroBackend::read_power(Device& d, GpuSample& out) {
-  if (d.power.empty()) return mark_unavailable(out, "power_w", "no power domain");
-  zes_power_energy_counter_t counter{};
-  ze_result_t r = api_->energy_counter(d.power.front(), &counter);
-  if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, "power_w", ze_result_text(r));
-  out.energy_j = static_cast<double>(counter.energy) / 1e6;
-  auto watts = d.energy_rate.update({counter.energy, counter.timestamp});
+  auto fail = [&](const std::string& why) {
+    mark_unavailable(out, "power_w", why);
+    mark_unavailable(out, "energy_j", why);
+  };
+  if (d.power.empty()) return fail("no power domain");
+  CounterReading total;
+  for (auto p : d.power) {
+    zes_power_energy_counter_t counter{};
+    ze_result_t r = api_->energy_counter(p, &counter);
+    if (r != ZE_RESULT_SUCCESS) return fail(ze_result_text(r));
+    total.value += counter.energy;
+    total.timestamp_us = std::max<uint64_t>(total.timestamp_us, counter.timestamp);
+  }
+  out.energy_j = static_cast<double>(total.value) / 1e6;
+  auto watts = d.energy_rate.update(total);
   if (watts)
     out.power_w = *watts;
   else
     mark_unavailable(out, "power_w", watts.error());
 }
 
+// used = size - free per device-local module (zes_mem_state_t defines free
+// against the allocatable size, which may be less than physicalSize).
 void LevelZeroBackend::read_memory(Device& d, GpuSample& out) {
-  if (d.memory.empty()) return mark_unavailable(out, "mem_used_bytes", "no memory module");
+  auto fail = [&](const std::string& why) {
+    mark_unavailable(out, "mem_used_bytes", why);
+    mark_unavailable(out, "mem_total_bytes", why);
+  };
+  if (d.memory.empty())
+    return fail(d.any_memory ? "no device-local memory module" : "no memory module");
   uint64_t used = 0, total = 0;
   for (auto m : d.memory) {
-    zes_mem_properties_t props{};
-    props.stype = ZES_STRUCTURE_TYPE_MEM_PROPERTIES;
     zes_mem_state_t state{};
     state.stype = ZES_STRUCTURE_TYPE_MEM_STATE;
     ze_result_t r = api_->memory_state(m, &state);
-    if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, "mem_used_bytes", ze_result_text(r));
-    bool has_props = api_->memory_properties(m, &props) == ZE_RESULT_SUCCESS;
-    uint64_t size = has_props && props.physicalSize > 0 ? props.physicalSize : state.size;
-    total += size;
-    used += size > state.free ? size - state.free : 0;
+    if (r != ZE_RESULT_SUCCESS) return fail(ze_result_text(r));
+    total += state.size;
+    used += state.size > state.free ? state.size - state.free : 0;
   }
   out.mem_used_bytes = used;
   out.mem_total_bytes = total;
@@ -283,25 +365,39 @@ void LevelZeroBackend::read_frequency(Device& d, GpuSample& out) {
 }
 
 void LevelZeroBackend::read_activity(Device& d, GpuSample& out) {
-  if (!d.engine) return mark_unavailable(out, "util_pct", "no engine group");
-  zes_engine_stats_t stats{};
-  ze_result_t r = api_->engine_activity(*d.engine, &stats);
-  if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, "util_pct", ze_result_text(r));
-  auto busy = d.activity_rate.update({stats.activeTime, stats.timestamp});
-  if (busy)
-    out.util_pct = *busy;
+  if (d.engines.empty()) return mark_unavailable(out, "util_pct", "no engine group");
+  double sum = 0;
+  std::string failure;
+  for (auto& engine : d.engines) {  // every one, so each rate keeps its previous reading
+    zes_engine_stats_t stats{};
+    ze_result_t r = api_->engine_activity(engine.handle, &stats);
+    if (r != ZE_RESULT_SUCCESS) {
+      if (failure.empty()) failure = ze_result_text(r);
+      continue;
+    }
+    auto busy = engine.activity_rate.update({stats.activeTime, stats.timestamp});
+    if (busy)
+      sum += *busy;
+    else if (failure.empty())
+      failure = busy.error();
+  }
+  if (failure.empty())
+    out.util_pct = sum / static_cast<double>(d.engines.size());
   else
-    mark_unavailable(out, "util_pct", busy.error());
+    mark_unavailable(out, "util_pct", failure);
 }
 
 void LevelZeroBackend::read_fan(Device& d, GpuSample& out) {
-  if (d.fans.empty()) return mark_unavailable(out, "fan_rpm", "no fan reported");
-  int32_t rpm = 0;
-  ze_result_t r = api_->fan_state(d.fans.front(), ZES_FAN_SPEED_UNITS_RPM, &rpm);
-  if (r == ZE_RESULT_SUCCESS && rpm >= 0)
-    out.fan_rpm = rpm;
-  else
-    mark_unavailable(out, "fan_rpm", ze_result_text(r));
+  auto read = [&](zes_fan_speed_units_t units, std::optional<double>& field, const char* name) {
+    if (d.fans.empty()) return mark_unavailable(out, name, "no fan reported");
+    int32_t speed = 0;
+    ze_result_t r = api_->fan_state(d.fans.front(), units, &speed);
+    if (r != ZE_RESULT_SUCCESS) return mark_unavailable(out, name, ze_result_text(r));
+    if (speed < 0) return mark_unavailable(out, name, "fan speed cannot be measured");
+    field = speed;
+  };
+  read(ZES_FAN_SPEED_UNITS_RPM, out.fan_rpm, "fan_rpm");
+  read(ZES_FAN_SPEED_UNITS_PERCENT, out.fan_pct, "fan_pct");
 }
 
 }  // namespace nightshift::telemetry

@@ -1,6 +1,9 @@
 // LevelZeroBackend: Intel GPUs through Level Zero Sysman, the loader opened
 // with dlopen (libze_loader.so.1). On the 1.8 loader Sysman is enabled by
-// ZES_ENABLE_SYSMAN=1 before zeInit; zesInit is used where the loader has it.
+// ZES_ENABLE_SYSMAN=1 before zeInit; zesInit is used where the loader has it,
+// and if it fails the zeInit path is still tried. Multi-tile parts are read
+// as a whole card: its power domain (or the tiles' summed), every tile's
+// device-local memory, the device-level engine group (or the tiles' mean).
 //
 // Consumer Arc cards refuse some queries (temperature with
 // ZE_RESULT_ERROR_DEPENDENCY_UNAVAILABLE, engine activity without
@@ -38,6 +41,8 @@ class LevelZeroBackend : public GpuBackend {
   Status load_api();
   Status initialise_driver();
   void add_device(void* handle);
+  void find_power_domains(Device& d);
+  void find_engine_groups(Device& d);
   void read_temperature(Device& d, GpuSample& out);
   void read_power(Device& d, GpuSample& out);
   void read_memory(Device& d, GpuSample& out);

@@ -10,7 +10,7 @@ MemoryUse memory_use(const MemoryV1& v1) { return MemoryUse{v1.used, v1.total, s
 
 bool should_fall_back_to_v1(Return result) {
   return result == kErrorFunctionNotFound || result == kErrorArgumentVersionMismatch ||
-         result == kErrorNotSupported;
+         result == kErrorNotSupported || result == kErrorUnknown;
 }
 
 std::string normalize_pci_bus_id(const std::string& bus_id) {

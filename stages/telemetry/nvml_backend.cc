@@ -1,23 +1,26 @@
 #include "stages/telemetry/nvml_backend.h"
 
+#include <algorithm>
+
 namespace nightshift::telemetry {
 
 struct NvmlBackend::Api {
-  nvml::Return (*init_v2)() = nullptr;
-  nvml::Return (*shutdown)() = nullptr;
-  const char* (*error_string)(nvml::Return) = nullptr;
-  nvml::Return (*get_count_v2)(unsigned int*) = nullptr;
-  nvml::Return (*get_handle_v2)(unsigned int, nvml::Device*) = nullptr;
-  nvml::Return (*get_name)(nvml::Device, char*, unsigned int) = nullptr;
-  nvml::Return (*get_pci_v3)(nvml::Device, nvml::PciInfo*) = nullptr;
-  nvml::Return (*get_memory_v2)(nvml::Device, nvml::MemoryV2*) = nullptr;
-  nvml::Return (*get_memory_v1)(nvml::Device, nvml::MemoryV1*) = nullptr;
-  nvml::Return (*get_temperature)(nvml::Device, unsigned int, unsigned int*) = nullptr;
-  nvml::Return (*get_utilization)(nvml::Device, nvml::Utilization*) = nullptr;
-  nvml::Return (*get_clock)(nvml::Device, unsigned int, unsigned int*) = nullptr;
-  nvml::Return (*get_power_mw)(nvml::Device, unsigned int*) = nullptr;
-  nvml::Return (*get_energy_mj)(nvml::Device, unsigned long long*) = nullptr;
-  nvml::Return (*get_fan_pct)(nvml::Device, unsigned int*) = nullptr;
+  decltype(&::nvmlInit_v2) init_v2 = nullptr;
+  decltype(&::nvmlShutdown) shutdown = nullptr;
+  decltype(&::nvmlErrorString) error_string = nullptr;
+  decltype(&::nvmlDeviceGetCount_v2) get_count_v2 = nullptr;
+  decltype(&::nvmlDeviceGetHandleByIndex_v2) get_handle_v2 = nullptr;
+  decltype(&::nvmlDeviceGetName) get_name = nullptr;
+  decltype(&::nvmlDeviceGetPciInfo_v3) get_pci_v3 = nullptr;
+  decltype(&::nvmlDeviceGetMemoryInfo_v2) get_memory_v2 = nullptr;
+  decltype(&::nvmlDeviceGetMemoryInfo) get_memory_v1 = nullptr;
+  decltype(&::nvmlDeviceGetTemperature) get_temperature = nullptr;
+  decltype(&::nvmlDeviceGetUtilizationRates) get_utilization = nullptr;
+  decltype(&::nvmlDeviceGetClockInfo) get_clock = nullptr;
+  decltype(&::nvmlDeviceGetPowerUsage) get_power_mw = nullptr;
+  decltype(&::nvmlDeviceGetTotalEnergyConsumption) get_energy_mj = nullptr;
+  decltype(&::nvmlDeviceGetFanSpeed) get_fan_pct = nullptr;
+  decltype(&::nvmlDeviceGetFanSpeedRPM) get_fan_rpm = nullptr;  // drivers >= 550
 };
 
 NvmlBackend::NvmlBackend(std::string library)
@@ -47,6 +50,7 @@ Status NvmlBackend::load_api() {
   library_->load("nvmlDeviceGetPowerUsage", a.get_power_mw);
   library_->load("nvmlDeviceGetTotalEnergyConsumption", a.get_energy_mj);
   library_->load("nvmlDeviceGetFanSpeed", a.get_fan_pct);
+  library_->load("nvmlDeviceGetFanSpeedRPM", a.get_fan_rpm);
   return Status::success();
 }
 
@@ -60,7 +64,8 @@ std::string NvmlBackend::describe(nvml::Return result) const {
 Status NvmlBackend::init() {
   if (Status loaded = load_api(); !loaded) return loaded;
   nvml::Return r = api_->init_v2();
-  if (r != nvml::kSuccess) return make_error("nvmlInit_v2 failed: " + describe(r));
+  // The library without a working driver (or GPU) fails here.
+  if (r != nvml::kSuccess) return make_error("no device: nvmlInit_v2 failed: " + describe(r));
   initialised_ = true;
   unsigned int count = 0;
   r = api_->get_count_v2(&count);
@@ -86,30 +91,47 @@ Status NvmlBackend::init() {
 }
 
 void NvmlBackend::read_memory(nvml::Device handle, GpuSample& out) const {
+  auto fail = [&](nvml::Return r) {
+    mark_unavailable(out, "mem_used_bytes", describe(r));
+    mark_unavailable(out, "mem_total_bytes", describe(r));
+  };
+  auto use_figures = [&](const nvml::MemoryUse& use) {
+    out.mem_used_bytes = use.used_bytes;
+    out.mem_total_bytes = use.total_bytes;
+    // v1's `used` counts reserved memory too: the sample says which it is.
+    out.mem_used_source = use.api_version == 2 ? nvml::kMemSourceV2 : nvml::kMemSourceV1;
+  };
   if (api_->get_memory_v2 != nullptr) {
     nvml::MemoryV2 v2{};
     v2.version = nvml::kMemoryV2Version;
     nvml::Return r = api_->get_memory_v2(handle, &v2);
-    if (r == nvml::kSuccess) {
-      auto use = nvml::memory_use(v2);
-      out.mem_used_bytes = use.used_bytes;
-      out.mem_total_bytes = use.total_bytes;
-      return;
-    }
-    if (!nvml::should_fall_back_to_v1(r)) {
-      mark_unavailable(out, "mem_used_bytes", describe(r));
-      return;
-    }
+    if (r == nvml::kSuccess) return use_figures(nvml::memory_use(v2));
+    if (!nvml::should_fall_back_to_v1(r)) return fail(r);
   }
   nvml::MemoryV1 v1{};
   nvml::Return r = api_->get_memory_v1(handle, &v1);
-  if (r != nvml::kSuccess) {
-    mark_unavailable(out, "mem_used_bytes", describe(r));
-    return;
-  }
-  auto use = nvml::memory_use(v1);
-  out.mem_used_bytes = use.used_bytes;
-  out.mem_total_bytes = use.total_bytes;
+  if (r != nvml::kSuccess) return fail(r);
+  use_figures(nvml::memory_use(v1));
+}
+
+void NvmlBackend::read_fan(nvml::Device handle, GpuSample& out) const {
+  unsigned int pct = 0;
+  nvml::Return r =
+      api_->get_fan_pct ? api_->get_fan_pct(handle, &pct) : nvml::kErrorFunctionNotFound;
+  // A percentage of the fan's noise-tolerance maximum, which NVML documents
+  // may be exceeded; the wire unit is 0-100 %.
+  if (r == nvml::kSuccess)
+    out.fan_pct = std::min(pct, 100u);
+  else
+    mark_unavailable(out, "fan_pct", describe(r));
+  nvml::FanSpeedInfo rpm{nvml::kFanSpeedInfoV1Version, 0, 0};
+  r = api_->get_fan_rpm ? api_->get_fan_rpm(handle, &rpm) : nvml::kErrorFunctionNotFound;
+  if (r == nvml::kSuccess)
+    out.fan_rpm = rpm.speed;
+  else if (r == nvml::kErrorFunctionNotFound)
+    mark_unavailable(out, "fan_rpm", "driver too old for nvmlDeviceGetFanSpeedRPM (needs 550+)");
+  else
+    mark_unavailable(out, "fan_rpm", describe(r));
 }
 
 void NvmlBackend::read_clocks_and_power(nvml::Device handle, GpuSample& out) const {
@@ -155,14 +177,11 @@ void NvmlBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
     out.util_pct = util.gpu;
   else
     mark_unavailable(out, "util_pct", describe(r));
+  mark_unavailable(out, "temp_junction_c", "NVML reports no hotspot temperature");
+  mark_unavailable(out, "temp_mem_c", "not read through NVML");
   read_memory(handle, out);
   read_clocks_and_power(handle, out);
-  r = api_->get_fan_pct ? api_->get_fan_pct(handle, &value) : nvml::kErrorFunctionNotFound;
-  if (r == nvml::kSuccess)
-    out.fan_pct = value;
-  else
-    mark_unavailable(out, "fan_pct", describe(r));
-  mark_unavailable(out, "fan_rpm", "NVML reports fan speed in percent only");
+  read_fan(handle, out);
 }
 
 void NvmlBackend::shutdown() {

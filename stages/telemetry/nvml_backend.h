@@ -2,7 +2,9 @@
 // does not depend on the driver. Uses the versioned entry points
 // (nvmlInit_v2, nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2) and
 // nvmlDeviceGetMemoryInfo_v2 with its struct version set, falling back to v1
-// on drivers that lack it.
+// on drivers that lack or refuse it (the sample then says so: v1's `used`
+// includes reserved memory), and nvmlDeviceGetFanSpeedRPM where the driver
+// has it.
 #pragma once
 
 #include <memory>
@@ -33,6 +35,7 @@ class NvmlBackend : public GpuBackend {
   std::string describe(nvml::Return result) const;
   void read_memory(nvml::Device handle, GpuSample& out) const;
   void read_clocks_and_power(nvml::Device handle, GpuSample& out) const;
+  void read_fan(nvml::Device handle, GpuSample& out) const;
 
   std::string library_name_;
   std::optional<SharedLibrary> library_;

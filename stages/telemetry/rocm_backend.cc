@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "stages/telemetry/rocm_smi_abi.h"
+
 namespace nightshift::telemetry {
 
 struct RocmBackend::Api {
@@ -17,12 +19,16 @@ struct RocmBackend::Api {
   decltype(&::rsmi_dev_busy_percent_get) busy = nullptr;
   decltype(&::rsmi_dev_memory_usage_get) mem_used = nullptr;
   decltype(&::rsmi_dev_memory_total_get) mem_total = nullptr;
+  decltype(&::rsmi_version_get) version = nullptr;
   decltype(&::rsmi_dev_power_ave_get) power_ave = nullptr;
+  decltype(&::rsmi_dev_current_socket_power_get) socket_power = nullptr;  // ROCm >= 5.6
   decltype(&::rsmi_dev_energy_count_get) energy = nullptr;
   decltype(&::rsmi_dev_gpu_clk_freq_get) clock = nullptr;
   decltype(&::rsmi_dev_fan_rpms_get) fan_rpm = nullptr;
   decltype(&::rsmi_dev_fan_speed_get) fan_speed = nullptr;
   decltype(&::rsmi_dev_fan_speed_max_get) fan_max = nullptr;
+  // The rsmi_frequencies_t layout this library writes (rocm_smi_abi.h).
+  rsmi_abi::Layout frequency_layout = rsmi_abi::Layout::kEither;
 };
 
 RocmBackend::RocmBackend(std::string library)
@@ -46,7 +52,9 @@ Status RocmBackend::load_api() {
   l.load("rsmi_dev_busy_percent_get", a.busy);
   l.load("rsmi_dev_memory_usage_get", a.mem_used);
   l.load("rsmi_dev_memory_total_get", a.mem_total);
+  l.load("rsmi_version_get", a.version);
   l.load("rsmi_dev_power_ave_get", a.power_ave);
+  l.load("rsmi_dev_current_socket_power_get", a.socket_power);
   l.load("rsmi_dev_energy_count_get", a.energy);
   l.load("rsmi_dev_gpu_clk_freq_get", a.clock);
   l.load("rsmi_dev_fan_rpms_get", a.fan_rpm);
@@ -76,6 +84,9 @@ Status RocmBackend::init() {
   }
   if (r != RSMI_STATUS_SUCCESS) return make_error("no device: rsmi_init failed: " + describe(r));
   initialised_ = true;
+  rsmi_version_t version{};
+  if (api_->version && api_->version(&version) == RSMI_STATUS_SUCCESS)
+    api_->frequency_layout = rsmi_abi::layout_for_version(version.major);
   uint32_t count = 0;
   r = api_->num_devices(&count);
   if (r != RSMI_STATUS_SUCCESS)
@@ -118,18 +129,26 @@ void RocmBackend::refresh(std::size_t device, int64_t, GpuSample& out) {
 }
 
 void RocmBackend::read_temperatures(uint32_t dv, GpuSample& out) const {
-  auto read = [&](rsmi_temperature_type_t type, std::optional<double>& field, const char* name) {
+  auto read = [&](rsmi_temperature_type_t type) -> Result<double> {
     int64_t millideg = 0;
     rsmi_status_t r =
         api_->temp ? api_->temp(dv, type, RSMI_TEMP_CURRENT, &millideg) : RSMI_STATUS_NOT_SUPPORTED;
-    if (r == RSMI_STATUS_SUCCESS)
-      field = static_cast<double>(millideg) / 1000.0;
-    else
-      mark_unavailable(out, name, describe(r));
+    if (r != RSMI_STATUS_SUCCESS) return make_error(describe(r));
+    return static_cast<double>(millideg) / 1000.0;
   };
-  read(RSMI_TEMP_TYPE_EDGE, out.temp_c, "temp_c");
-  read(RSMI_TEMP_TYPE_JUNCTION, out.temp_junction_c, "temp_junction_c");
-  read(RSMI_TEMP_TYPE_MEMORY, out.temp_mem_c, "temp_mem_c");
+  auto put = [&](const Result<double>& t, std::optional<double>& field, const char* name) {
+    if (t)
+      field = *t;
+    else
+      mark_unavailable(out, name, t.error());
+  };
+  Result<double> edge = read(RSMI_TEMP_TYPE_EDGE);
+  Result<double> junction = read(RSMI_TEMP_TYPE_JUNCTION);
+  // Data-centre parts (MI200, MI300) have no edge sensor: temp_c, which the
+  // alerts watch, is then the junction (hotspot) temperature.
+  put(edge || !junction ? edge : junction, out.temp_c, "temp_c");
+  put(junction, out.temp_junction_c, "temp_junction_c");
+  put(read(RSMI_TEMP_TYPE_MEMORY), out.temp_mem_c, "temp_mem_c");
 }
 
 void RocmBackend::read_memory(uint32_t dv, GpuSample& out) const {
@@ -149,28 +168,41 @@ void RocmBackend::read_memory(uint32_t dv, GpuSample& out) const {
 
 void RocmBackend::read_power(uint32_t dv, GpuSample& out) const {
   uint64_t microwatts = 0;
-  rsmi_status_t r =
+  rsmi_status_t ave =
       api_->power_ave ? api_->power_ave(dv, 0, &microwatts) : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS)
+  // Cards without an averaging sensor report only the current socket power,
+  // and the fleet serves no sysfs fallback for a card ROCm reads.
+  rsmi_status_t current = RSMI_STATUS_NOT_SUPPORTED;
+  if (ave != RSMI_STATUS_SUCCESS && api_->socket_power)
+    current = api_->socket_power(dv, &microwatts);
+  if (ave == RSMI_STATUS_SUCCESS || current == RSMI_STATUS_SUCCESS) {
     out.power_w = static_cast<double>(microwatts) / 1e6;
-  else
-    mark_unavailable(out, "power_w", describe(r));
+  } else {
+    mark_unavailable(out, "power_w",
+                     "rsmi_dev_power_ave_get: " + describe(ave) +
+                         "; rsmi_dev_current_socket_power_get: " +
+                         (api_->socket_power ? describe(current) : "not in this library"));
+  }
   uint64_t ticks = 0, timestamp = 0;
   float resolution_uj = 0;
-  r = api_->energy ? api_->energy(dv, &ticks, &resolution_uj, &timestamp)
-                   : RSMI_STATUS_NOT_SUPPORTED;
-  if (r == RSMI_STATUS_SUCCESS) out.energy_j = static_cast<double>(ticks) * resolution_uj / 1e6;
+  rsmi_status_t r = api_->energy ? api_->energy(dv, &ticks, &resolution_uj, &timestamp)
+                                 : RSMI_STATUS_NOT_SUPPORTED;
+  if (r == RSMI_STATUS_SUCCESS)
+    out.energy_j = static_cast<double>(ticks) * resolution_uj / 1e6;
+  else
+    mark_unavailable(out, "energy_j", describe(r));
 }
 
 void RocmBackend::read_clocks(uint32_t dv, GpuSample& out) const {
   auto read = [&](rsmi_clk_type_t type, std::optional<double>& field, const char* name) {
-    rsmi_frequencies_t f{};
-    rsmi_status_t r = api_->clock ? api_->clock(dv, type, &f) : RSMI_STATUS_NOT_SUPPORTED;
+    // Larger than both layouts: a 6.x library writes 280 bytes, not 264.
+    rsmi_abi::FrequencyBuffer buffer;
+    rsmi_status_t r =
+        api_->clock ? api_->clock(dv, type, buffer.as_frequencies()) : RSMI_STATUS_NOT_SUPPORTED;
     if (r != RSMI_STATUS_SUCCESS) return mark_unavailable(out, name, describe(r));
-    if (f.current >= f.num_supported || f.current >= RSMI_MAX_NUM_FREQUENCIES) {
-      return mark_unavailable(out, name, "no current frequency level");
-    }
-    field = static_cast<double>(f.frequency[f.current]) / 1e6;  // Hz -> MHz
+    auto table = rsmi_abi::decode(buffer, api_->frequency_layout);
+    if (!table) return mark_unavailable(out, name, table.error());
+    field = static_cast<double>(table->hz[table->current]) / 1e6;  // Hz -> MHz
   };
   read(RSMI_CLK_TYPE_SYS, out.sm_clock_mhz, "sm_clock_mhz");
   read(RSMI_CLK_TYPE_MEM, out.mem_clock_mhz, "mem_clock_mhz");
@@ -185,10 +217,12 @@ void RocmBackend::read_fan(uint32_t dv, GpuSample& out) const {
     mark_unavailable(out, "fan_rpm", describe(r));
   int64_t speed = 0;
   uint64_t max_speed = 0;
-  if (api_->fan_speed && api_->fan_max && api_->fan_speed(dv, 0, &speed) == RSMI_STATUS_SUCCESS &&
-      api_->fan_max(dv, 0, &max_speed) == RSMI_STATUS_SUCCESS && max_speed > 0) {
-    out.fan_pct = 100.0 * static_cast<double>(speed) / static_cast<double>(max_speed);
-  }
+  r = api_->fan_speed ? api_->fan_speed(dv, 0, &speed) : RSMI_STATUS_NOT_SUPPORTED;
+  if (r == RSMI_STATUS_SUCCESS)
+    r = api_->fan_max ? api_->fan_max(dv, 0, &max_speed) : RSMI_STATUS_NOT_SUPPORTED;
+  if (r != RSMI_STATUS_SUCCESS) return mark_unavailable(out, "fan_pct", describe(r));
+  if (max_speed == 0) return mark_unavailable(out, "fan_pct", "maximum fan speed reported as 0");
+  out.fan_pct = 100.0 * static_cast<double>(speed) / static_cast<double>(max_speed);
 }
 
 void RocmBackend::shutdown() {

@@ -1,6 +1,9 @@
 // RocmBackend: AMD GPUs through ROCm SMI (librocm_smi64.so.1, opened with
 // dlopen). rsmi_init fails and prints to stderr on machines without an AMD
-// GPU: that is "backend unavailable", and our stderr stays clean.
+// GPU: that is "backend unavailable", and our stderr stays clean. The
+// frequency table is read in whichever struct layout the library writes
+// (rocm_smi_abi.h); power is the average, else the current socket power;
+// temp_c is the edge sensor, else the junction.
 #pragma once
 
 #include <memory>

@@ -87,6 +87,7 @@ void SysfsBackend::read_load_and_memory(const Card& card, GpuSample& out) const 
   if (card.driver != "amdgpu") {
     mark_unavailable(out, "util_pct", card.driver + " exposes engine busyness only via perf PMU");
     mark_unavailable(out, "mem_used_bytes", card.driver + " does not expose VRAM use in sysfs");
+    mark_unavailable(out, "mem_total_bytes", card.driver + " does not expose VRAM size in sysfs");
     return;
   }
   auto busy = read_int_file(card.card_dir + "/device/gpu_busy_percent");
@@ -108,7 +109,8 @@ void SysfsBackend::read_load_and_memory(const Card& card, GpuSample& out) const 
 
 void SysfsBackend::read_temperatures(const Card& card, GpuSample& out) const {
   if (card.hwmon_dir.empty()) {
-    mark_unavailable(out, "temp_c", "no hwmon directory");
+    for (const char* field : {"temp_c", "temp_junction_c", "temp_mem_c"})
+      mark_unavailable(out, field, "no hwmon directory");
     return;
   }
   for (const auto& file : list_dir(card.hwmon_dir, "temp")) {
@@ -123,11 +125,16 @@ void SysfsBackend::read_temperatures(const Card& card, GpuSample& out) const {
     if (!(out.*field)) out.*field = static_cast<double>(*millideg) / 1000.0;
   }
   if (!out.temp_c) mark_unavailable(out, "temp_c", "no temperature sensor in " + card.hwmon_dir);
+  if (!out.temp_junction_c)
+    mark_unavailable(out, "temp_junction_c", "no junction/hotspot sensor in " + card.hwmon_dir);
+  if (!out.temp_mem_c)
+    mark_unavailable(out, "temp_mem_c", "no mem/vram sensor in " + card.hwmon_dir);
 }
 
 void SysfsBackend::read_power(Card& card, int64_t mono_ns, GpuSample& out) const {
   if (card.hwmon_dir.empty()) {
     mark_unavailable(out, "power_w", "no hwmon directory");
+    mark_unavailable(out, "energy_j", "no hwmon directory");
     return;
   }
   for (const char* file : {"/power1_average", "/power1_input"}) {
@@ -145,20 +152,29 @@ void SysfsBackend::read_power(Card& card, int64_t mono_ns, GpuSample& out) const
     auto rate = card.energy_rate.update(reading);
     if (!out.power_w && rate) out.power_w = *rate;
     if (!out.power_w && !rate) mark_unavailable(out, "power_w", rate.error());
+  } else {
+    mark_unavailable(out, "energy_j", "no energy1_input");
   }
   if (!out.power_w)
     mark_unavailable(out, "power_w", "no power1_average, power1_input or energy1_input");
 }
 
 void SysfsBackend::read_fan(const Card& card, GpuSample& out) const {
-  if (card.hwmon_dir.empty()) return;
+  if (card.hwmon_dir.empty()) {
+    mark_unavailable(out, "fan_rpm", "no hwmon directory");
+    mark_unavailable(out, "fan_pct", "no hwmon directory");
+    return;
+  }
   auto rpm = read_int_file(card.hwmon_dir + "/fan1_input");
   if (rpm)
     out.fan_rpm = static_cast<double>(*rpm);
   else
     mark_unavailable(out, "fan_rpm", "no fan1_input (passive cooling or not exposed)");
   auto pwm = read_int_file(card.hwmon_dir + "/pwm1");
-  if (pwm) out.fan_pct = static_cast<double>(*pwm) * 100.0 / 255.0;
+  if (pwm)
+    out.fan_pct = static_cast<double>(*pwm) * 100.0 / 255.0;
+  else
+    mark_unavailable(out, "fan_pct", "no pwm1 (passive cooling or not exposed)");
 }
 
 void SysfsBackend::read_clocks(const Card& card, GpuSample& out) const {
@@ -178,8 +194,9 @@ void SysfsBackend::read_clocks(const Card& card, GpuSample& out) const {
       mark_unavailable(out, "mem_clock_mhz", mclk_mhz.error());
     return;
   }
-  std::string freq_file = card.driver == "i915" ? card.card_dir + "/gt_cur_freq_mhz"
-                                                : dev + "/tile0/gt0/freq0/cur_freq";
+  // act: the frequency the GPU runs at (0 in RC6); cur is only the request.
+  std::string freq_file = card.driver == "i915" ? card.card_dir + "/gt_act_freq_mhz"
+                                                : dev + "/tile0/gt0/freq0/act_freq";
   auto mhz = read_int_file(freq_file);
   if (mhz)
     out.sm_clock_mhz = static_cast<double>(*mhz);

@@ -4,8 +4,8 @@
 //   amdgpu: device/gpu_busy_percent, device/mem_info_vram_{used,total},
 //           device/pp_dpm_{sclk,mclk}, hwmon temp*_input, power1_average,
 //           fan1_input, pwm1
-//   i915:   gt_cur_freq_mhz, hwmon energy1_input (power from its rate)
-//   xe:     device/tile0/gt0/freq0/cur_freq, hwmon energy1_input, temp*
+//   i915:   gt_act_freq_mhz, hwmon energy1_input (power from its rate)
+//   xe:     device/tile0/gt0/freq0/act_freq, hwmon energy1_input, temp*
 // What a driver does not expose is reported unavailable with the reason.
 #pragma once
 

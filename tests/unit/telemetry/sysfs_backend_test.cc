@@ -46,7 +46,8 @@ TEST(SysfsBackend, AmdgpuFixtureReadsEveryField) {
   EXPECT_NEAR(*s.fan_pct, 40.0, 0.01);  // pwm1 102/255
   EXPECT_EQ(s.sm_clock_mhz, 1850.0);    // the '*' level of pp_dpm_sclk
   EXPECT_EQ(s.mem_clock_mhz, 1249.0);
-  EXPECT_TRUE(s.unavailable.empty());
+  ASSERT_EQ(s.unavailable.size(), 1u);  // the fixture has no energy counter
+  EXPECT_EQ(s.unavailable.at("energy_j"), "no energy1_input");
 }
 
 TEST(SysfsBackend, I915PowerComesFromEnergyCounterRate) {
@@ -61,7 +62,7 @@ TEST(SysfsBackend, I915PowerComesFromEnergyCounterRate) {
   backend.refresh(0, 1'000'000'000, first);
   EXPECT_FALSE(first.power_w.has_value());
   EXPECT_EQ(first.unavailable.count("power_w"), 1u);
-  EXPECT_EQ(first.sm_clock_mhz, 1200.0);
+  EXPECT_EQ(first.sm_clock_mhz, 1150.0);  // gt_act_freq_mhz, not gt_cur_freq_mhz (1200)
   EXPECT_EQ(first.fan_rpm, 1200.0);
   EXPECT_EQ(first.energy_j, 123.0);
   EXPECT_EQ(first.unavailable.count("util_pct"), 1u);  // needs the perf PMU
@@ -87,7 +88,7 @@ TEST(SysfsBackend, XeFixtureSkipsNonGpuCardsAndReadsLabelledTemps) {
   backend.refresh(0, 2'000'000'000, s);
   EXPECT_EQ(s.temp_c, 47.0);      // pkg
   EXPECT_EQ(s.temp_mem_c, 52.0);  // vram
-  EXPECT_EQ(s.sm_clock_mhz, 2850.0);
+  EXPECT_EQ(s.sm_clock_mhz, 2800.0);  // act_freq, not cur_freq (2850)
   EXPECT_EQ(s.unavailable.count("fan_rpm"), 1u);
   EXPECT_EQ(s.unavailable.count("mem_clock_mhz"), 1u);
 
@@ -112,6 +113,62 @@ TEST(SysfsBackend, MissingFileIsUnavailableNotZero) {
   EXPECT_FALSE(s.sm_clock_mhz.has_value());
   EXPECT_NE(s.unavailable.at("sm_clock_mhz").find("marked current"), std::string::npos);
   EXPECT_EQ(s.temp_c, 54.0);  // the rest of the sample is kept
+  std::filesystem::remove_all(root);
+}
+
+// i915 and xe: the clock the GPU runs at (act), not the one requested (cur);
+// without the act file the clock is unavailable, never the request instead.
+TEST(SysfsBackend, IntelClockIsTheActualNotTheRequestedFrequency) {
+  struct Case {
+    const char* fixture;
+    const char* act_file;
+    double act_mhz;
+  };
+  for (const Case& c :
+       {Case{"sysfs_i915", "/class/drm/card0/gt_act_freq_mhz", 1150},
+        Case{"sysfs_xe", "/class/drm/card1/device/tile0/gt0/freq0/act_freq", 2800}}) {
+    std::string root = copy_fixture(c.fixture);
+    SysfsBackend backend(root);
+    ASSERT_TRUE(backend.init().ok());
+    GpuSample s;
+    backend.refresh(0, 1, s);
+    EXPECT_EQ(s.sm_clock_mhz, c.act_mhz) << c.fixture;
+
+    write(root + c.act_file, "0\n");  // idle (RC6): the GPU runs at 0 MHz
+    GpuSample idle;
+    backend.refresh(0, 2, idle);
+    EXPECT_EQ(idle.sm_clock_mhz, 0.0) << c.fixture;
+
+    std::filesystem::remove(root + c.act_file);
+    GpuSample missing;
+    backend.refresh(0, 3, missing);
+    EXPECT_FALSE(missing.sm_clock_mhz.has_value()) << c.fixture;
+    std::string why =
+        missing.unavailable.count("sm_clock_mhz") ? missing.unavailable.at("sm_clock_mhz") : "";
+    EXPECT_NE(why.find(std::filesystem::path(c.act_file).filename().string()), std::string::npos)
+        << c.fixture << ": " << why;
+    std::filesystem::remove_all(root);
+  }
+}
+
+// Newer amdgpu kernels expose only power1_input (current), no power1_average.
+TEST(SysfsBackend, AmdgpuWithOnlyPower1Input) {
+  std::string root = copy_fixture("sysfs_amdgpu");
+  std::string hwmon = root + "/class/drm/card0/device/hwmon/hwmon3";
+  std::filesystem::remove(hwmon + "/power1_average");
+  write(hwmon + "/power1_input", "95500000\n");
+  SysfsBackend backend(root);
+  ASSERT_TRUE(backend.init().ok());
+  GpuSample s;
+  backend.refresh(0, 1, s);
+  EXPECT_EQ(s.power_w, 95.5);
+  EXPECT_EQ(s.unavailable.count("power_w"), 0u);
+
+  std::filesystem::remove(hwmon + "/power1_input");
+  GpuSample none;
+  backend.refresh(0, 2, none);
+  EXPECT_FALSE(none.power_w.has_value());
+  EXPECT_NE(none.unavailable.at("power_w").find("power1_input"), std::string::npos);
   std::filesystem::remove_all(root);
 }
 

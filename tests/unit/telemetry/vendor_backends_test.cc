@@ -104,7 +104,7 @@ TEST(NvmlBackend, DriverPresenceDecidesTheVerdict) {
   bool library = library_present("libnvidia-ml.so.1");
   // With the driver library present a device node is what decides; without
   // one NVML fails in nvmlInit_v2 or finds no GPU, and either must say so.
-  expect_verdict(status, library, path_exists("/dev/nvidiactl"), "",
+  expect_verdict(status, library, path_exists("/dev/nvidiactl"), "no device: ",
                  backend.devices().size());
   if (!library) {
     EXPECT_NE(status.error().find("libnvidia-ml.so.1"), std::string::npos);
