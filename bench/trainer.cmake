@@ -1,5 +1,6 @@
 # bench/trainer_vs_sklearn: purged 5-fold CV of L2 logistic regression in
-# nightshift vs scikit-learn (lbfgs) on the same features, in one run.
+# nightshift vs scikit-learn (lbfgs) on the same features, in one run; folds
+# warm-started on both sides, then cold on both; one thread each, same core.
 add_executable(bench_trainer_vs_sklearn ${CMAKE_CURRENT_LIST_DIR}/trainer_vs_sklearn.cc)
 nightshift_target(bench_trainer_vs_sklearn)
 target_compile_options(bench_trainer_vs_sklearn PRIVATE -O3)
