@@ -29,7 +29,7 @@ constexpr auto kStopWait = std::chrono::seconds(5);
 // would bring each announcement back through the broker), and run, alert,
 // telemetry and data events.
 const std::vector<std::string> kEventPrefixes = {
-    topics::job(wire_text(JobStep::started), ""), "run.", "alert.", "telemetry.", "data."};
+    "job." + std::string(wire_text(JobStep::started)), "run.", "alert.", "telemetry.", "data."};
 constexpr int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
 
 }  // namespace

@@ -46,9 +46,11 @@ template <>
 Job corpus_sample() {
   Job job;
   job.key = {"r", "BTCUSDT.1h.h1.logreg_l2", 3};
-  job.kind = "trial";
+  job.kind = nightshift::JobKind::trial;
   job.params["C"] = 1.0;
-  job.options["cv"] = "purged";
+  job.cv.scheme = CvScheme::purged_kfold;
+  job.feature_spec = "ohlcv_basic/v1";
+  job.memory_probe = MemoryProbe{1, 0};
   return job;
 }
 
@@ -70,14 +72,15 @@ Heartbeat corpus_sample() {
 
 template <>
 JobEvent corpus_sample() {
-  return JobEvent{{"r", "s", 1}, "failed", 2, "timeout", "w"};
+  return JobEvent{{"r", "s", 1}, JobStep::failed, 2, "timeout", "w"};
 }
 
 template <>
 JobsPersisted corpus_sample() {
   JobsPersisted persisted;
   persisted.run = "r";
-  persisted.jobs.push_back(JobEvent{{"r", "s", 1}, "persisted", 1, "", "w"});
+  persisted.jobs.push_back(PersistedResult{{"r", "s", 1}, 1, ResultStatus::ok, "", "w"});
+  persisted.jobs.push_back(PersistedResult{{"r", "s", 2}, 3, ResultStatus::failed, "boom", "w"});
   return persisted;
 }
 
@@ -95,8 +98,8 @@ template <>
 RunCheckpoint corpus_sample() {
   RunCheckpoint checkpoint;
   checkpoint.run = "r";
-  checkpoint.status = "running";
-  checkpoint.jobs.push_back({corpus_sample<Job>(), "pending", ""});
+  checkpoint.status = nightshift::RunStatus::running;
+  checkpoint.jobs.push_back({corpus_sample<Job>(), WorkState::pending, ""});
   return checkpoint;
 }
 

@@ -255,7 +255,7 @@ TEST_F(BusTest, JobsAndResultsFlowThroughThePipelineDevices) {
     EXPECT_EQ(job->payload.key.trial, i) << "a pipeline keeps order from one sender";
     JobResult result;
     result.key = job->payload.key;
-    result.status = "ok";
+    result.status = nightshift::ResultStatus::ok;
     ASSERT_TRUE(result_sender->send(result, 5s));
   }
   for (int i = 0; i < 50; ++i) {
@@ -281,7 +281,7 @@ TEST_F(BusTest, AResultFloodWaitsUpstreamInBoundedQueuesAndNoneIsLost) {
   // Nobody reads yet. 128 KiB results fill the kernel's socket buffers after
   // a few dozen; with the pub/sub mark of 100000 all 2000 would be queued.
   JobResult result;
-  result.status = "ok";
+  result.status = nightshift::ResultStatus::ok;
   result.reason = std::string(128 << 10, 'x');
   int accepted = 0;
   for (; accepted < 2000; ++accepted) {

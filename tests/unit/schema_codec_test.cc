@@ -41,7 +41,7 @@ TEST(SchemaCodec, JobAndResultRoundTrip) {
   Job job;
   job.key = {"run1", "BTCUSDT.1h.h3.logreg_l2", 4};
   job.attempt = 2;
-  job.kind = "trial";
+  job.kind = nightshift::JobKind::trial;
   job.params["C"] = 0.5;
   auto decoded_job = decode<Job>(encode(test_header(), job));
   ASSERT_TRUE(decoded_job) << decoded_job.error();
@@ -50,7 +50,7 @@ TEST(SchemaCodec, JobAndResultRoundTrip) {
 
   JobResult result;
   result.key = job.key;
-  result.status = "ok";
+  result.status = nightshift::ResultStatus::ok;
   result.folds.push_back(FoldMetrics{{{"auc", 0.55}}, 100, 20});
   result.promoted = true;
   auto decoded = decode<JobResult>(encode(test_header(), result));
@@ -65,7 +65,7 @@ TEST(SchemaCodec, StreamDecodingIntoOneZoneMatchesTheOwningDecoder) {
   for (int trial = 0; trial < 50; ++trial) {  // many messages, one zone
     JobResult result;
     result.key = {"run1", "ETHUSDT.5m.h1.logreg_l2." + std::string(40, 'x'), trial};
-    result.status = "ok";
+    result.status = nightshift::ResultStatus::ok;
     result.worker = "host-a/" + std::to_string(trial);
     result.metrics = {{"auc", 0.5 + trial / 1000.0}};
     result.folds.push_back(FoldMetrics{{{"auc", 0.55}}, 100, 20});
@@ -97,14 +97,14 @@ TEST(SchemaCodec, StreamDecodingIntoOneZoneMatchesTheOwningDecoder) {
 TEST(SchemaCodec, OneAnnouncementCarriesEveryJobOfACommit) {
   JobsPersisted persisted;
   persisted.run = "run1";
-  persisted.jobs.push_back(JobEvent{{"run1", "S", 0}, "persisted", 1, "", "host/1"});
-  persisted.jobs.push_back(JobEvent{{"run1", "S", 1}, "failed", 3, "boom", "host/2"});
+  persisted.jobs.push_back(PersistedResult{{"run1", "S", 0}, 1, ResultStatus::ok, "", "host/1"});
+  persisted.jobs.push_back(PersistedResult{{"run1", "S", 1}, 3, ResultStatus::failed, "boom", "host/2"});
   auto decoded = decode<JobsPersisted>(encode(test_header(), persisted));
   ASSERT_TRUE(decoded) << decoded.error();
   EXPECT_EQ(decoded->header.type, "job.persisted");
   ASSERT_EQ(decoded->payload.jobs.size(), 2u);
   EXPECT_EQ(decoded->payload.jobs[1].key.trial, 1);
-  EXPECT_EQ(decoded->payload.jobs[1].state, "failed");
+  EXPECT_EQ(decoded->payload.jobs[1].status, ResultStatus::failed);
   EXPECT_EQ(decoded->payload.jobs[1].attempt, 3u);
   EXPECT_EQ(decoded->payload.jobs[1].reason, "boom");
 }

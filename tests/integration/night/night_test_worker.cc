@@ -38,16 +38,16 @@ ns::JobResult answer(const ns::Job& job, const Options& options) {
   r.worker = ns::host_name() + "/" + options.id;
   r.params = job.params;
   if (!options.fail_study.empty() && job.key.study == options.fail_study) {
-    r.status = "failed";
+    r.status = nightshift::ResultStatus::failed;
     r.reason = "planted failure for " + job.key.study;
     return r;
   }
-  r.status = "ok";
+  r.status = nightshift::ResultStatus::ok;
   double auc = planted_auc(job.key.study) + (job.key.trial > 0 ? 0.001 * job.key.trial : 0);
   r.metrics = {{"auc", auc}, {"brier", 0.25}, {"accuracy", auc}};
   r.wall_s = options.sleep_ms / 1000.0;
   r.cpu_s = r.wall_s;
-  if (job.kind == "final") {
+  if (job.kind == nightshift::JobKind::final_fit) {
     bool pass = auc >= 0.52;
     r.promoted = pass;
     r.gates = {{"min_auc", pass ? "pass" : "fail: auc below 0.52"}};

@@ -50,7 +50,7 @@ class TrainerWorkerTest : public ::testing::Test {
     return start({"worker", "--id", id, "--heartbeat-ms", "200"}, "worker " + id + " up");
   }
 
-  static Job job(const std::string& kind, int64_t trial) {
+  static Job job(JobKind kind, int64_t trial) {
     Job j;
     j.key = {"run1", "SYNTH1-15m-h1-l2", trial};
     j.kind = kind;
@@ -90,8 +90,8 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
     first_heartbeat = event && event->topic.find(".t1.heartbeat") != std::string::npos;
   }
   ASSERT_TRUE(first_heartbeat) << "no heartbeat from the worker";
-  JobResult trial = run(job("trial", 1));
-  ASSERT_EQ(trial.status, "ok") << trial.reason;
+  JobResult trial = run(job(JobKind::trial, 1));
+  ASSERT_EQ(trial.status, ResultStatus::ok) << trial.reason;
   EXPECT_EQ(trial.folds.size(), 5u);
   EXPECT_GT(trial.metrics["auc"], 0.4);
   EXPECT_LT(trial.metrics["auc"], 0.6);
@@ -102,13 +102,13 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
   EXPECT_FALSE(trial.cache_hit);
   EXPECT_NE(trial.worker.find("/t1"), std::string::npos);
 
-  JobResult again = run(job("trial", 2));
-  ASSERT_EQ(again.status, "ok") << again.reason;
+  JobResult again = run(job(JobKind::trial, 2));
+  ASSERT_EQ(again.status, ResultStatus::ok) << again.reason;
   EXPECT_TRUE(again.cache_hit);  // features computed once per dataset
   EXPECT_EQ(again.data_fingerprint, trial.data_fingerprint);
 
-  JobResult final_fit = run(job("final", -1));
-  ASSERT_EQ(final_fit.status, "ok") << final_fit.reason;
+  JobResult final_fit = run(job(JobKind::final_fit, -1));
+  ASSERT_EQ(final_fit.status, ResultStatus::ok) << final_fit.reason;
   ASSERT_TRUE(final_fit.artifact_path.has_value());
   EXPECT_TRUE(std::filesystem::exists(*final_fit.artifact_path));
   EXPECT_EQ(final_fit.gates.size(), 4u);  // min_auc, max_brier, min_acc, max_auc_p_value
@@ -137,46 +137,46 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
 TEST_F(TrainerWorkerTest, MalformedAndImpossibleJobsFailCleanly) {
   auto worker = start_worker("t2");
   ASSERT_TRUE(bus::send_raw(jobs_->socket(), "job", "not msgpack at all", 1s));
-  Job unknown_model = job("trial", 10);
+  Job unknown_model = job(JobKind::trial, 10);
   unknown_model.model = "svm";
   EXPECT_NE(run(unknown_model).reason.find("unknown model 'svm'"), std::string::npos);
-  Job bad_tf = job("trial", 11);
+  Job bad_tf = job(JobKind::trial, 11);
   bad_tf.timeframe = "7m";
   EXPECT_NE(run(bad_tf).reason.find("timeframe"), std::string::npos);
-  Job few_rows = job("trial", 12);
+  Job few_rows = job(JobKind::trial, 12);
   few_rows.end_ts = 1'704'067'200 + 86'400;  // one day of 15m bars
   few_rows.start_ts = 1'704'067'200;
   JobResult few = run(few_rows);
-  EXPECT_EQ(few.status, "failed");
+  EXPECT_EQ(few.status, ResultStatus::failed);
   EXPECT_NE(few.reason.find("too few rows"), std::string::npos) << few.reason;
-  Job bad_option = job("trial", 13);
-  bad_option.options["cv"] = "shuffle";
-  EXPECT_NE(run(bad_option).reason.find("unknown cv scheme"), std::string::npos);
-  JobResult good = run(job("trial", 14));
-  EXPECT_EQ(good.status, "ok") << good.reason;  // the worker carried on
+  Job bad_option = job(JobKind::trial, 13);
+  bad_option.cv.n_splits = 1;
+  EXPECT_NE(run(bad_option).reason.find("cv.n_splits must be in [2, 100]"), std::string::npos);
+  JobResult good = run(job(JobKind::trial, 14));
+  EXPECT_EQ(good.status, ResultStatus::ok) << good.reason;  // the worker carried on
   EXPECT_TRUE(worker->running());
 }
 
 TEST_F(TrainerWorkerTest, HardCapFailsTheJobAndAFreshWorkerCarriesOn) {
   auto worker = start_worker("t3");
-  Job hog = job("trial", 20);
-  hog.options["debug_alloc_mb"] = "1024";  // twice the 0.5 GB cap
+  Job hog = job(JobKind::trial, 20);
+  hog.memory_probe = MemoryProbe{1024, 0};  // twice the 0.5 GB cap
   JobResult failed = run(hog);
-  EXPECT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.status, ResultStatus::failed);
   EXPECT_EQ(failed.reason, "memory limit");
   EXPECT_EQ(worker->wait(10s), kExitMemoryLimit) << worker->stderr_text();
   auto fresh = start_worker("t3b");
-  JobResult ok = run(job("trial", 21));
-  EXPECT_EQ(ok.status, "ok") << ok.reason;
+  JobResult ok = run(job(JobKind::trial, 21));
+  EXPECT_EQ(ok.status, ResultStatus::ok) << ok.reason;
   EXPECT_TRUE(fresh->running());
 }
 
 TEST_F(TrainerWorkerTest, SoftThresholdRestartsBetweenJobs) {
   auto worker = start_worker("t4");
-  Job leaky = job("trial", 30);
-  leaky.options["debug_retain_mb"] = "300";  // RSS stays above 0.5 x 0.5 GB after the job
+  Job leaky = job(JobKind::trial, 30);
+  leaky.memory_probe = MemoryProbe{0, 300};  // RSS stays above 0.5 x 0.5 GB after the job
   JobResult done = run(leaky);
-  EXPECT_EQ(done.status, "ok") << done.reason;  // the job itself finished and was reported
+  EXPECT_EQ(done.status, ResultStatus::ok) << done.reason;  // the job itself finished and was reported
   EXPECT_GT(done.peak_rss_bytes, 300ull << 20);
   EXPECT_EQ(worker->wait(10s), kExitRestart) << worker->stderr_text();
 }

@@ -18,12 +18,12 @@ std::string temp_db() {
 }
 
 JobResult result(const std::string& study, int64_t trial, uint32_t attempt = 1,
-                 std::string status = "ok") {
+                 ResultStatus status = ResultStatus::ok) {
   JobResult r;
   r.key = JobKey{"r1", study, trial};
   r.attempt = attempt;
-  r.status = std::move(status);
-  r.reason = r.status == "ok" ? "" : "boom";
+  r.status = status;
+  r.reason = r.status == nightshift::ResultStatus::ok ? "" : "boom";
   r.worker = "host/1";
   r.params = {{"C", 0.5}};
   r.metrics = {{"auc", 0.6}};
@@ -169,8 +169,8 @@ TEST(BatchWriter, FailedAttemptsAreKeptPerAttemptAndDoNotTakeTheResultRow) {
   auto store = ResultsStore::open_for_writing(temp_db());
   ASSERT_TRUE(store.ok());
   BatchWriter batch(*store);
-  batch.add(result("S", 0, 1, "failed"));
-  batch.add(result("S", 0, 2, "failed"));
+  batch.add(result("S", 0, 1, ResultStatus::failed));
+  batch.add(result("S", 0, 2, ResultStatus::failed));
   batch.add(result("S", 0, 3));
   ASSERT_TRUE(batch.commit(1).ok());
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM failures"), 2);
@@ -212,16 +212,16 @@ TEST(ResultsStore, CheckpointRoundTripsThePlanAndStates) {
   ASSERT_TRUE(store.ok());
   RunCheckpoint c;
   c.run = "r1";
-  c.status = "interrupted";
+  c.status = nightshift::RunStatus::interrupted;
   c.started_ns = 5;
   Job job;
   job.key = JobKey{"r1", "BTC.1h.h1.logreg_l2", 0};
-  job.kind = "trial";
+  job.kind = nightshift::JobKind::trial;
   job.symbol = "BTC";
   job.timeframe = "1h";
   job.attempt = 2;
   job.params = {{"C", 0.3}};
-  c.jobs.push_back(JobState{job, "skipped", "failed 3 times"});
+  c.jobs.push_back(JobState{job, WorkState::skipped, "failed 3 times"});
   BatchWriter batch(*store);
   batch.add(c);
   ASSERT_TRUE(batch.commit(7).ok());
@@ -231,9 +231,9 @@ TEST(ResultsStore, CheckpointRoundTripsThePlanAndStates) {
   ASSERT_TRUE(back.ok()) << back.error();
   ASSERT_TRUE(back->has_value());
   const RunCheckpoint& b = **back;
-  EXPECT_EQ(b.status, "interrupted");
+  EXPECT_EQ(b.status, nightshift::RunStatus::interrupted);
   ASSERT_EQ(b.jobs.size(), 1u);
-  EXPECT_EQ(b.jobs[0].state, "skipped");
+  EXPECT_EQ(b.jobs[0].state, WorkState::skipped);
   EXPECT_EQ(b.jobs[0].reason, "failed 3 times");
   EXPECT_EQ(b.jobs[0].job.attempt, 2u);
   EXPECT_EQ(b.jobs[0].job.params.at("C"), 0.3);

@@ -22,7 +22,7 @@ JobResult result(int64_t trial, uint32_t attempt = 1) {
   JobResult r;
   r.key = JobKey{"r1", "BTC.1h.h1.logreg_l2", trial};
   r.attempt = attempt;
-  r.status = "ok";
+  r.status = nightshift::ResultStatus::ok;
   r.worker = "host/1";
   r.params = {{"C", 0.5}};
   r.metrics = {{"auc", 0.6}};
@@ -91,8 +91,8 @@ class PersisterTest : public ::testing::Test {
   }
 
   // The job.persisted announcements heard within `timeout`, up to `n`.
-  std::vector<JobEvent> announcements(std::size_t n, std::chrono::milliseconds timeout = 10s) {
-    std::vector<JobEvent> out;
+  std::vector<PersistedResult> announcements(std::size_t n, std::chrono::milliseconds timeout = 10s) {
+    std::vector<PersistedResult> out;
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
       auto envelope = announcements_->receive(50ms);
@@ -124,7 +124,7 @@ TEST_F(PersisterTest, APartialBatchCommitsOnTimeAndIsAnnounced) {
   EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 3));
   auto heard = announcements(3);
   ASSERT_EQ(heard.size(), 3u);
-  for (const auto& event : heard) EXPECT_EQ(event.state, "persisted");
+  for (const auto& event : heard) EXPECT_EQ(event.status, nightshift::ResultStatus::ok);
 }
 
 TEST_F(PersisterTest, AFullBatchCommitsWithoutWaitingForTheDelay) {
@@ -172,7 +172,7 @@ TEST_F(PersisterTest, TheEventLogKeepsJobEventsButNotOurAnnouncements) {
   ASSERT_TRUE(worker.ok()) << worker.error();
   JobEvent started;
   started.key = result(0).key;
-  started.state = "started";
+  started.state = nightshift::JobStep::started;
   // A new publisher's first messages are lost until subscriptions reach it.
   auto deadline = std::chrono::steady_clock::now() + 10s;
   while (count("SELECT COUNT(*) FROM events WHERE topic LIKE 'job.started.%'") < 1 &&

@@ -27,7 +27,7 @@ std::string temp_db() {
 JobResult result(int64_t trial) {
   JobResult r;
   r.key = JobKey{"r1", "BTCUSDT.1h.h1.logreg_l2", trial};
-  r.status = "ok";
+  r.status = nightshift::ResultStatus::ok;
   r.worker = "host/1";
   r.params = {{"C", 0.5}};
   r.metrics = {{"auc", 0.6}, {"brier", 0.24}};

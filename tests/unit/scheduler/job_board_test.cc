@@ -28,9 +28,9 @@ TEST(Plan, StudiesHaveTrialsThenABlockedFinalInVolumeOrder) {
   auto jobs = plan_run(small_config(), "r1");
   ASSERT_EQ(jobs.size(), 6u);  // 2 studies x (2 trials + final)
   EXPECT_EQ(jobs[0].job.key.study, "AAA.1h.h1.logreg_l2");
-  EXPECT_EQ(jobs[0].state, "pending");
+  EXPECT_EQ(jobs[0].state, nightshift::WorkState::pending);
   EXPECT_EQ(jobs[2].job.key.trial, kFinalTrial);
-  EXPECT_EQ(jobs[2].state, "blocked");
+  EXPECT_EQ(jobs[2].state, nightshift::WorkState::blocked);
   EXPECT_LT(jobs[0].job.priority, jobs[3].job.priority);  // first symbol first
   EXPECT_EQ(jobs[0].job.params.at("C"), 1.0);            // trial 0: defaults
   EXPECT_NE(jobs[1].job.params.at("C"), 1.0);
@@ -60,7 +60,8 @@ TEST(JobBoard, SendsByPriorityAndCountsAttempts) {
   JobState* first = b.next_ready();
   ASSERT_NE(first, nullptr);
   EXPECT_EQ(first->job.key.study, "AAA.1h.h1.logreg_l2");
-  Job sent = b.start(*first, Clock::now() + 10s);
+  Job sent = JobBoard::next_attempt(*first);
+  b.start(*first, sent, Clock::now() + 10s);
   EXPECT_EQ(sent.attempt, 1u);
   EXPECT_EQ(b.counts().running, 1u);
   EXPECT_TRUE(b.persisted(sent.key));
@@ -76,12 +77,12 @@ TEST(JobBoard, ExpiredLeaseRetriesThenSkipsAtMaxAttempts) {
   for (int attempt = 1; attempt <= 3; ++attempt) {
     job = b.next_ready();
     ASSERT_EQ(job->job.key.trial, key.trial);
-    b.start(*job, now + 1s);
+    b.start(*job, JobBoard::next_attempt(*job), now + 1s);
     auto expired = b.expire(now + 2s);
     ASSERT_EQ(expired.size(), 1u);
   }
   const JobState& skipped = b.jobs()[0];
-  EXPECT_EQ(skipped.state, "skipped");
+  EXPECT_EQ(skipped.state, nightshift::WorkState::skipped);
   EXPECT_EQ(skipped.job.attempt, 3u);
   EXPECT_NE(skipped.reason.find("lease expired"), std::string::npos);
   EXPECT_EQ(b.counts().failed_attempts, 3u);
@@ -91,12 +92,13 @@ TEST(JobBoard, StaleFailureOfAnOldAttemptIsIgnored) {
   auto b = board();
   JobState* job = b.next_ready();
   JobKey key = job->job.key;
-  b.start(*job, Clock::now() - 1s);
+  b.start(*job, JobBoard::next_attempt(*job), Clock::now() - 1s);
   b.expire(Clock::now());  // attempt 1 lost; pending again
-  b.start(*b.next_ready(), Clock::now() + 10s);
+  JobState* again = b.next_ready();
+  b.start(*again, JobBoard::next_attempt(*again), Clock::now() + 10s);
   EXPECT_FALSE(b.failed(key, 1, "late failure of attempt 1"));
   EXPECT_TRUE(b.failed(key, 2, "boom"));
-  EXPECT_EQ(b.jobs()[0].state, "pending");
+  EXPECT_EQ(b.jobs()[0].state, nightshift::WorkState::pending);
 }
 
 TEST(JobBoard, FinalIsReleasedWithBestParamsOrSkippedWithoutTrials) {
@@ -104,7 +106,7 @@ TEST(JobBoard, FinalIsReleasedWithBestParamsOrSkippedWithoutTrials) {
   EXPECT_TRUE(b.studies_ready_for_final().empty());
   for (int i = 0; i < 2; ++i) {
     JobState* job = b.next_ready();
-    b.start(*job, Clock::now() + 10s);
+    b.start(*job, JobBoard::next_attempt(*job), Clock::now() + 10s);
     if (job->job.key.study.rfind("AAA", 0) == 0) {
       b.persisted(job->job.key);
     }
@@ -112,10 +114,10 @@ TEST(JobBoard, FinalIsReleasedWithBestParamsOrSkippedWithoutTrials) {
   auto ready = b.studies_ready_for_final();
   ASSERT_EQ(ready.size(), 1u);
   b.release_final(ready[0], std::map<std::string, double>{{"C", 0.5}});
-  EXPECT_EQ(b.jobs()[2].state, "pending");
+  EXPECT_EQ(b.jobs()[2].state, nightshift::WorkState::pending);
   EXPECT_EQ(b.jobs()[2].job.params.at("C"), 0.5);
   b.release_final("BBB.1h.h1.logreg_l2", std::nullopt);
-  EXPECT_EQ(b.jobs()[5].state, "blocked");  // its trials are not settled yet
+  EXPECT_EQ(b.jobs()[5].state, nightshift::WorkState::blocked);  // its trials are not settled yet
 }
 
 TEST(JobBoard, ASymbolThatKeepsFailingIsSkippedForTheRun) {
@@ -123,15 +125,16 @@ TEST(JobBoard, ASymbolThatKeepsFailingIsSkippedForTheRun) {
   for (int i = 0; i < 2; ++i) {
     JobState* job = b.next_ready();
     ASSERT_EQ(job->job.symbol, "AAA");
-    Job sent = b.start(*job, Clock::now() + 10s);
+    Job sent = JobBoard::next_attempt(*job);
+    b.start(*job, sent, Clock::now() + 10s);
     b.failed(sent.key, sent.attempt, "no data");
   }
   for (const auto& j : b.jobs()) {
     if (j.job.symbol == "AAA") {
-      EXPECT_EQ(j.state, "skipped") << j.job.key.study << "/" << j.job.key.trial;
+      EXPECT_EQ(j.state, nightshift::WorkState::skipped) << j.job.key.study << "/" << j.job.key.trial;
       EXPECT_NE(j.reason.find("symbol AAA skipped"), std::string::npos);
     } else {
-      EXPECT_NE(j.state, "skipped");
+      EXPECT_NE(j.state, nightshift::WorkState::skipped);
     }
   }
   EXPECT_EQ(b.next_ready()->job.symbol, "BBB");
@@ -140,9 +143,9 @@ TEST(JobBoard, ASymbolThatKeepsFailingIsSkippedForTheRun) {
 TEST(JobBoard, RequeueAfterRestartKeepsAttempts) {
   auto b = board();
   JobState* job = b.next_ready();
-  b.start(*job, Clock::now() + 10s);
+  b.start(*job, JobBoard::next_attempt(*job), Clock::now() + 10s);
   b.requeue_running();
-  EXPECT_EQ(b.jobs()[0].state, "pending");
+  EXPECT_EQ(b.jobs()[0].state, nightshift::WorkState::pending);
   EXPECT_EQ(b.jobs()[0].job.attempt, 1u);
   EXPECT_FALSE(b.finished());
 }
