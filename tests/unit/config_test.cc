@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -164,13 +165,29 @@ TEST(Config, AFileThatCannotBeReadIsAnErrorNamingIt) {
 }
 
 TEST(Config, AFileWithoutReadPermissionIsAnErrorNamingIt) {
-  if (geteuid() == 0) GTEST_SKIP() << "root opens a mode-000 file (the EIO test covers reading)";
   std::string path = ::testing::TempDir() + "config_test_private.yaml";
   std::ofstream(path) << "num_workers: 2\n";
   std::filesystem::permissions(path, std::filesystem::perms::none);
-  auto denied = load_config(path);
-  ASSERT_FALSE(denied);
-  EXPECT_EQ(denied.error(), path + ": cannot open config file: Permission denied");
+  const std::string expected = path + ": cannot open config file: Permission denied";
+  if (geteuid() != 0) {
+    auto denied = load_config(path);
+    ASSERT_FALSE(denied);
+    EXPECT_EQ(denied.error(), expected);
+    return;
+  }
+  // Root opens a mode-000 file, so the load runs in a child that has dropped
+  // to the unprivileged "nobody" user; its exit code says what it saw.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(3);
+    auto denied = load_config(path);
+    _exit(denied ? 1 : (denied.error() == expected ? 0 : 2));
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: the load succeeded; 2: another message; 3: setuid failed";
 }
 
 TEST(Config, EnvironmentOverridesApplyAndAreValidated) {
