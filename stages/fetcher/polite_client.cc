@@ -73,11 +73,15 @@ Status PoliteClient::wait_for_circuit() const {
                     " s after repeated rate limiting; not sending");
 }
 
+// Waits at least `ms` (a server's Retry-After is a floor): the deadline is
+// kept at the clock's full resolution, since whole milliseconds would let the
+// wait end up to 1 ms early.
 Status PoliteClient::sleep_ms(int64_t ms) const {
-  const int64_t until = monotonic_ms() + ms;
-  for (int64_t left = ms; left > 0; left = until - monotonic_ms()) {
+  using Clock = std::chrono::steady_clock;
+  const auto until = Clock::now() + std::chrono::milliseconds(ms);
+  for (auto now = Clock::now(); now < until; now = Clock::now()) {
     if (stop_requested()) return make_error(source_ + ": stopped while waiting");
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(left, 50)));
+    std::this_thread::sleep_for(std::min<Clock::duration>(until - now, std::chrono::milliseconds(50)));
   }
   return Status::success();
 }
