@@ -2,7 +2,7 @@
 
 namespace nightshift::sql {
 
-Status migrate(Database& db, const std::vector<Migration>& migrations) {
+Result<int64_t> readable_version(Database& db, const std::vector<Migration>& migrations) {
   auto current = db.query_int("PRAGMA user_version");
   if (!current) return current.take_error();
   int latest = migrations.empty() ? 0 : migrations.back().version;
@@ -10,6 +10,12 @@ Status migrate(Database& db, const std::vector<Migration>& migrations) {
     return make_error(ErrorKind::corrupt, db.path() + ": schema version " + std::to_string(*current) +
                       " is newer than this nightshift (" + std::to_string(latest) + ")");
   }
+  return *current;
+}
+
+Status migrate(Database& db, const std::vector<Migration>& migrations) {
+  auto current = readable_version(db, migrations);
+  if (!current) return current.take_error();
   for (const auto& migration : migrations) {
     if (migration.version <= *current) continue;
     auto tx = Transaction::begin(db);

@@ -25,5 +25,8 @@ const std::vector<Migration>& market_migrations();
 // Applies every migration newer than the database's user_version, each in
 // its own transaction. A database newer than this binary is an error.
 Status migrate(Database& db, const std::vector<Migration>& migrations);
+// The file's schema version, or an error (kind corrupt) when it is newer than
+// `migrations` know: for readers, who never migrate.
+Result<int64_t> readable_version(Database& db, const std::vector<Migration>& migrations);
 
 }  // namespace nightshift::sql

@@ -47,6 +47,9 @@ Result<ResultsStore> ResultsStore::open_read_only(const std::string& path) {
   options.wal = false;  // the writer set WAL; a reader must not change modes
   auto db = sql::Database::open(path, options);
   if (!db) return make_error(db.error_kind(), "results database " + path + ": " + db.error());
+  if (auto version = sql::readable_version(*db, sql::results_migrations()); !version) {
+    return make_error(version.error_kind(), "results database " + path + ": " + version.error());
+  }
   return ResultsStore(std::move(*db));
 }
 

@@ -141,6 +141,16 @@ Result<Database> Database::open(const std::string& path, const OpenOptions& opti
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   }
+  // Every SQLite file is a whole number of pages, and a page is at least 512
+  // bytes; SQLite itself reads a file cut inside its first page as empty.
+  std::error_code size_error;
+  const auto size = std::filesystem::file_size(path, size_error);
+  if (!size_error && size % 512 != 0) {
+    return make_error(ErrorKind::corrupt, "cannot open database " + path +
+                                              ": the file is damaged or truncated (" +
+                                              std::to_string(size) +
+                                              " bytes is not a whole number of pages)");
+  }
   int flags = options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if (options.create && !options.read_only) flags |= SQLITE_OPEN_CREATE;
   flags |= SQLITE_OPEN_NOMUTEX;
@@ -162,6 +172,11 @@ Result<Database> Database::open(const std::string& path, const OpenOptions& opti
     if (Status s = db.exec("PRAGMA synchronous=" + options.synchronous); !s) {
       return make_error(s.error_kind(), open_failure(path, db.db_, s.error()));
     }
+  }
+  // Read page 1 and the schema now, so that a foreign, cut or damaged file is
+  // refused here with one error rather than by the first query that needs it.
+  if (auto version = db.query_int("PRAGMA schema_version"); !version) {
+    return make_error(version.error_kind(), open_failure(path, db.db_, version.error()));
   }
   if (Status s = db.exec("PRAGMA foreign_keys=ON"); !s) return s.take_error();
   return db;

@@ -1,12 +1,9 @@
 #include "stages/persister/batch_writer.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
-#include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <limits>
 
 namespace nightshift::persister {
 namespace {
@@ -116,55 +113,6 @@ TEST(Batch, IsDueWhenFullOrWhenItsOldestMessageHasWaitedTheDelay) {
   EXPECT_TRUE(batch.due(policy, t0 + 41ms)) << "a full batch commits at once";
 }
 
-// The JSON columns are written by hand (not through an nlohmann tree); what
-// they hold must read back as the values that were stored.
-TEST(ResultsStore, JsonColumnsReadBackAsTheStoredValues) {
-  auto store = ResultsStore::open_for_writing(temp_db());
-  ASSERT_TRUE(store.ok()) << store.error();
-  JobResult r = result("S", 0);
-  r.params = {{"C", 2.0}, {"l1_ratio", 0.1}, {"tiny", 1e-300}, {"huge", 1.7976931348623157e308},
-              {"negative", -0.30000000000000004}, {"odd \"key\"\\\n", 3.5},
-              {"caf\xc3\xa9", 1.0}, {"bad \xff byte", 2.5}};
-  r.metrics = {{"auc", 0.5523412341234123}, {"nan", std::nan("")},
-               {"inf", std::numeric_limits<double>::infinity()}};
-  r.folds = {FoldMetrics{{{"auc", 0.61}}, 800, 200}, FoldMetrics{{}, 0, 18446744073709551615ull}};
-  BatchWriter batch(*store);
-  batch.add(r);
-  ASSERT_TRUE(batch.commit(1).ok());
-  auto row = store->db().prepare("SELECT params, metrics, folds FROM trials");
-  ASSERT_TRUE(row.ok()) << row.error();
-  ASSERT_TRUE(*row->step());
-  auto params = nlohmann::json::parse(row->column_text(0));
-  EXPECT_EQ(params.size(), r.params.size());
-  for (const auto& [key, value] : r.params) {
-    std::string stored_key = key == "bad \xff byte" ? "bad \xef\xbf\xbd byte" : key;  // U+FFFD
-    ASSERT_TRUE(params.contains(stored_key)) << row->column_text(0);
-    EXPECT_TRUE(params[stored_key].is_number_float()) << stored_key;
-    EXPECT_EQ(params[stored_key].get<double>(), value) << stored_key;
-  }
-  auto metrics = nlohmann::json::parse(row->column_text(1));
-  EXPECT_EQ(metrics["auc"].get<double>(), 0.5523412341234123);
-  EXPECT_TRUE(metrics["nan"].is_null());
-  EXPECT_TRUE(metrics["inf"].is_null());
-  auto folds = nlohmann::json::parse(row->column_text(2));
-  ASSERT_EQ(folds.size(), 2u);
-  EXPECT_EQ(folds[0]["metrics"]["auc"].get<double>(), 0.61);
-  EXPECT_EQ(folds[0]["train_rows"].get<uint64_t>(), 800u);
-  EXPECT_EQ(folds[0]["test_rows"].get<uint64_t>(), 200u);
-  EXPECT_TRUE(folds[1]["metrics"].is_object());
-  EXPECT_EQ(folds[1]["test_rows"].get<uint64_t>(), 18446744073709551615ull);
-  // For ordinary values the text is what nlohmann wrote before.
-  JobResult plain = result("S", 1);
-  plain.params = {{"C", 0.5}, {"max_iter", 200.0}};
-  batch.add(plain);
-  ASSERT_TRUE(batch.commit(2).ok());
-  auto text = store->db().prepare("SELECT params, folds FROM trials WHERE trial = 1");
-  ASSERT_TRUE(text.ok());
-  ASSERT_TRUE(*text->step());
-  EXPECT_EQ(text->column_text(0), R"({"C":0.5,"max_iter":200.0})");
-  EXPECT_EQ(text->column_text(1), R"([{"metrics":{"auc":0.61},"test_rows":20,"train_rows":100}])");
-}
-
 TEST(BatchWriter, FailedAttemptsAreKeptPerAttemptAndDoNotTakeTheResultRow) {
   auto store = ResultsStore::open_for_writing(temp_db());
   ASSERT_TRUE(store.ok());
@@ -204,48 +152,6 @@ TEST(BatchWriter, DiskFullKeepsTheBatchAndCommittedRowsThenRecovers) {
   EXPECT_TRUE(batch.empty());
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials"), 301);
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM events"), 300);
-}
-
-TEST(ResultsStore, CheckpointRoundTripsThePlanAndStates) {
-  std::string path = temp_db();
-  auto store = ResultsStore::open_for_writing(path);
-  ASSERT_TRUE(store.ok());
-  RunCheckpoint c;
-  c.run = "r1";
-  c.status = nightshift::RunStatus::interrupted;
-  c.started_ns = 5;
-  Job job;
-  job.key = JobKey{"r1", "BTC.1h.h1.logreg_l2", 0};
-  job.kind = nightshift::JobKind::trial;
-  job.symbol = "BTC";
-  job.timeframe = "1h";
-  job.attempt = 2;
-  job.params = {{"C", 0.3}};
-  c.jobs.push_back(JobState{job, WorkState::skipped, "failed 3 times"});
-  BatchWriter batch(*store);
-  batch.add(c);
-  ASSERT_TRUE(batch.commit(7).ok());
-  auto reader = ResultsStore::open_read_only(path);
-  ASSERT_TRUE(reader.ok()) << reader.error();
-  auto back = reader->checkpoint("r1");
-  ASSERT_TRUE(back.ok()) << back.error();
-  ASSERT_TRUE(back->has_value());
-  const RunCheckpoint& b = **back;
-  EXPECT_EQ(b.status, nightshift::RunStatus::interrupted);
-  ASSERT_EQ(b.jobs.size(), 1u);
-  EXPECT_EQ(b.jobs[0].state, WorkState::skipped);
-  EXPECT_EQ(b.jobs[0].reason, "failed 3 times");
-  EXPECT_EQ(b.jobs[0].job.attempt, 2u);
-  EXPECT_EQ(b.jobs[0].job.params.at("C"), 0.3);
-  auto missing = reader->checkpoint("nope");
-  ASSERT_TRUE(missing.ok());
-  EXPECT_FALSE(missing->has_value());
-}
-
-TEST(ResultsStore, UnwritablePathIsAClearError) {
-  auto store = ResultsStore::open_for_writing("/proc/nightshift-forbidden/nightshift.db");
-  ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().find("/proc/nightshift-forbidden"), std::string::npos) << store.error();
 }
 
 }  // namespace
