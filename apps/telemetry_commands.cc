@@ -25,10 +25,6 @@ constexpr auto kReplaceBadUtf8 = nlohmann::json::error_handler_t::replace;
 int run_telemetry(const GlobalOptions& global) {
   auto config = begin_command("telemetry", global);
   if (!config) return 2;
-  if (!config->telemetry.enabled) {
-    spdlog::info("telemetry is disabled in the config (telemetry.enabled: false)");
-    return 0;
-  }
   return telemetry::run_telemetry_stage(*config);
 }
 

@@ -21,8 +21,9 @@ Status migrate(Database& db, const std::vector<Migration>& migrations) {
     auto tx = Transaction::begin(db);
     if (!tx) return tx.take_error();
     if (Status s = db.exec(migration.sql); !s) {
-      return make_error("migration " + std::to_string(migration.version) + " (" +
-                        migration.name + ") failed: " + s.error());
+      return make_error(s.error_kind(), db.path() + ": migration " +
+                                            std::to_string(migration.version) + " (" +
+                                            migration.name + ") failed: " + s.error());
     }
     if (Status s = db.exec("PRAGMA user_version=" + std::to_string(migration.version)); !s) {
       return s.take_error();

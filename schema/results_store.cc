@@ -27,9 +27,10 @@ Result<ResultsStore> ResultsStore::open_for_writing(const std::string& path) {
   if (ec) return make_error("results database " + path + ": cannot create folder " +
                             parent.string() + ": " + ec.message());
   auto db = sql::Database::open(path);
-  if (!db) return make_error(db.error_kind(), "results database " + path + ": " + db.error());
+  // Both errors name the file.
+  if (!db) return make_error(db.error_kind(), "results database: " + db.error());
   if (auto st = sql::migrate(*db, sql::results_migrations()); !st) {
-    return make_error(st.error_kind(), "results database " + path + ": " + st.error());
+    return make_error(st.error_kind(), "results database: " + st.error());
   }
   ResultsStore store(std::move(*db));
   if (auto st = store.prepare_writes(); !st) return st.take_error();
@@ -46,11 +47,22 @@ Result<ResultsStore> ResultsStore::open_read_only(const std::string& path) {
   options.create = false;
   options.wal = false;  // the writer set WAL; a reader must not change modes
   auto db = sql::Database::open(path, options);
-  if (!db) return make_error(db.error_kind(), "results database " + path + ": " + db.error());
-  if (auto version = sql::readable_version(*db, sql::results_migrations()); !version) {
-    return make_error(version.error_kind(), "results database " + path + ": " + version.error());
+  if (!db) return make_error(db.error_kind(), "results database: " + db.error());
+  auto version = sql::readable_version(*db, sql::results_migrations());
+  if (!version) return make_error(version.error_kind(), "results database: " + version.error());
+  ResultsStore store(std::move(*db));
+  if (*version == 0 && !store.has_schema()) {
+    // Empty: the persister has created it and not yet migrated. Tables of
+    // someone else's: a wrong path, and every read would fail obscurely.
+    auto tables = store.db().query_int("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'");
+    if (!tables) return make_error(tables.error_kind(), "results database: " + tables.error());
+    if (*tables > 0) {
+      return make_error(ErrorKind::invalid_input,
+                        "results database " + path +
+                            " is a SQLite database but not nightshift's (no runs table)");
+    }
   }
-  return ResultsStore(std::move(*db));
+  return store;
 }
 
 Status ResultsStore::prepare_writes() {

@@ -56,6 +56,7 @@ bool ResultsStore::has_schema() {
 }
 
 Result<std::vector<RunRow>> ResultsStore::runs() {
+  if (!has_schema()) return std::vector<RunRow>{};  // created, not yet migrated
   auto stmt = db_.prepare(std::string(kRunColumns) + "ORDER BY started_ns DESC");
   if (!stmt) return stmt.take_error();
   std::vector<RunRow> out;

@@ -1,5 +1,7 @@
 #include "schema/sqlite.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <utility>
 
@@ -16,9 +18,42 @@ std::string open_failure(const std::string& path, sqlite3* db, const std::string
       return prefix + "not a SQLite database (SQLite: " + sqlite3_errmsg(db) + ")";
     case SQLITE_CORRUPT:
       return prefix + "the file is damaged or truncated (SQLite: " + sqlite3_errmsg(db) + ")";
+    case SQLITE_READONLY:
+      return prefix + "it is read-only here, and its write-ahead log (-wal) holds commits that "
+                      "reading needs write access to merge (SQLite: " + sqlite3_errmsg(db) + ")";
     default:
       return prefix + detail;
   }
+}
+
+// A "file:" URI for `path` (RFC 3986 escaping of what SQLite would read as
+// a query, a fragment or an escape).
+std::string file_uri(const std::string& path, const char* query) {
+  std::string uri = "file:";
+  for (char c : path) {
+    if (c == '%' || c == '?' || c == '#') {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      uri += '%';
+      uri += kHex[(static_cast<unsigned char>(c) >> 4) & 0xf];
+      uri += kHex[static_cast<unsigned char>(c) & 0xf];
+    } else {
+      uri += c;
+    }
+  }
+  return uri + "?" + query;
+}
+
+// A reader of a WAL database needs to create its -shm file beside it. When
+// the folder is read-only (a backup on read-only media, another user's run)
+// and no -wal holds commits the file lacks, nothing can be writing it: read
+// the file as immutable instead of failing.
+bool readable_as_immutable(const std::string& path) {
+  std::filesystem::path file(path);
+  std::filesystem::path folder = file.has_parent_path() ? file.parent_path() : ".";
+  if (::access(folder.c_str(), W_OK) == 0) return false;
+  std::error_code ec;
+  auto wal_size = std::filesystem::file_size(path + "-wal", ec);
+  return ec || wal_size == 0;
 }
 
 }  // namespace
@@ -157,6 +192,17 @@ Result<Database> Database::open(const std::string& path, const OpenOptions& opti
   Database db;
   db.path_ = path;
   int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+  if (rc == SQLITE_OK && options.read_only) {
+    auto probe = db.query_int("PRAGMA schema_version");
+    int code = sqlite3_errcode(db.db_) & 0xff;
+    if (!probe && (code == SQLITE_READONLY || code == SQLITE_CANTOPEN) &&
+        readable_as_immutable(path)) {
+      sqlite3_close_v2(db.db_);
+      db.db_ = nullptr;
+      rc = sqlite3_open_v2(file_uri(path, "immutable=1").c_str(), &db.db_,
+                           flags | SQLITE_OPEN_URI, nullptr);
+    }
+  }
   if (rc != SQLITE_OK) {
     std::string message = db.db_ != nullptr ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
     return make_error(error_kind_of(rc), "cannot open database " + path + ": " + message);

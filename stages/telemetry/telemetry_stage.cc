@@ -181,6 +181,10 @@ void log_backends(const GpuFleet& fleet) {
 }  // namespace
 
 int run_telemetry_stage(const config::Config& config) {
+  if (!config.telemetry.enabled) {
+    spdlog::info("telemetry is disabled in the config (telemetry.enabled: false)");
+    return 0;
+  }
   zmq::context_t context(1);
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("telemetry"));
   auto requests = bus::Subscriber::connect(context, config.bus, {kInventoryRequestTopic});

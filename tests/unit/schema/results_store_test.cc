@@ -13,6 +13,9 @@
 #include <limits>
 #include <random>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "schema/migrations.h"
 
 namespace nightshift {
@@ -240,6 +243,60 @@ TEST(ResultsStore, AMissingFileIsNotFoundForReaders) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error_kind(), ErrorKind::not_found);
   EXPECT_NE(store.error().find("does not exist"), std::string::npos) << store.error();
+}
+
+TEST(ResultsStore, AnotherProgramsDatabaseIsNamedAsSuchAndAnEmptyOneHasNoRuns) {
+  std::string path = temp_db();
+  {
+    auto db = sql::Database::open(path);
+    ASSERT_TRUE(db.ok()) << db.error();
+  }
+  auto empty = ResultsStore::open_read_only(path);
+  ASSERT_TRUE(empty.ok()) << empty.error();
+  auto none = empty->runs();
+  ASSERT_TRUE(none.ok()) << none.error();
+  EXPECT_TRUE(none->empty());
+  {
+    auto db = sql::Database::open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(db->exec("CREATE TABLE bars (ts INTEGER)").ok());
+  }
+  auto foreign = ResultsStore::open_read_only(path);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.error().find("not nightshift's"), std::string::npos) << foreign.error();
+  EXPECT_EQ(foreign.error_kind(), ErrorKind::invalid_input);
+}
+
+// A WAL database in a folder this user cannot write (a backup on read-only
+// media): readers still read it, and never write beside it. Root writes
+// anywhere, so the reader runs in a child dropped to nobody.
+TEST(ResultsStore, AReadOnlyFolderIsStillReadable) {
+  std::string path = temp_db();
+  fs::path folder = fs::path(path).parent_path();
+  {
+    auto store = ResultsStore::open_for_writing(path);
+    ASSERT_TRUE(store.ok()) << store.error();
+    put(*store, {result("S", 0)});
+  }  // closed: the WAL is merged and removed
+  fs::permissions(folder, fs::perms::owner_read | fs::perms::owner_exec | fs::perms::group_read |
+                              fs::perms::group_exec | fs::perms::others_read |
+                              fs::perms::others_exec);
+  fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (geteuid() == 0 && setuid(65534) != 0) _exit(10);  // nobody
+    auto reader = ResultsStore::open_read_only(path);
+    if (!reader) _exit(11);
+    auto rows = reader->db().query_int("SELECT COUNT(*) FROM trials");
+    _exit(rows && *rows == 1 ? 0 : 12);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "10: setuid, 11: open refused, 12: wrong count";
+  EXPECT_FALSE(fs::exists(path + "-shm"));
+  EXPECT_FALSE(fs::exists(path + "-wal"));
 }
 
 // A results database that is damaged, foreign or from a newer nightshift:
