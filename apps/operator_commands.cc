@@ -13,6 +13,7 @@
 #include "apps/supervisor.h"
 #include "broker/bus.h"
 #include "broker/control_client.h"
+#include "broker/stage_watch.h"
 #include "config/config_editor.h"
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
@@ -41,35 +42,6 @@ int run_watch(const GlobalOptions& global, double interval_s, int count) {
   return 0;
 }
 
-struct Heard {
-  std::map<std::string, int64_t> stages;   // "worker host/id", "persister", ... -> last ts
-  std::map<std::string, int64_t> alerts;   // topic -> last ts
-  int64_t telemetry = 0;
-};
-
-Heard listen(zmq::context_t& context, const config::Config& config, std::chrono::milliseconds window) {
-  Heard heard;
-  auto sub = bus::Subscriber::connect(context, config.bus, {"worker.", "stage.", "alert.", "telemetry."});
-  if (!sub) return heard;
-  auto deadline = std::chrono::steady_clock::now() + window;
-  while (std::chrono::steady_clock::now() < deadline && !stop_requested()) {
-    auto e = sub->receive(std::chrono::milliseconds(100));
-    if (!e) continue;
-    int64_t ts = e->frame.header.ts_ns;
-    if (e->topic.rfind("worker.", 0) == 0) {
-      heard.stages["worker " + e->frame.header.src.host + "/" + std::to_string(e->frame.header.src.pid)] = ts;
-    } else if (e->topic.rfind("stage.", 0) == 0) {
-      heard.stages[e->frame.header.src.stage] = ts;
-    } else if (e->topic.rfind("alert.", 0) == 0) {
-      heard.alerts[e->topic] = ts;
-    } else {
-      heard.telemetry = ts;
-      heard.stages["telemetry"] = ts;
-    }
-  }
-  return heard;
-}
-
 int run_health(const GlobalOptions& global, double window_s) {
   auto config = load_config_or_report(global);
   if (!config) return 2;
@@ -81,7 +53,7 @@ int run_health(const GlobalOptions& global, double window_s) {
     return 1;
   }
   std::cout << "broker     up at " << config->bus.control << "\n";
-  auto heard = listen(context, *config, std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000)));
+  auto heard = bus::hear_stages(config->bus, std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000)));
   for (const auto& [stage, ts] : heard.stages) {
     std::cout << fmt::format("{:<10} alive, last heard {:.1f} s ago\n", stage,
                              static_cast<double>(now_ns() - ts) / 1e9);
@@ -89,10 +61,23 @@ int run_health(const GlobalOptions& global, double window_s) {
   for (const char* expected : {"persister", "scheduler"}) {
     if (!heard.stages.count(expected)) std::cout << fmt::format("{:<10} not heard in {} s\n", expected, window_s);
   }
-  std::cout << "alerts     " << heard.alerts.size() << " active";
-  for (const auto& [topic, ts] : heard.alerts) std::cout << "\n  " << topic;
+  // Alerts are published on change: active ones are those whose latest
+  // stored message fires. The persister's own cannot be stored while it
+  // cannot commit, so its alive event speaks for it.
+  std::vector<std::string> active;
+  if (!heard.persister_problem.empty()) active.push_back("critical  " + heard.persister_problem);
+  if (auto store = ResultsStore::open_read_only(config->storage.results_db)) {
+    if (auto alerts = store->active_alerts()) {
+      for (const auto& a : *alerts) {
+        if (!heard.persister_problem.empty() && a.topic.find(".persister.commit") != std::string::npos) continue;
+        active.push_back(fmt::format("{:<9} {} (since {})", a.level, a.message, format_utc(a.since_ns)));
+      }
+    }
+  }
+  std::cout << "alerts     " << active.size() << " active";
+  for (const auto& line : active) std::cout << "\n  " << line;
   std::cout << "\n";
-  return heard.stages.count("persister") ? 0 : 1;
+  return heard.stages.count("persister") && heard.persister_problem.empty() ? 0 : 1;
 }
 
 int run_estimate(const GlobalOptions& global, int workers) {

@@ -8,6 +8,8 @@
 #include "apps/run_report.h"
 #include "apps/supervisor.h"
 #include "base/log.h"
+#include "broker/control_client.h"
+#include "broker/stage_watch.h"
 #include "base/process.h"
 
 namespace nightshift::cli {
@@ -19,15 +21,6 @@ std::string new_run_id() {
   gmtime_r(&now, &utc);
   char text[32];
   std::strftime(text, sizeof text, "r%Y%m%d-%H%M%S", &utc);
-  return text;
-}
-
-std::string format_time(int64_t ns) {
-  std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc);
   return text;
 }
 
@@ -70,6 +63,15 @@ int show_status(const GlobalOptions& global, std::string run, bool json) {
     std::cerr << "nightshift: " << status.error() << "\n";
     return 1;
   }
+  if ((*status)["status"] == wire_text(RunStatus::running)) {
+    // Live: what the database cannot say (a persister that cannot commit
+    // cannot store that either) comes from the bus, if a broker answers.
+    zmq::context_t context(1);
+    if (bus::probe_broker(context, config->bus, std::chrono::milliseconds(300))) {
+      auto heard = bus::hear_stages(config->bus, std::chrono::milliseconds(2500), true);
+      if (!heard.persister_problem.empty()) (*status)["persister_problem"] = heard.persister_problem;
+    }
+  }
   if (json) {
     std::cout << status->dump() << "\n";
   } else {
@@ -93,7 +95,7 @@ int run_history(const GlobalOptions& global) {
   for (const auto& r : *runs) {
     double seconds = static_cast<double>(r.finished_ns.value_or(r.updated_ns) - r.started_ns) / 1e9;
     std::cout << fmt::format("{:<20} {:<12} {:<20} {:>9} {:>6} {:>8}\n", r.run, wire_text(r.status),
-                             format_time(r.started_ns), format_duration(seconds),
+                             format_utc(r.started_ns), format_duration(seconds),
                              fmt::format("{}/{}", r.done_jobs, r.total_jobs), r.skipped_jobs);
   }
   return 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <ctime>
 
 #include "schema/wire_enum.h"
 
@@ -25,6 +26,15 @@ std::string short_params(const std::string& json) {
 }
 
 }  // namespace
+
+std::string format_utc(int64_t ns) {
+  std::time_t seconds = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &utc);
+  return text;
+}
 
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
@@ -92,6 +102,13 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
   j["failed_attempts"] = counts->failed_attempts;
   j["models"] = counts->models;
   j["promoted"] = counts->promoted;
+  auto alerts = store.active_alerts();
+  if (!alerts) return alerts.take_error();
+  j["alerts"] = nlohmann::json::array();
+  for (const auto& a : *alerts) {
+    j["alerts"].push_back({{"topic", a.topic}, {"level", a.level}, {"message", a.message},
+                           {"since_ns", a.since_ns}});
+  }
   return j;
 }
 
@@ -104,6 +121,16 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
                      s["retried_results"].get<int64_t>(), s["failed_attempts"].get<int64_t>());
   out << fmt::format("  models: {} final fits, {} promoted\n", s["models"].get<int64_t>(),
                      s["promoted"].get<int64_t>());
+  if (s.contains("persister_problem")) {
+    out << "  persister: " << s["persister_problem"].get<std::string>() << "\n";
+  }
+  if (s.contains("alerts")) {
+    out << "  alerts: " << s["alerts"].size() << " active\n";
+    for (const auto& a : s["alerts"]) {
+      out << fmt::format("    {:<9} {} (since {})\n", a["level"].get<std::string>(),
+                         a["message"].get<std::string>(), format_utc(a["since_ns"].get<int64_t>()));
+    }
+  }
 }
 
 }  // namespace nightshift::cli

@@ -16,6 +16,9 @@ namespace nightshift::cli {
 // "[#########.........] 120/216  running 2  failed 0  skipped 1  3.2 jobs/s  ETA 0:30"
 std::string progress_line(const RunProgress& progress, int bar_width = 28);
 
+// "2026-12-03 13:02:03" (UTC) of a time in ns since the epoch.
+std::string format_utc(int64_t ns);
+
 // "1:02:03" / "4:05"
 std::string format_duration(double seconds);
 

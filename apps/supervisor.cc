@@ -19,6 +19,7 @@
 #include "apps/stage_process.h"
 #include "broker/bus.h"
 #include "broker/control_client.h"
+#include "broker/stage_watch.h"
 #include "schema/topics.h"
 #include "base/process.h"
 
@@ -72,6 +73,8 @@ class NightRun {
   void reap();
   void restart_due();
   void show_progress(bool final_line);
+  void hear(const bus::RunWatch::Update& update);
+  void notice(const std::string& line);
   void stop_stages();
   int outcome();
 
@@ -84,6 +87,8 @@ class NightRun {
   bool stopping_ = false;
   bool aborted_ = false;
   std::optional<RunProgress> progress_;
+  std::string persister_problem_;  // as its alive events say; "" while it commits
+  std::chrono::steady_clock::time_point next_problem_line_{};
   std::chrono::steady_clock::time_point next_plain_line_{};
 };
 
@@ -229,6 +234,37 @@ void NightRun::show_progress(bool final_line) {
   std::cout << line << "\n" << std::flush;
 }
 
+// A line of its own above the progress bar.
+void NightRun::notice(const std::string& line) {
+  if (isatty(STDOUT_FILENO)) {
+    std::cout << "\r" << line << "\033[K\n" << std::flush;
+    show_progress(false);
+    return;
+  }
+  std::cout << line << "\n" << std::flush;
+}
+
+// Progress, and what the persister says of its commits: a persister that
+// cannot commit (disk full) is said on the run's own output, repeated every
+// 30 s while it lasts, and its recovery too.
+void NightRun::hear(const bus::RunWatch::Update& update) {
+  if (update.progress) {
+    progress_ = *update.progress;
+    show_progress(false);
+  }
+  if (!update.persister_problem) return;
+  const std::string& now_problem = *update.persister_problem;
+  auto now = std::chrono::steady_clock::now();
+  if (now_problem.empty() && !persister_problem_.empty()) {
+    notice("nightshift: persister commits again; the run goes on");
+  } else if (!now_problem.empty() && (persister_problem_.empty() || now >= next_problem_line_)) {
+    notice("nightshift: " + now_problem + "; the run continues once the results database can be "
+           "written (" + config_.storage.results_db + ")");
+    next_problem_line_ = now + std::chrono::seconds(30);
+  }
+  persister_problem_ = now_problem;
+}
+
 // Scheduler first (it checkpoints), then workers and the other stages, then
 // the persister (it commits what it holds), the broker last.
 void NightRun::stop_stages() {
@@ -303,7 +339,7 @@ int NightRun::run() {
   std::cout << "night run " << options_.run << (options_.resume ? " (resumed)" : "") << ": "
             << workers << " workers; logs in " << log_dir_ << "\n";
   zmq::context_t context(1);
-  auto progress = bus::Subscriber::connect(context, config_.bus, {topics::run_progress(options_.run)});
+  auto progress = bus::RunWatch::connect(context, config_.bus, options_.run);
   if (!progress) {
     std::cerr << "nightshift: " << progress.error() << "\n";
     return kRunFailed;
@@ -328,10 +364,7 @@ int NightRun::run() {
                 << config_.scheduler.grace_s << " s) and checkpoints\n";
       scheduler_->signal(SIGTERM);
     }
-    if (auto message = progress->receive_as<RunProgress>(kTick)) {
-      progress_ = std::move(message->payload);
-      show_progress(false);
-    }
+    if (auto update = progress->receive(kTick)) hear(*update);
   }
   show_progress(true);
   stop_stages();

@@ -14,6 +14,7 @@ void read_section(ConfigReader& r, AlertThresholds& a) {
   r.field("hysteresis_pct", a.hysteresis_pct, 0, 50);
   r.field("hysteresis_c", a.hysteresis_c, 0, 50);
   r.field("min_duration_ms", a.min_duration_ms, 0, 3'600'000);
+  r.field("failed_jobs", a.failed_jobs, 0, 1'000'000);
   if (a.gpu_temp_warning_c > a.gpu_temp_critical_c) {
     r.error("gpu_temp_warning_c", "must not exceed gpu_temp_critical_c");
   }

@@ -18,6 +18,7 @@ struct AlertThresholds {
   double hysteresis_pct = 5;   // a firing alert resolves this far below its threshold
   double hysteresis_c = 3;     // same, for temperatures
   int min_duration_ms = 0;     // condition must hold this long before firing
+  int failed_jobs = 5;         // a run with more failed attempts than this raises an alert
 };
 
 // The simulated backend, for development, demos and tests. With an empty

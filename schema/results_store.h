@@ -49,6 +49,14 @@ struct RunCounts {
   int64_t promoted = 0;         // of those, promoted
 };
 
+// An alert whose latest message says it is firing.
+struct ActiveAlert {
+  std::string topic;  // alert.<level>.<host>.<metric>
+  int64_t since_ns = 0;
+  std::string level;
+  std::string message;
+};
+
 struct TimeframeTiming {
   std::string timeframe;
   int64_t trials = 0;
@@ -104,6 +112,9 @@ class ResultsStore {
                                                                          const std::string& study);
   Result<std::vector<StudyRow>> studies(const std::string& run);
   Result<std::vector<TimeframeTiming>> timeframe_timings();
+  // Alerts are published on change (firing, then resolved): those whose
+  // latest stored message is a firing one.
+  Result<std::vector<ActiveAlert>> active_alerts();
 
  private:
   explicit ResultsStore(sql::Database db) : db_(std::move(db)) {}

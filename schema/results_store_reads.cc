@@ -191,3 +191,37 @@ Result<std::vector<TimeframeTiming>> ResultsStore::timeframe_timings() {
 }
 
 }  // namespace nightshift
+
+namespace nightshift {
+
+Result<std::vector<ActiveAlert>> ResultsStore::active_alerts() {
+  if (!has_schema()) return std::vector<ActiveAlert>{};
+  // SQLite fills the bare columns from the row holding MAX(id): each topic's latest.
+  auto stmt = db_.prepare("SELECT topic, MAX(id), ts_ns, body FROM alerts GROUP BY topic "
+                          "ORDER BY ts_ns");
+  if (!stmt) return stmt.take_error();
+  std::vector<ActiveAlert> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return has.take_error();
+    if (!*has) break;
+    auto body = nlohmann::json::parse(stmt->column_text(3), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) continue;
+    const auto data = body.value("data", nlohmann::json::object());
+    if (!data.is_object()) continue;
+    auto text = [&data](const char* key) {  // what a stage sent: never throw on a wrong type
+      auto it = data.find(key);
+      return it != data.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (text("state") != "firing") continue;
+    ActiveAlert alert;
+    alert.topic = stmt->column_text(0);
+    alert.since_ns = stmt->column_int(2);
+    alert.level = text("level");
+    alert.message = text("message");
+    out.push_back(std::move(alert));
+  }
+  return out;
+}
+
+}  // namespace nightshift

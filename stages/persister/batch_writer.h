@@ -95,6 +95,7 @@ class BatchWriter {
   void add(Batch batch);
   std::size_t size() const { return pending_.size(); }
   bool empty() const { return pending_.empty(); }
+  const Batch& pending() const { return pending_; }
 
   // Writes everything pending in one IMMEDIATE transaction. On success the
   // batch moves into the outcome, for announcement; on failure the

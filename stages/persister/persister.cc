@@ -1,6 +1,7 @@
 #include "stages/persister/persister.h"
 
 #include <pthread.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 
 #include "schema/event_messages.h"
 #include "schema/json.h"
+#include "schema/telemetry_messages.h"
 #include "schema/topics.h"
 #include "base/process.h"
 
@@ -19,6 +21,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr auto kHousekeepingInterval = std::chrono::seconds(2);
+// While commits fail: how often the alive event and the alert repeat.
+constexpr auto kStalledAliveInterval = std::chrono::seconds(1);
+constexpr auto kStallAlertInterval = std::chrono::seconds(10);
+constexpr const char* kStallMetric = "persister.commit";
 // The longest either thread waits before it checks stop and housekeeping.
 constexpr auto kMaxWait = std::chrono::milliseconds(100);
 // On stop, how long intake waits for a busy writer to take its last batch.
@@ -71,7 +77,10 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
 
 void Persister::take_event(bus::Envelope envelope) {
   // Our own job.persisted announcements: the trials table already says it.
-  if (envelope.frame.header.src.stage == "persister") return;
+  // (Our alerts are kept like any other.)
+  if (envelope.frame.header.src.stage == "persister" && envelope.topic.rfind("job.", 0) == 0) {
+    return;
+  }
   EventRecord record;
   record.type = envelope.frame.header.type;
   record.ts_ns = envelope.frame.header.ts_ns;
@@ -180,6 +189,12 @@ bool Persister::flush() {
   auto outcome = batch_.commit(now_ns());
   if (!outcome) {
     ++stats_.commit_failures;
+    const std::size_t waiting = results_held();
+    stall_problem_ =
+        outcome.error_kind() == ErrorKind::disk_full
+            ? fmt::format("persister cannot commit: disk full ({} results waiting)", waiting)
+            : fmt::format("persister cannot commit: {} ({} results waiting)", outcome.error(),
+                          waiting);
     if (!stalled_) {
       spdlog::error("results database {}: commit failed, holding {} messages and pausing "
                     "intake until it succeeds: {}",
@@ -187,12 +202,20 @@ bool Persister::flush() {
     } else {
       io_error_log_.warn("results database still failing: " + outcome.error());
     }
+    const bool began = !stalled_;
     stalled_ = true;
+    if (began || Clock::now() >= next_stall_alert_) publish_stall(true);
+    if (began) next_housekeeping_ = Clock::now();  // the alive event says it at once
     next_retry_ = Clock::now() + tuning_.retry_interval;
     return false;
   }
-  if (stalled_) spdlog::warn("results database writable again; intake resumed");
-  stalled_ = false;
+  if (stalled_) {
+    spdlog::warn("results database writable again; intake resumed");
+    stalled_ = false;
+    publish_stall(false);
+    stall_problem_.clear();
+    next_housekeeping_ = Clock::now();
+  }
   ++stats_.commits;
   announce(*outcome);
   std::lock_guard lock(mutex_);
@@ -232,15 +255,39 @@ void Persister::announce(CommitOutcome& outcome) {
   send();
 }
 
+// Results the writer holds uncommitted: its batch and the one handed to it.
+std::size_t Persister::results_held() {
+  auto count = [](const Batch& batch) {
+    return static_cast<std::size_t>(
+        std::count_if(batch.items().begin(), batch.items().end(),
+                      [](const Pending& p) { return std::holds_alternative<ReceivedResult>(p); }));
+  };
+  std::lock_guard lock(mutex_);
+  return count(batch_.pending()) + count(handed_);
+}
+
+void Persister::publish_stall(bool firing) {
+  next_stall_alert_ = Clock::now() + kStallAlertInterval;
+  Alert alert;
+  alert.level = "critical";
+  alert.state = firing ? "firing" : "resolved";
+  alert.host = host_name();
+  alert.metric = kStallMetric;
+  alert.value = static_cast<double>(results_held());
+  alert.message = firing ? stall_problem_ : "persister commits again";
+  publisher_.publish(topics::alert(alert.level, alert.host, alert.metric), alert);
+}
+
 void Persister::housekeeping() {
   auto now = Clock::now();
   if (now < next_housekeeping_) return;
-  next_housekeeping_ = now + kHousekeepingInterval;
+  next_housekeeping_ = now + (stalled_ ? kStalledAliveInterval : kHousekeepingInterval);
   Event alive;
   alive.name = "alive";
   alive.attrs = {{"stage", "persister"},
                  {"results", std::to_string(stats_.results)},
                  {"stalled", stalled_ ? "true" : "false"}};
+  if (stalled_) alive.attrs["problem"] = stall_problem_;
   publisher_.publish("stage." + topics::segment(host_name()) + ".persister", alive);
   if (stalled_ || config_.storage.telemetry_retention_days <= 0) return;
   int64_t cutoff = now_ns() - config_.storage.telemetry_retention_days * kNsPerDay;

@@ -16,8 +16,10 @@
 // file, work SQLite would otherwise do inside the writer's commits.
 //
 // When a commit fails (disk full, I/O error, database locked) the writer says
-// so loudly, keeps the batch and retries until it succeeds; what was
-// committed before stays committed. Intake fills one more batch, then stops
+// so loudly: its log, an alert.critical (firing, repeated while it lasts,
+// then resolved) and its alive event, which the supervisor prints on the
+// run's output and `health`/`status` report. It keeps the batch and retries
+// until it succeeds; what was committed before stays committed. Intake fills one more batch, then stops
 // pulling until the writer takes it (the broker queues the rest).
 #pragma once
 
@@ -83,6 +85,8 @@ class Persister {
   bool flush();
   void announce(CommitOutcome& outcome);
   void housekeeping();
+  std::size_t results_held();
+  void publish_stall(bool firing);
 
   config::Config config_;
   PersisterTuning tuning_;
@@ -99,6 +103,8 @@ class Persister {
   RateLimitedLog io_error_log_{std::chrono::seconds(10)};
   std::chrono::steady_clock::time_point next_retry_{};
   std::chrono::steady_clock::time_point next_housekeeping_{};
+  std::chrono::steady_clock::time_point next_stall_alert_{};
+  std::string stall_problem_;  // "persister cannot commit: disk full (N results waiting)"
   // Between the two: one handed-over batch waiting for the writer, and the
   // last committed one on its way back to intake.
   std::mutex mutex_;

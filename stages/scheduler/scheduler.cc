@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "broker/stage_watch.h"
 #include "schema/event_messages.h"
+#include "schema/telemetry_messages.h"
 #include "schema/topics.h"
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
@@ -79,7 +81,8 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
   auto checkpoints = bus::CheckpointSender::connect(context, config.bus, self);
   if (!checkpoints) return checkpoints.take_error();
   auto events = bus::Subscriber::connect(
-      context, config.bus, {"worker.", topics::job("persisted", options.run)});
+      context, config.bus,
+      {"worker.", topics::job("persisted", options.run), "stage." + topics::segment(host_name())});
   if (!events) return events.take_error();
   auto publisher = bus::Publisher::connect(context, config.bus, self);
   if (!publisher) return publisher.take_error();
@@ -101,6 +104,10 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   if (type == Heartbeat::kType) {
     auto heartbeat = decode_payload<Heartbeat>(envelope.frame);
     if (heartbeat) slots_.heard(*heartbeat, Clock::now());
+    return;
+  }
+  if (auto problem = bus::persister_problem(envelope)) {
+    persister_problem_ = std::move(*problem);
     return;
   }
   if (type != JobsPersisted::kType || envelope.frame.header.src.stage != "persister") return;
@@ -202,6 +209,28 @@ void Scheduler::publish_progress(bool force) {
   alive.name = "alive";
   alive.attrs = {{"stage", "scheduler"}, {"run", run_}};
   publisher_.publish("stage." + topics::segment(host_name()) + ".scheduler", alive);
+  alert_on_failures(false);
+}
+
+// More failed attempts than telemetry.alerts.failed_jobs: one alert.warning
+// while the run goes on, resolved when it ends.
+void Scheduler::alert_on_failures(bool run_over) {
+  const uint64_t failed = board_.counts().failed_attempts;
+  const int threshold = config_.telemetry.alerts.failed_jobs;
+  const bool firing = !run_over && failed > static_cast<uint64_t>(threshold);
+  if (firing == failure_alert_firing_) return;
+  failure_alert_firing_ = firing;
+  Alert alert;
+  alert.level = "warning";
+  alert.state = firing ? "firing" : "resolved";
+  alert.host = host_name();
+  alert.metric = "run.failed_jobs";
+  alert.value = static_cast<double>(failed);
+  alert.threshold = threshold;
+  alert.message = "run " + run_ + ": " + std::to_string(failed) + " failed job attempts" +
+                  (firing ? " (more than " + std::to_string(threshold) + ")" : "; the run ended");
+  if (firing) spdlog::warn("{}", alert.message);
+  publisher_.publish(topics::alert(alert.level, alert.host, alert.metric), alert);
 }
 
 bool Scheduler::send_checkpoint(RunStatus status) {
@@ -277,7 +306,16 @@ RunOutcome Scheduler::run(const std::function<bool()>& stop) {
   board_.requeue_running();  // what did not finish is unpersisted work for resume
   const RunStatus status = completed ? RunStatus::completed : RunStatus::interrupted;
   publish_progress(true);
+  alert_on_failures(true);
   if (!confirm_checkpoint(status, std::chrono::seconds(15))) {
+    if (!persister_problem_.empty()) {
+      // Nothing is lost: what the persister committed stays, and resume
+      // re-runs every job whose result it could not commit.
+      spdlog::error("run {}: the final checkpoint cannot be stored ({}); `resume` re-runs the "
+                    "jobs whose results were not committed",
+                    run_, persister_problem_);
+      return RunOutcome::interrupted;
+    }
     spdlog::error("run {}: the persister did not confirm the final checkpoint", run_);
     return RunOutcome::failed;
   }

@@ -51,6 +51,7 @@ class Scheduler {
   void release_finals();
   void reconcile_with_database();
   void publish_progress(bool force);
+  void alert_on_failures(bool run_over);
   void maybe_checkpoint();
   bool send_checkpoint(RunStatus status);
   bool confirm_checkpoint(RunStatus status, std::chrono::seconds timeout);
@@ -68,6 +69,10 @@ class Scheduler {
   bus::Publisher publisher_;
   std::optional<ResultsStore> store_;
   bool dirty_ = false;
+  bool failure_alert_firing_ = false;
+  // What the persister's alive events last said of its commits ("" while
+  // they succeed): why a final checkpoint cannot be confirmed.
+  std::string persister_problem_;
   uint64_t done_at_start_ = 0;
   Clock::time_point began_ = Clock::now();
   Clock::time_point next_progress_{};

@@ -176,7 +176,7 @@ TEST(NightBadInput, ResultsDatabaseThatIsADirectoryOrNotADatabaseIsOneLine) {
   std::string garbage = write_file(dir, "garbage.db", std::string(4096, 'x'));
   bus = testing::make_test_bus("storage:\n  results_db: " + garbage + "\n");
   out = run_nightshift(run_args(bus), 20s);
-  expect_one_line_error(out, {"results database " + garbage, "not a database"}, 1);
+  expect_one_line_error(out, {"results database: ", garbage, "not a SQLite database"}, 1);
 }
 
 }  // namespace

@@ -8,8 +8,13 @@
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "broker/bus.h"
 #include "config/config_editor.h"
+#include "schema/results_store.h"
+#include "schema/telemetry_messages.h"
+#include "schema/topics.h"
 #include "tests/integration/night/cli_run.h"
 #include "tests/support/child_process.h"
 
@@ -123,6 +128,43 @@ TEST(NightOperator, HealthSeesTheBrokerAndThePersisterAndMissesAStoppedOne) {
       << up.stdout_text;
   EXPECT_NE(up.stdout_text.find("persister  alive"), std::string::npos) << up.stdout_text;
   EXPECT_NE(up.stdout_text.find("scheduler  not heard"), std::string::npos) << up.stdout_text;
+
+  // Alerts are published on change: one that fired before health started
+  // listening is active until its resolution arrives, however long ago.
+  zmq::context_t context(1);
+  auto publisher = bus::Publisher::connect(context, bus.config.bus, bus::self_source("telemetry"));
+  ASSERT_TRUE(publisher.ok()) << publisher.error();
+  Alert alert;
+  alert.level = "warning";
+  alert.state = "firing";
+  alert.host = "testhost";
+  alert.metric = "gpu0.temp_c";
+  alert.value = 75;
+  alert.threshold = 70;
+  alert.message = "gpu0 at 75 C (warning at 70 C)";
+  const std::string topic = topics::alert(alert.level, alert.host, alert.metric);
+  auto stored = [&](int64_t n) {
+    for (int i = 0; i < 100; ++i) {
+      publisher->publish(topic, alert);
+      std::this_thread::sleep_for(100ms);
+      auto store = ResultsStore::open_read_only(bus.config.storage.results_db);
+      auto rows = store ? store->db().query_int("SELECT COUNT(*) FROM alerts WHERE body LIKE '%" +
+                                                alert.state + "%'")
+                        : Result<int64_t>(make_error("no database"));
+      if (rows && *rows >= n) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(stored(1));
+  std::this_thread::sleep_for(1s);
+  auto firing = run_cli({"--config", bus.config_path, "health", "--window", "1"}, 20s);
+  EXPECT_NE(firing.stdout_text.find("alerts     1 active"), std::string::npos) << firing.stdout_text;
+  EXPECT_NE(firing.stdout_text.find(alert.message), std::string::npos) << firing.stdout_text;
+  alert.state = "resolved";
+  ASSERT_TRUE(stored(1));
+  auto resolved = run_cli({"--config", bus.config_path, "health", "--window", "1"}, 20s);
+  EXPECT_NE(resolved.stdout_text.find("alerts     0 active"), std::string::npos)
+      << resolved.stdout_text;
 
   auto stats = run_cli({"--config", bus.config_path, "broker", "--stats"}, 20s);
   EXPECT_EQ(stats.exit_code, 0) << stats.describe();

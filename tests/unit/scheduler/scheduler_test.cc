@@ -13,6 +13,7 @@
 
 #include "broker/broker.h"
 #include "schema/event_messages.h"
+#include "schema/telemetry_messages.h"
 #include "schema/topics.h"
 #include "stages/persister/persister.h"
 #include "tests/support/child_process.h"
@@ -185,6 +186,49 @@ TEST_F(SchedulerTest, AResultWhoseAnnouncementIsLostIsFoundInTheDatabase) {
     EXPECT_EQ(state.state, WorkState::done) << job_key_text(state.job.key);
     EXPECT_EQ(state.job.attempt, 1u) << job_key_text(state.job.key) << " was sent twice";
   }
+}
+
+TEST_F(SchedulerTest, MoreFailuresThanTheThresholdRaiseAnAlertResolvedAtTheEnd) {
+  start("scheduler:\n  lease_s: 60\n  max_attempts: 3\n  grace_s: 1\n"
+        "telemetry:\n  enabled: false\n  alerts:\n    failed_jobs: 1\n");
+  auto heard = bus::Subscriber::connect(context_, bus_.config.bus, {"alert."});
+  ASSERT_TRUE(heard.ok()) << heard.error();
+  // Let the subscription reach the broker before anything can fail.
+  auto joined = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < joined) ASSERT_FALSE(heard->receive(10ms));
+  // Two failed attempts of the trial (more than 1), then a success.
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    auto job = next_job(15s);
+    ASSERT_TRUE(job) << "attempt " << attempt;
+    ASSERT_EQ(job->attempt, static_cast<uint32_t>(attempt));
+    JobResult r = answer(*job);
+    if (attempt < 3) {
+      r.status = ResultStatus::failed;
+      r.reason = "boom";
+      r.metrics.clear();
+      r.folds.clear();
+    }
+    ASSERT_TRUE(results_->send(r, 2s));
+    if (job->kind == JobKind::final_fit) break;
+  }
+  auto final_fit = next_job(15s);
+  ASSERT_TRUE(final_fit);
+  ASSERT_TRUE(results_->send(answer(*final_fit), 2s));
+  std::vector<Alert> seen;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (seen.empty() || seen.back().state != "resolved")) {
+    if (auto alert = heard->receive_as<Alert>(100ms)) seen.push_back(alert->payload);
+  }
+  ASSERT_EQ(seen.size(), 2u) << "expected one firing and one resolved alert";
+  EXPECT_EQ(seen[0].state, "firing");
+  EXPECT_EQ(seen[0].metric, "run.failed_jobs");
+  EXPECT_EQ(seen[0].level, "warning");
+  EXPECT_EQ(seen[0].value, 2);
+  EXPECT_NE(seen[0].message.find("2 failed job attempts"), std::string::npos) << seen[0].message;
+  EXPECT_EQ(seen[1].state, "resolved");
+  ASSERT_EQ(outcome_.wait_for(20s), std::future_status::ready);
+  EXPECT_EQ(outcome_.get(), RunOutcome::completed);
 }
 
 TEST_F(SchedulerTest, NothingIsSentWithoutAWorkerHeard) {
