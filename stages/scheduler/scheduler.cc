@@ -109,7 +109,7 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   for (const PersistedResult& event : persisted->jobs) {
     if (event.key.run != run_) continue;
     bool changed = event.status == ResultStatus::ok
-                       ? board_.persisted(event.key)
+                       ? board_.persisted(event.key, event.attempt)
                        : board_.failed(event.key, event.attempt, event.reason);
     dirty_ = dirty_ || changed;
   }
@@ -140,15 +140,14 @@ void Scheduler::dispatch() {
 void Scheduler::reconcile_with_database() {
   ResultsStore* db = store();
   if (db == nullptr) return;
-  auto persisted = db->persisted_jobs(run_);
+  auto persisted = db->persisted_attempts(run_);
   if (!persisted) {
     spdlog::warn("reading persisted jobs: {}", persisted.error());
     return;
   }
   for (const auto& state : board_.jobs()) {
-    if (state.state != WorkState::done && persisted->count(job_key_text(state.job.key))) {
-      dirty_ = board_.persisted(state.job.key) || dirty_;
-    }
+    auto stored = persisted->find(job_key_text(state.job.key));
+    if (stored != persisted->end()) dirty_ = board_.persisted(state.job.key, stored->second) || dirty_;
   }
 }
 

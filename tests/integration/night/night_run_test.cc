@@ -287,6 +287,8 @@ struct FetcherKill {
   int64_t rows_at_kill = -1;
   std::chrono::steady_clock::time_point killed_at{};
   std::optional<std::chrono::milliseconds> recovered_in;
+  // The same number of rows before the kill, undisturbed: rows 20 to 26.
+  std::optional<std::chrono::steady_clock::time_point> at_20, at_26;
 };
 constexpr int64_t kFetcherRecoveryRows = 6;  // two per worker
 
@@ -319,6 +321,8 @@ TEST(NightRun, ChaosKillsEveryStageYetEveryJobHasOneRow) {
     auto workers = children_matching(run.pid(), "night_test_worker");
     workers_seen.insert(workers.begin(), workers.end());
     int64_t rows = query(bus, "SELECT COUNT(*) FROM trials WHERE run = 'chaos'");
+    if (!fetcher.at_20 && rows >= 20) fetcher.at_20 = now;
+    if (!fetcher.at_26 && rows >= 20 + kFetcherRecoveryRows) fetcher.at_26 = now;
     if (fetcher.pid == 0 && rows >= 30) {
       auto live = children_matching(run.pid(), " fetcher");
       if (!live.empty()) {
@@ -386,7 +390,12 @@ TEST(NightRun, ChaosKillsEveryStageYetEveryJobHasOneRow) {
             << ", the scheduler at rows " << scheduler_first.rows_at_kill << " and "
             << scheduler_second.rows_at_kill << ", the fetcher at row " << fetcher.rows_at_kill
             << " (the next " << kFetcherRecoveryRows << " rows took "
-            << fetcher.recovered_in->count() << " ms)"
+            << fetcher.recovered_in->count() << " ms; before the kill "
+            << (fetcher.at_20 && fetcher.at_26
+                    ? std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         *fetcher.at_26 - *fetcher.at_20).count())
+                    : std::string("?"))
+            << " ms)"
             << "; 216 rows, " << retried << " from a retry (attempt > 1), " << resent
             << " jobs sent more than once\n";
 }
