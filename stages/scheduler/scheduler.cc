@@ -17,6 +17,8 @@ constexpr auto kProgressInterval = std::chrono::seconds(1);
 constexpr auto kDirtyCheckpointInterval = std::chrono::seconds(1);
 constexpr auto kReconcileInterval = std::chrono::seconds(5);
 constexpr auto kSendTimeout = std::chrono::milliseconds(200);
+// How long a spent credit waits for its worker to show the job (worker_slots.h).
+constexpr auto kCreditHold = std::chrono::milliseconds(1000);
 
 Result<RunCheckpoint> initial_state(const config::Config& config,
                                     const SchedulerOptions& options) {
@@ -58,7 +60,8 @@ Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoin
       board_(std::move(initial.jobs),
              BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
                          static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
-      slots_(std::chrono::milliseconds(std::max(3 * config.bus.heartbeat_ivl_ms, 3000))),
+      slots_(std::chrono::milliseconds(std::max(3 * config.bus.heartbeat_ivl_ms, 3000)),
+             kCreditHold),
       jobs_(std::move(jobs)),
       checkpoints_(std::move(checkpoints)),
       events_(std::move(events)),
@@ -125,12 +128,14 @@ void Scheduler::hear(std::chrono::milliseconds wait) {
 
 void Scheduler::dispatch() {
   auto now = Clock::now();
-  uint64_t capacity = slots_.capacity(now);
-  while (board_.counts().running < capacity) {
-    JobState* next = board_.next_ready();
-    if (next == nullptr) return;
+  while (JobState* next = board_.next_ready()) {
+    auto credit = slots_.take(now);  // no free slot announced: nothing to send
+    if (!credit) return;
     Job job = JobBoard::next_attempt(*next);
-    if (!jobs_.send(job, kSendTimeout)) return;  // broker not reachable: try later
+    if (!jobs_.send(job, kSendTimeout)) {  // broker not reachable: try later
+      slots_.give_back(*credit);
+      return;
+    }
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     dirty_ = true;
   }

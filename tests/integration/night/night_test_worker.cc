@@ -1,6 +1,7 @@
 // A small worker for testing the exactly-once machinery against the real
 // broker, persister and scheduler: it pulls jobs, announces one slot in
-// heartbeats and answers with deterministic results (AUC derived from the
+// heartbeats (busy from a job's start to its result, as the real worker
+// does) and answers with deterministic results (AUC derived from the
 // study name), after --sleep-ms. Jobs of --fail-study always fail. Jobs of
 // --hang-study never end (heartbeats go on): the real JobWatchdog ends the
 // process after scheduler.job_timeout_s. With --fetch every job first gets
@@ -92,8 +93,8 @@ int main(int argc, char** argv) {
   heartbeat.host = ns::host_name();
   heartbeat.worker_id = options.id;
   auto next_beat = std::chrono::steady_clock::now();
-  auto beat = [&] {
-    if (std::chrono::steady_clock::now() < next_beat) return;
+  auto beat = [&](bool now = false) {
+    if (!now && std::chrono::steady_clock::now() < next_beat) return;
     publisher->publish(ns::topics::worker_heartbeat(heartbeat.host, options.id), heartbeat);
     next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
   };
@@ -109,6 +110,9 @@ int main(int argc, char** argv) {
     auto job = jobs->receive(std::chrono::milliseconds(50));
     if (!job) continue;
     watchdog.arm(job->payload);
+    heartbeat.slots_free = 0;  // as the real worker does: busy at once, free at once
+    heartbeat.current_job = job->payload.key;
+    beat(true);
     if (options.fetch) {
       ns::DatasetRequest request;
       request.source = config->fetcher.source;
@@ -134,6 +138,9 @@ int main(int argc, char** argv) {
     results->send(result, std::chrono::milliseconds(2000));
     watchdog.disarm();
     ++heartbeat.jobs_done;
+    heartbeat.slots_free = 1;
+    heartbeat.current_job.reset();
+    beat(true);
   }
   return 0;
 }
