@@ -14,6 +14,8 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& global, int& exit_code
   cmd->add_option("--run", options->run, "Run id")->required();
   cmd->add_flag("--resume", options->resume,
                 "Continue a stored run: only unpersisted jobs are sent again");
+  cmd->add_option("--supervisor-pid", options->supervisor_pid,
+                  "Exit at once when this process (the supervisor) is no longer the parent");
   cmd->callback([&, options] {
     auto config = begin_command("scheduler", global);
     exit_code = config ? scheduler::run_scheduler_stage(*config, *options) : 2;

@@ -18,7 +18,7 @@ constexpr auto kQuickFailure = std::chrono::seconds(3);
 [[noreturn]] void exec_child(const std::vector<std::string>& argv, const std::string& log_path,
                              pid_t parent) {
   setpgid(0, 0);
-  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(127);  // the supervisor died before prctl
   int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd >= 0) {
@@ -68,15 +68,35 @@ bool StageProcess::start(std::string& error) {
 
 std::string StageProcess::exited(int wait_status) {
   auto now = std::chrono::steady_clock::now();
+  last_exit_code_ = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
+                                           : 128 + WTERMSIG(wait_status);
+  last_exit_ = describe_wait_status(wait_status);
+  pid_ = -1;
+  if (WIFEXITED(wait_status) && planned_exit_codes_.count(WEXITSTATUS(wait_status))) {
+    quick_failures_ = 0;
+    restart_at_ = now;
+    return last_exit_;
+  }
+  failures_.push_back(now);
+  while (failures_.size() > 16) failures_.pop_front();
   bool quick = now - started_ < kQuickFailure;
   quick_failures_ = quick ? quick_failures_ + 1 : 0;
   // Back off a little more after each quick failure, up to 5 s.
   auto delay = std::chrono::milliseconds(std::min(5000, 250 << std::min(quick_failures_, 5)));
   restart_at_ = now + (quick ? delay : std::chrono::milliseconds(200));
-  last_exit_code_ = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
-                                           : 128 + WTERMSIG(wait_status);
-  pid_ = -1;
-  return describe_wait_status(wait_status);
+  return last_exit_;
+}
+
+int StageProcess::failures_within(std::chrono::steady_clock::duration window,
+                                  std::chrono::steady_clock::time_point now) const {
+  int n = 0;
+  for (auto at : failures_) n += now - at <= window;
+  return n;
+}
+
+double StageProcess::span_of_last_failures(int n) const {
+  if (n <= 0 || failures_.size() < static_cast<std::size_t>(n)) return 0;
+  return std::chrono::duration<double>(failures_.back() - failures_[failures_.size() - n]).count();
 }
 
 void StageProcess::signal(int signo) const {

@@ -1,13 +1,18 @@
 // StageProcess: one child stage of the supervisor. Started with fork/exec in
 // its own process group (a terminal's Ctrl-C reaches only the supervisor,
-// which then stops the stages in order) and with a parent-death signal (a
-// supervisor killed with -9 does not leave orphans). Output goes to a log file.
+// which then stops the stages in order) and with SIGKILL as its parent-death
+// signal: a supervisor killed with -9 leaves no stage behind (SIGTERM would
+// let a scheduler spend grace_s draining a run nobody supervises any more;
+// every stage is crash-safe, and `resume` re-sends what was not persisted).
+// Output goes to a log file.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +31,12 @@ class StageProcess {
 
   // Starts (or restarts) the process; false with errno-based message on failure.
   bool start(std::string& error);
+  // The command line of the next start (a restarted scheduler resumes).
+  void set_argv(std::vector<std::string> argv) { argv_ = std::move(argv); }
+  // Exit codes that are the stage's own request to be renewed (a worker over
+  // its memory threshold or past job_timeout_s): restarted at once and never
+  // counted as failures.
+  void set_planned_exit_codes(std::set<int> codes) { planned_exit_codes_ = std::move(codes); }
   // Records the exit of our pid (from waitpid); returns a description.
   std::string exited(int wait_status);
   void signal(int signo) const;
@@ -37,6 +48,13 @@ class StageProcess {
   bool crash_looping() const { return quick_failures_ >= 5; }
   std::chrono::steady_clock::time_point restart_at() const { return restart_at_; }
   std::optional<int> last_exit_code() const { return last_exit_code_; }
+  // How the last exit happened ("killed by signal 9 (Killed)", "exit 1").
+  const std::string& last_exit() const { return last_exit_; }
+  // Failures (exits that were not planned) within `window` before `now`.
+  int failures_within(std::chrono::steady_clock::duration window,
+                      std::chrono::steady_clock::time_point now) const;
+  // Seconds between the oldest of the last `n` failures and the newest.
+  double span_of_last_failures(int n) const;
 
  private:
   std::string name_;
@@ -49,6 +67,9 @@ class StageProcess {
   std::chrono::steady_clock::time_point started_{};
   std::chrono::steady_clock::time_point restart_at_{};
   std::optional<int> last_exit_code_;
+  std::string last_exit_;
+  std::set<int> planned_exit_codes_;
+  std::deque<std::chrono::steady_clock::time_point> failures_;  // the last few
 };
 
 // "exit 3", "killed by signal 9 (Killed)".

@@ -22,6 +22,8 @@
 #include "broker/stage_watch.h"
 #include "schema/topics.h"
 #include "base/process.h"
+#include "stages/trainer/job_watchdog.h"
+#include "stages/trainer/worker.h"
 
 namespace nightshift::cli {
 
@@ -33,6 +35,10 @@ int default_workers() {
 namespace {
 
 constexpr auto kTick = std::chrono::milliseconds(100);
+// A scheduler that dies this often within this window is not restarted again:
+// something kills it faster than it can make progress.
+constexpr int kSchedulerFailures = 3;
+constexpr auto kSchedulerFailureWindow = std::chrono::seconds(60);
 
 std::string self_exe() {
   std::error_code ec;
@@ -72,6 +78,8 @@ class NightRun {
   Status wait_for_broker(zmq::context_t& context, StageProcess& broker);
   void reap();
   void restart_due();
+  bool restart_scheduler();
+  std::vector<std::string> scheduler_argv(bool resume) const;
   void show_progress(bool final_line);
   void hear(const bus::RunWatch::Update& update);
   void notice(const std::string& line);
@@ -86,6 +94,8 @@ class NightRun {
   std::optional<int> scheduler_exit_;
   bool stopping_ = false;
   bool aborted_ = false;
+  bool forwarded_stop_ = false;     // the scheduler was told to stop
+  std::string failure_;              // why the run failed, one line, when the supervisor knows
   std::optional<RunProgress> progress_;
   std::string persister_problem_;  // as its alive events say; "" while it commits
   std::chrono::steady_clock::time_point next_problem_line_{};
@@ -113,7 +123,7 @@ void NightRun::plan_stages(int workers) {
     add("telemetry", stage_argv("telemetry", {}), true);
   }
   bool test_workers = !options_.worker_program.empty();
-  if (!test_workers) add("fetcher", stage_argv("fetcher", {}), true);
+  add("fetcher", stage_argv("fetcher", {}), true);  // test workers may ask it too (--fetch)
   add("persister", stage_argv("persister", {}), true);
   for (int i = 1; i <= workers; ++i) {
     std::string id = std::to_string(i);
@@ -125,11 +135,37 @@ void NightRun::plan_stages(int workers) {
       argv = stage_argv("worker", {"--id", id});
     }
     add("worker-" + id, std::move(argv), true);
+    stages_.back()->set_planned_exit_codes(
+        {trainer::kExitMemoryLimit, trainer::kExitRestart, trainer::kExitJobTimeout});
   }
-  std::vector<std::string> extra{"--run", options_.run};
-  if (options_.resume) extra.push_back("--resume");
-  add("scheduler", stage_argv("scheduler", extra), false);
+  add("scheduler", scheduler_argv(options_.resume), true);
   scheduler_ = stages_.back().get();
+}
+
+// The scheduler is told who supervises it, and stops at once when that
+// process is no longer its parent.
+std::vector<std::string> NightRun::scheduler_argv(bool resume) const {
+  std::vector<std::string> extra{"--run", options_.run, "--supervisor-pid",
+                                 std::to_string(getpid())};
+  if (resume) extra.push_back("--resume");
+  return stage_argv("scheduler", extra);
+}
+
+// A scheduler that died mid-run is started again with --resume, which
+// rebuilds its state from the database exactly as `nightshift resume` does
+// (what was not persisted is sent again). A run whose first checkpoint never
+// reached the database starts afresh.
+bool NightRun::restart_scheduler() {
+  bool stored = options_.resume;
+  if (!stored) {
+    auto store = ResultsStore::open_read_only(config_.storage.results_db);
+    if (store && store->has_schema()) {
+      auto row = store->run(options_.run);
+      stored = row && *row;
+    }
+  }
+  scheduler_->set_argv(scheduler_argv(stored));
+  return start(*scheduler_);
 }
 
 bool NightRun::start(StageProcess& stage) {
@@ -194,8 +230,15 @@ void NightRun::reap() {
       if (stage->pid() != pid) continue;
       std::string how = stage->exited(status);
       if (stage.get() == scheduler_) {
-        scheduler_exit_ = stage->last_exit_code();
-        spdlog::info("scheduler finished ({})", how);
+        // Exit 0: the run completed, or was interrupted on our SIGTERM and
+        // checkpointed. Anything else mid-run is a crash to recover from.
+        if (stage->last_exit_code() == 0 || forwarded_stop_ || stopping_) {
+          scheduler_exit_ = stage->last_exit_code();
+          spdlog::info("scheduler finished ({})", how);
+        } else {
+          spdlog::warn("scheduler exited unexpectedly ({}); restarting it from the database; "
+                       "see {}/scheduler.log", how, log_dir_);
+        }
       } else if (!stopping_) {
         spdlog::warn("{} exited unexpectedly ({}); see {}/{}.log", stage->name(), how, log_dir_,
                      stage->name());
@@ -208,6 +251,27 @@ void NightRun::restart_due() {
   auto now = std::chrono::steady_clock::now();
   for (auto& stage : stages_) {
     if (stage->running() || !stage->restart_on_exit() || stage->restarts() < 0) continue;
+    if (stage.get() == scheduler_) {
+      if (scheduler_exit_ || forwarded_stop_) continue;
+      int failures = stage->failures_within(kSchedulerFailureWindow, now);
+      if (failures >= kSchedulerFailures || stage->crash_looping()) {
+        int n = std::max(failures, kSchedulerFailures);
+        const std::string& how = stage->last_exit();
+        bool exited = how.rfind("exit ", 0) == 0;
+        failure_ = fmt::format("scheduler {} {} times within {:.0f} s; giving up on the run",
+                               exited ? "exited with status " + how.substr(5) : how, n,
+                               std::max(1.0, stage->span_of_last_failures(n)));
+        if (exited) {
+          failure_ += ": " + last_log_message(log_dir_ + "/scheduler.log", "no log line");
+        }
+        failure_ += " (see " + log_dir_ + "/scheduler.log)";
+        scheduler_exit_ = stage->last_exit_code();
+        aborted_ = true;
+        continue;
+      }
+      if (now >= stage->restart_at()) restart_scheduler();
+      continue;
+    }
     if (stage->crash_looping()) {
       bool essential = stage->name() == "broker" || stage->name() == "persister";
       if (essential && !aborted_) {
@@ -286,6 +350,13 @@ void NightRun::stop_stages() {
 }
 
 int NightRun::outcome() {
+  if (!failure_.empty()) {
+    std::cerr << "\nnightshift: " << failure_ << "\n";
+    std::cout << "continue it with: nightshift "
+              << (options_.config_path.empty() ? "" : "--config " + options_.config_path + " ")
+              << "resume " << options_.run << "\n";
+    return kRunFailed;
+  }
   if (scheduler_exit_.value_or(0) != 0) {
     std::string why = last_log_message(log_dir_ + "/scheduler.log",
                                        "scheduler failed; see " + log_dir_ + "/scheduler.log");
@@ -354,15 +425,18 @@ int NightRun::run() {
       }
     }
   }
-  bool forwarded = false;
   while (!scheduler_exit_) {
     reap();
     if (!scheduler_exit_) restart_due();
-    if ((stop_requested() || aborted_) && !forwarded) {
-      forwarded = true;
+    if ((stop_requested() || aborted_) && !forwarded_stop_ && !scheduler_exit_) {
+      forwarded_stop_ = true;
       std::cout << "\nstopping: the scheduler lets running jobs finish (up to "
                 << config_.scheduler.grace_s << " s) and checkpoints\n";
       scheduler_->signal(SIGTERM);
+    }
+    // Told to stop while it was down between restarts: nothing to wait for.
+    if (forwarded_stop_ && !scheduler_->running() && !scheduler_exit_) {
+      scheduler_exit_ = 0;  // the outcome comes from the database: interrupted, resumable
     }
     if (auto update = progress->receive(kTick)) hear(*update);
   }

@@ -1,7 +1,10 @@
 // The night-run supervisor behind `nightshift run` and `nightshift resume`:
 // starts broker, telemetry, fetcher, persister, N workers and the scheduler
 // as child processes of this same binary (/proc/self/exe --config F <stage>),
-// restarts a crashed broker, persister, worker or other stage, draws the
+// restarts any stage that crashes (a scheduler restarts with --resume, so it
+// rebuilds from the database; one that keeps dying ends the run with the
+// cause as its one line), kills every child if it dies itself (parent-death
+// signal), draws the
 // progress bar, stops the children in order on SIGINT/SIGTERM (scheduler
 // first so it can checkpoint, broker last) and prints the summary table.
 #pragma once

@@ -1,5 +1,11 @@
 #include "broker/dataset_client.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
 #include "broker/bus.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
@@ -16,30 +22,110 @@ DatasetClient::DatasetClient(zmq::context_t& context, const config::Config& conf
       attempts_(config.fetcher.dataset_attempts),
       self_(std::move(self)) {}
 
-Status DatasetClient::reconnect() {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+// Reconnections after lost connections within one request, at most: a
+// service that dies on every request is an error, not something to wait out.
+constexpr int kMaxLost = 20;
+constexpr auto kLostPause = std::chrono::milliseconds(50);
+
+std::chrono::milliseconds until(SteadyClock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+}  // namespace
+
+void DatasetClient::close_socket() {
+  if (socket_) zmq_socket_monitor(socket_->handle(), nullptr, 0);
+  monitor_.reset();
   socket_.reset();
+}
+
+Status DatasetClient::reconnect() {
+  close_socket();
   auto socket = bus::connect_socket(context_, zmq::socket_type::req, endpoint_, bus_);
   if (!socket) return socket.take_error();
   socket_ = std::make_unique<zmq::socket_t>(std::move(*socket));
+  // The monitor is best effort: without it a lost connection costs a timeout.
+  std::string address = fmt::format("inproc://dataset-client-{}-{}", static_cast<void*>(this),
+                                    ++sockets_made_);
+  if (zmq_socket_monitor(socket_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) == 0) {
+    try {
+      monitor_ = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::pair);
+      monitor_->set(zmq::sockopt::linger, 0);
+      monitor_->connect(address);
+    } catch (const zmq::error_t&) {
+      monitor_.reset();
+    }
+  }
   return Status::success();
 }
 
+bool DatasetClient::connection_lost() {
+  if (!monitor_) return false;
+  bool lost = false;
+  try {
+    zmq::message_t event;
+    while (monitor_->recv(event, zmq::recv_flags::dontwait)) {
+      uint16_t id = 0;
+      if (event.size() >= sizeof(id)) std::memcpy(&id, event.data(), sizeof(id));
+      while (event.more() && monitor_->recv(event, zmq::recv_flags::dontwait)) {
+      }
+      lost = lost || id == ZMQ_EVENT_DISCONNECTED;
+    }
+  } catch (const zmq::error_t&) {
+  }
+  return lost;
+}
+
 Result<std::vector<std::string>> DatasetClient::exchange(const std::string& body) {
-  for (int attempt = 1; attempt <= attempts_; ++attempt) {
+  const auto began = SteadyClock::now();
+  const auto overall = began + timeout_ * attempts_;
+  int timeouts = 0, lost = 0;
+  while (timeouts < attempts_ && SteadyClock::now() < overall && !stop_requested()) {
     if (!socket_) {
       if (Status s = reconnect(); !s) return s.take_error();
     }
-    if (dataset::send_parts(*socket_, DatasetRequest::kType, {body}, timeout_)) {
-      if (auto parts = dataset::receive_parts(*socket_, timeout_)) return std::move(*parts);
+    (void)connection_lost();  // an old connection's end says nothing about this request
+    const auto deadline = std::min(SteadyClock::now() + timeout_, overall);
+    bool dropped = false;
+    if (dataset::send_parts(*socket_, DatasetRequest::kType, {body}, until(deadline))) {
+      while (!dropped && SteadyClock::now() < deadline) {
+        std::vector<zmq::pollitem_t> items{{socket_->handle(), 0, ZMQ_POLLIN, 0}};
+        if (monitor_) items.push_back({monitor_->handle(), 0, ZMQ_POLLIN, 0});
+        try {
+          zmq::poll(items.data(), items.size(), until(deadline));
+        } catch (const zmq::error_t&) {
+          break;  // EINTR: a stop signal; the loop condition decides
+        }
+        if (items[0].revents & ZMQ_POLLIN) {
+          if (auto parts = dataset::receive_parts(*socket_, std::chrono::milliseconds(0))) {
+            return std::move(*parts);
+          }
+        }
+        if (items.size() > 1 && (items[1].revents & ZMQ_POLLIN)) dropped = connection_lost();
+        if (stop_requested()) break;
+      }
     }
-    // No reply: this REQ socket now waits forever for it. Start over with a new one.
-    ++stats_.timeouts;
-    socket_.reset();
-    if (stop_requested()) break;
+    // No reply on this REQ socket, which now waits forever for it: start
+    // over with a new one.
+    close_socket();
+    if (dropped) {
+      ++stats_.lost;
+      if (++lost > kMaxLost) break;
+      std::this_thread::sleep_for(kLostPause);
+    } else {
+      ++stats_.timeouts;
+      ++timeouts;
+    }
   }
-  return make_error("dataset service at " + endpoint_ + " did not answer within " +
-                    std::to_string(timeout_.count()) + " ms (" + std::to_string(attempts_) +
-                    " attempts)");
+  double waited_s = std::chrono::duration<double>(SteadyClock::now() - began).count();
+  return make_error(fmt::format(
+      "dataset service at {} did not answer: waited {:.1f} s ({} timed out after {} ms, {} lost "
+      "connection{})",
+      endpoint_, waited_s, timeouts, timeout_.count(), lost, lost == 1 ? "" : "s"));
 }
 
 Result<Dataset> DatasetClient::request(const DatasetRequest& original) {

@@ -9,6 +9,17 @@
 // Reliability is the "lazy pirate" pattern: a REQ socket whose reply never
 // came is stuck, so on timeout the socket is closed and a fresh one made
 // before the next attempt. After `attempts` timeouts the request fails.
+//
+// A service that dies with our request (kill -9, a crash, a host that drops
+// off) is noticed at once rather than after the timeout: a socket monitor
+// reports the connection's end (a process's exit closes it; ZMTP heartbeats
+// close a silent one), and the request goes out again on a fresh socket as
+// soon as the restarted service accepts it. Such a lost connection is not a
+// timed-out attempt, so a fetcher restart costs the restart, not
+// dataset_timeout_ms; the whole request is still bounded by
+// attempts x dataset_timeout_ms. A slow answer from a live service (a cold
+// download) is not re-sent before its timeout. Failure reasons give the time
+// actually waited.
 #pragma once
 
 #include <zmq.hpp>
@@ -41,6 +52,7 @@ struct DatasetClientStats {
   uint64_t requests = 0;
   uint64_t unchanged = 0;    // answered from this process's cache
   uint64_t timeouts = 0;     // attempts that got no reply in time
+  uint64_t lost = 0;         // attempts whose connection ended first (service restarted)
   uint64_t bytes_received = 0;
 };
 
@@ -56,6 +68,9 @@ class DatasetClient {
 
  private:
   Status reconnect();
+  void close_socket();
+  // True if the monitor reported that a connection ended.
+  bool connection_lost();
   Result<std::vector<std::string>> exchange(const std::string& body);
   Result<Dataset> accept(const DatasetRequest& request, DatasetReply reply, uint64_t bytes);
 
@@ -67,6 +82,8 @@ class DatasetClient {
   Source self_;
   uint64_t seq_ = 0;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<zmq::socket_t> monitor_;  // PAIR reading socket_'s disconnect events
+  uint64_t sockets_made_ = 0;
   std::map<std::string, Dataset> cache_;  // request key -> last dataset
   DatasetClientStats stats_;
 };

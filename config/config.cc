@@ -73,6 +73,7 @@ void read_scheduler(ConfigReader r, SchedulerConfig& s) {
   r.field("lease_s", s.lease_s, 1, 86'400);
   r.field("checkpoint_interval_s", s.checkpoint_interval_s, 1, 86'400);
   r.field("grace_s", s.grace_s, 0, 86'400);
+  r.field("job_timeout_s", s.job_timeout_s, 1, 604'800);
   r.field("trials_per_study", s.trials_per_study, 1, 100'000);
   r.choice("sampler", s.sampler, {"random", "grid", "tpe"});
   r.field("symbol_failure_limit", s.symbol_failure_limit, 1, 1'000'000);

@@ -70,6 +70,7 @@ struct SchedulerConfig {
   int lease_s = 600;
   int checkpoint_interval_s = 30;
   int grace_s = 30;
+  int job_timeout_s = 500;  // a worker kills itself when one job runs longer (keep < lease_s)
   int trials_per_study = 1;
   std::string sampler = "random";  // random, grid, tpe
   int symbol_failure_limit = 5;    // failures before a symbol is skipped for the run

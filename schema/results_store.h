@@ -106,6 +106,8 @@ class ResultsStore {
   Result<std::optional<RunRow>> run(const std::string& run);
   Result<std::optional<RunCheckpoint>> checkpoint(const std::string& run);
   Result<std::set<std::string>> persisted_jobs(const std::string& run);
+  // The same keys with the attempt whose result was stored.
+  Result<std::map<std::string, uint32_t>> persisted_attempts(const std::string& run);
   Result<RunCounts> run_counts(const std::string& run);
   // The params of the trial with the best out-of-fold AUC in a study.
   Result<std::optional<std::map<std::string, double>>> best_trial_params(const std::string& run,

@@ -1,6 +1,8 @@
 // ResultsStore reads: run history, persisted jobs, study summaries, timings.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "schema/results_store.h"
 
 namespace nightshift {
@@ -93,6 +95,21 @@ Result<std::set<std::string>> ResultsStore::persisted_jobs(const std::string& ru
     if (!has) return has.take_error();
     if (!*has) break;
     out.insert(job_key_text(JobKey{run_id, stmt->column_text(0), stmt->column_int(1)}));
+  }
+  return out;
+}
+
+Result<std::map<std::string, uint32_t>> ResultsStore::persisted_attempts(const std::string& run_id) {
+  auto stmt = db_.prepare("SELECT study, trial, attempt FROM trials WHERE run = ?1");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, run_id);
+  std::map<std::string, uint32_t> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return has.take_error();
+    if (!*has) break;
+    out[job_key_text(JobKey{run_id, stmt->column_text(0), stmt->column_int(1)})] =
+        static_cast<uint32_t>(std::max<int64_t>(0, stmt->column_int(2)));
   }
   return out;
 }

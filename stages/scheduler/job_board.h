@@ -46,8 +46,11 @@ class JobBoard {
   // Marks `job` running as the attempt `sent` (from next_attempt), with a
   // lease until `deadline`.
   void start(JobState& job, const Job& sent, Clock::time_point deadline);
-  // A job whose result row is committed. False if unknown or already done.
-  bool persisted(const JobKey& key);
+  // A job whose result row (from `attempt`, 0: unknown) is committed. False
+  // if unknown, or already done and `attempt` no news. A scheduler restarted
+  // from a checkpoint older than its last sends learns here of attempts it
+  // did not count.
+  bool persisted(const JobKey& key, uint32_t attempt = 0);
   // A failed result for `attempt`; stale attempts are ignored. True if the
   // board changed.
   bool failed(const JobKey& key, uint32_t attempt, const std::string& reason);

@@ -19,6 +19,8 @@ constexpr auto kProgressInterval = std::chrono::seconds(1);
 constexpr auto kDirtyCheckpointInterval = std::chrono::seconds(1);
 constexpr auto kReconcileInterval = std::chrono::seconds(5);
 constexpr auto kSendTimeout = std::chrono::milliseconds(200);
+// How long a spent credit waits for its worker to show the job (worker_slots.h).
+constexpr auto kCreditHold = std::chrono::milliseconds(1000);
 
 Result<RunCheckpoint> initial_state(const config::Config& config,
                                     const SchedulerOptions& options) {
@@ -60,7 +62,8 @@ Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoin
       board_(std::move(initial.jobs),
              BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
                          static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
-      slots_(std::chrono::milliseconds(std::max(3 * config.bus.heartbeat_ivl_ms, 3000))),
+      slots_(std::chrono::milliseconds(std::max(3 * config.bus.heartbeat_ivl_ms, 3000)),
+             kCreditHold),
       jobs_(std::move(jobs)),
       checkpoints_(std::move(checkpoints)),
       events_(std::move(events)),
@@ -116,7 +119,7 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   for (const PersistedResult& event : persisted->jobs) {
     if (event.key.run != run_) continue;
     bool changed = event.status == ResultStatus::ok
-                       ? board_.persisted(event.key)
+                       ? board_.persisted(event.key, event.attempt)
                        : board_.failed(event.key, event.attempt, event.reason);
     dirty_ = dirty_ || changed;
   }
@@ -132,12 +135,14 @@ void Scheduler::hear(std::chrono::milliseconds wait) {
 
 void Scheduler::dispatch() {
   auto now = Clock::now();
-  uint64_t capacity = slots_.capacity(now);
-  while (board_.counts().running < capacity) {
-    JobState* next = board_.next_ready();
-    if (next == nullptr) return;
+  while (JobState* next = board_.next_ready()) {
+    auto credit = slots_.take(now);  // no free slot announced: nothing to send
+    if (!credit) return;
     Job job = JobBoard::next_attempt(*next);
-    if (!jobs_.send(job, kSendTimeout)) return;  // broker not reachable: try later
+    if (!jobs_.send(job, kSendTimeout)) {  // broker not reachable: try later
+      slots_.give_back(*credit);
+      return;
+    }
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     dirty_ = true;
   }
@@ -147,15 +152,14 @@ void Scheduler::dispatch() {
 void Scheduler::reconcile_with_database() {
   ResultsStore* db = store();
   if (db == nullptr) return;
-  auto persisted = db->persisted_jobs(run_);
+  auto persisted = db->persisted_attempts(run_);
   if (!persisted) {
     spdlog::warn("reading persisted jobs: {}", persisted.error());
     return;
   }
   for (const auto& state : board_.jobs()) {
-    if (state.state != WorkState::done && persisted->count(job_key_text(state.job.key))) {
-      dirty_ = board_.persisted(state.job.key) || dirty_;
-    }
+    auto stored = persisted->find(job_key_text(state.job.key));
+    if (stored != persisted->end()) dirty_ = board_.persisted(state.job.key, stored->second) || dirty_;
   }
 }
 

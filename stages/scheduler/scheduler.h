@@ -27,6 +27,10 @@ namespace nightshift::scheduler {
 struct SchedulerOptions {
   std::string run;      // run id; required
   bool resume = false;  // continue a stored run instead of planning a new one
+  // When set (by `nightshift run`): the supervisor's pid. Once it is no
+  // longer this process's parent the scheduler exits at once, without the
+  // drain a SIGTERM gets, so it never overlaps a `resume` of the same run.
+  int supervisor_pid = 0;
 };
 
 enum class RunOutcome { completed, interrupted, failed };

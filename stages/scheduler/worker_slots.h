@@ -1,12 +1,22 @@
-// WorkerSlots: the training capacity announced in worker heartbeats. The
-// scheduler sends a job only while the jobs it has in flight are fewer than
-// the slots of the workers heard from recently, so no worker hoards a
-// backlog and a dead worker stops counting once its heartbeats stop.
+// WorkerSlots: the training capacity announced in worker heartbeats, as
+// credits. A heartbeat says how many of a worker's slots are free
+// (`slots_free`) and what it runs; the scheduler sends a job only against a
+// free slot that no job sent since has used (take()), so a worker whose slot
+// is busy — training, or stuck waiting on a dataset — earns no new jobs, and
+// a dead worker stops counting once its heartbeats stop.
+//
+// Jobs travel through the broker's round-robin PUSH, not to the worker whose
+// credit paid for them, so a credit is spent until that worker's next
+// heartbeat that shows a change (a job started or finished), or until
+// `hold` passes without one (the job went to another worker, whose own
+// heartbeat shows it busy). A busy worker's credits never come back from
+// that timer: only a heartbeat announcing a free slot restores them.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "schema/job_messages.h"
@@ -15,19 +25,41 @@ namespace nightshift::scheduler {
 
 class WorkerSlots {
  public:
-  explicit WorkerSlots(std::chrono::milliseconds freshness) : freshness_(freshness) {}
+  using TimePoint = std::chrono::steady_clock::time_point;
 
-  void heard(const Heartbeat& heartbeat, std::chrono::steady_clock::time_point now);
-  // Slots of the workers heard from within `freshness` of `now`.
-  uint64_t capacity(std::chrono::steady_clock::time_point now) const;
-  uint64_t live_workers(std::chrono::steady_clock::time_point now) const;
+  WorkerSlots(std::chrono::milliseconds freshness, std::chrono::milliseconds hold)
+      : freshness_(freshness), hold_(hold) {}
+
+  void heard(const Heartbeat& heartbeat, TimePoint now);
+  // Spends one free slot's credit; the worker whose credit it was, or
+  // nullopt when no live worker has a free slot left.
+  std::optional<std::string> take(TimePoint now);
+  // Gives back a credit that take() handed out for a job that was not sent.
+  void give_back(const std::string& worker);
+
+  // Free slots not yet spent, of the workers heard from within `freshness`.
+  uint64_t free_slots(TimePoint now) const;
+  // All slots of those workers, busy or free.
+  uint64_t capacity(TimePoint now) const;
+  uint64_t live_workers(TimePoint now) const;
 
  private:
   struct Worker {
     uint32_t slots_total = 0;
-    std::chrono::steady_clock::time_point last_heard{};
+    uint32_t slots_free = 0;
+    uint64_t jobs_done = 0;
+    std::string current_job;   // "run/study/trial", empty when idle
+    TimePoint last_heard{};
+    uint32_t spent = 0;        // credits spent since the last change it announced
+    TimePoint spent_at{};
   };
+  bool fresh(const Worker& worker, TimePoint now) const {
+    return now - worker.last_heard <= freshness_;
+  }
+  uint32_t available(const Worker& worker, TimePoint now) const;
+
   std::chrono::milliseconds freshness_;
+  std::chrono::milliseconds hold_;
   std::map<std::string, Worker> workers_;
 };
 

@@ -16,6 +16,7 @@
 #include "base/process.h"
 #include "stages/trainer/heartbeat_loop.h"
 #include "stages/trainer/job_runner.h"
+#include "stages/trainer/job_watchdog.h"
 #include "stages/trainer/memory_probe.h"
 #include "stages/trainer/process_resources.h"
 
@@ -40,7 +41,11 @@ class Worker {
         results_(std::move(results)),
         datasets_(context, config, bus::self_source("worker")),
         heartbeat_(std::move(events), initial_heartbeat(options), options.heartbeat_interval),
-        cache_(options.feature_cache_bytes) {}
+        cache_(options.feature_cache_bytes),
+        watchdog_(std::chrono::seconds(config.scheduler.job_timeout_s),
+                  [this](const Job& job, const std::string& reason) {
+                    report_timeout(config_, name_, job, reason);
+                  }) {}
 
   int run() {
     while (!stop_requested()) {
@@ -68,6 +73,7 @@ class Worker {
     heartbeat_.publish_job_event(topics::job(wire_text(JobStep::started), job.key.run),
                                  JobEvent{job.key, JobStep::started, job.attempt, "", name_});
     reset_peak_rss();
+    watchdog_.arm(job);
     auto wall_start = std::chrono::steady_clock::now();
     double cpu_start = process_cpu_seconds();
     bool memory_limit = false;
@@ -83,6 +89,7 @@ class Worker {
     result.cpu_s = process_cpu_seconds() - cpu_start;
     result.peak_rss_bytes = peak_rss_bytes();
     report(job, result);
+    watchdog_.disarm();
     return exit_code_after_job(memory_limit);
   }
 
@@ -136,6 +143,7 @@ class Worker {
   DatasetClient datasets_;
   HeartbeatLoop heartbeat_;
   FeatureCache cache_;
+  JobWatchdog watchdog_;  // last: its thread may call report_timeout with the members above
   uint64_t done_ = 0;
 };
 

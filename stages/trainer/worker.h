@@ -7,7 +7,9 @@
 // that hits it fails with reason "memory limit" and the worker exits with
 // kExitMemoryLimit so the supervisor starts a fresh one. After a job, RSS
 // above memory_threshold x cap makes the worker exit with kExitRestart: the
-// job finished and was reported, the process just wants renewing.
+// job finished and was reported, the process just wants renewing. A job
+// running past scheduler.job_timeout_s is reported failed and the worker
+// exits with kExitJobTimeout (job_watchdog.h).
 #pragma once
 
 #include <chrono>

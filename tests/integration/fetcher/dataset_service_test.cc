@@ -4,6 +4,9 @@
 
 #include <signal.h>
 
+#include <future>
+#include <iostream>
+#include <thread>
 #include <regex>
 #include <sstream>
 
@@ -123,7 +126,8 @@ TEST(DatasetClient, TimesOutThenRecoversWithAFreshSocket) {
   DatasetRequest request{"synthetic", "BTCUSDT", "1d", 1'704'067'200, 1'706'745'600, std::nullopt};
   auto lost = client.request(request);
   ASSERT_FALSE(lost.ok());
-  EXPECT_NE(lost.error().find("did not answer within 300 ms (2 attempts)"), std::string::npos)
+  EXPECT_NE(lost.error().find("did not answer: waited 0."), std::string::npos) << lost.error();
+  EXPECT_NE(lost.error().find("(2 timed out after 300 ms, 0 lost connections)"), std::string::npos)
       << lost.error();
   EXPECT_EQ(client.stats().timeouts, 2u);
 
@@ -134,6 +138,42 @@ TEST(DatasetClient, TimesOutThenRecoversWithAFreshSocket) {
   ASSERT_TRUE(found.ok()) << found.error();
   EXPECT_EQ(found->bars->size(), 31u);
   EXPECT_EQ(fetcher.stop(), 0);
+}
+
+// The fetcher dies holding a request (stopped, then killed with -9, as a
+// crash mid-request does) and comes back: the client notices the lost
+// connection and asks the new process, instead of waiting out
+// dataset_timeout_ms (20 s here) for a reply that can never come.
+TEST(DatasetClient, ARestartedServiceIsAskedAgainWithoutWaitingForTheTimeout) {
+  auto bus = testing::make_test_bus("fetcher:\n  dataset_timeout_ms: 20000\n");
+  std::vector<std::string> fetcher_argv{testing::nightshift_binary(), "--config", bus.config_path,
+                                        "fetcher"};
+  auto first = std::make_unique<ChildProcess>(fetcher_argv);
+  ASSERT_TRUE(first->wait_for_output("fetcher up", 10s)) << first->stderr_text();
+  zmq::context_t context(1);
+  DatasetClient client(context, bus.config, {"test", "worker", 1});
+  DatasetRequest january{"synthetic", "BTCUSDT", "1d", 1'704'067'200, 1'706'745'600, std::nullopt};
+  ASSERT_TRUE(client.request(january).ok());  // connected to the first process
+
+  first->signal(SIGSTOP);  // the next request reaches it, and is never read
+  DatasetRequest february{"synthetic", "BTCUSDT", "1d", 1'706'745'600, 1'709'251'200, std::nullopt};
+  auto started = std::chrono::steady_clock::now();
+  auto answer = std::async(std::launch::async, [&] { return client.request(february); });
+  std::this_thread::sleep_for(500ms);
+  first->signal(SIGKILL);
+  first.reset();
+  ChildProcess second(fetcher_argv);
+  ASSERT_TRUE(second.wait_for_output("fetcher up", 10s)) << second.stderr_text();
+  auto dataset = answer.get();
+  auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(dataset.ok()) << dataset.error();
+  EXPECT_EQ(dataset->bars->size(), 29u);
+  EXPECT_EQ(client.stats().lost, 1u);
+  EXPECT_EQ(client.stats().timeouts, 0u) << "waited out dataset_timeout_ms";
+  std::cout << "[ figures  ] request across a fetcher kill -9 and restart answered in "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+            << " ms (dataset_timeout_ms 20000)\n";
+  EXPECT_EQ(second.stop(), 0);
 }
 
 }  // namespace

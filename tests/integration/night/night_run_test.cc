@@ -270,15 +270,43 @@ void kill_once(KilledOnce& k, pid_t supervisor, const std::string& needle,
   for (pid_t pid : live) k.restarted = k.restarted || pid != k.pid;
 }
 
-TEST(NightRun, ChaosKillsWorkersPersisterAndBrokerYetEveryJobHasOneRow) {
-  auto bus = night_bus();
+bool alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  auto close = line.rfind(')');
+  return close != std::string::npos && line.substr(close + 2, 1) != "Z";
+}
+
+// The fetcher dies holding the workers' dataset requests: stopped first, so
+// that every worker has a request in it, then killed with -9. Nothing else
+// dies until the run has stored `kFetcherRecoveryRows` more rows; the time
+// that takes is what the kill cost.
+struct FetcherKill {
+  pid_t pid = 0;
+  int64_t rows_at_kill = -1;
+  std::chrono::steady_clock::time_point killed_at{};
+  std::optional<std::chrono::milliseconds> recovered_in;
+  // The same number of rows before the kill, undisturbed: rows 20 to 26.
+  std::optional<std::chrono::steady_clock::time_point> at_20, at_26;
+};
+constexpr int64_t kFetcherRecoveryRows = 6;  // two per worker
+
+TEST(NightRun, ChaosKillsEveryStageYetEveryJobHasOneRow) {
+  // Each job first asks the fetcher for its dataset (--fetch), as real
+  // workers do; a short history keeps the synthetic datasets small. Five
+  // attempts: the scheduler kills re-send what was in flight on top of the
+  // lost worker deliveries.
+  auto bus = night_bus(
+      "fetcher:\n  source: synthetic\n  history_days: 10\nscheduler:\n  max_attempts: 5\n");
   // 100 ms jobs keep the workers busy most of the time, so most kills land
   // mid-job and lose an attempt (the retries this test wants to see).
-  ChildProcess run(run_argv(bus, "run", "chaos", 3, {"--sleep-ms", "100"}));
+  ChildProcess run(run_argv(bus, "run", "chaos", 3, {"--sleep-ms", "100", "--fetch"}));
   std::mt19937 rng(7);
   int worker_kills = 0;
   std::set<pid_t> workers_seen;
-  KilledOnce persister, broker;
+  KilledOnce persister, broker, scheduler_first, scheduler_second;
+  FetcherKill fetcher;
   // A worker every 1 to 2.5 s, at random: a fixed period that divides the
   // 3 s lease would kill a worker just as each retry of the same job is sent,
   // and three lost deliveries in a row skip a job by design (max_attempts).
@@ -292,6 +320,32 @@ TEST(NightRun, ChaosKillsWorkersPersisterAndBrokerYetEveryJobHasOneRow) {
     ASSERT_LT(elapsed, 150s) << "run did not finish under chaos";
     auto workers = children_matching(run.pid(), "night_test_worker");
     workers_seen.insert(workers.begin(), workers.end());
+    int64_t rows = query(bus, "SELECT COUNT(*) FROM trials WHERE run = 'chaos'");
+    if (!fetcher.at_20 && rows >= 20) fetcher.at_20 = now;
+    if (!fetcher.at_26 && rows >= 20 + kFetcherRecoveryRows) fetcher.at_26 = now;
+    if (fetcher.pid == 0 && rows >= 30) {
+      auto live = children_matching(run.pid(), " fetcher");
+      if (!live.empty()) {
+        fetcher.pid = live.front();
+        kill(fetcher.pid, SIGSTOP);
+        std::this_thread::sleep_for(400ms);  // every worker now waits on it
+        fetcher.rows_at_kill = query(bus, "SELECT COUNT(*) FROM trials WHERE run = 'chaos'");
+        fetcher.killed_at = std::chrono::steady_clock::now();
+        kill(fetcher.pid, SIGKILL);
+      }
+      continue;
+    }
+    if (fetcher.pid != 0 && !fetcher.recovered_in) {
+      if (rows < fetcher.rows_at_kill + kFetcherRecoveryRows) continue;  // measuring: no other kill
+      fetcher.recovered_in = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - fetcher.killed_at);
+    }
+    // The scheduler dies twice: after 80 rows, and after 150 once the first
+    // replacement runs.
+    if (rows >= 80 || scheduler_first.pid != 0) kill_once(scheduler_first, run.pid(), " scheduler ", bus);
+    if ((rows >= 150 && scheduler_first.restarted) || scheduler_second.pid != 0) {
+      kill_once(scheduler_second, run.pid(), " scheduler ", bus);
+    }
     if (now >= next_kill && !workers.empty()) {
       pid_t victim = workers[rng() % workers.size()];
       if (kill(victim, SIGKILL) == 0) ++worker_kills;
@@ -302,7 +356,6 @@ TEST(NightRun, ChaosKillsWorkersPersisterAndBrokerYetEveryJobHasOneRow) {
     // few seconds): the persister after 50 rows, the broker after 120 rows
     // and once the persister is back.
     if (persister.pid == 0 || broker.pid == 0 || !persister.restarted || !broker.restarted) {
-      int64_t rows = query(bus, "SELECT COUNT(*) FROM trials WHERE run = 'chaos'");
       if (rows >= 50 || persister.pid != 0) kill_once(persister, run.pid(), " persister", bus);
       if ((rows >= 120 && persister.restarted) || broker.pid != 0) {
         kill_once(broker, run.pid(), " broker", bus);
@@ -313,12 +366,17 @@ TEST(NightRun, ChaosKillsWorkersPersisterAndBrokerYetEveryJobHasOneRow) {
   // Every kill happened, mid-run, and the supervisor brought the stage back.
   EXPECT_GE(worker_kills, 3);
   EXPECT_GT(workers_seen.size(), 3u) << "no worker was restarted";
-  for (const auto* k : {&persister, &broker}) {
+  for (const auto* k : {&persister, &broker, &scheduler_first, &scheduler_second}) {
     EXPECT_NE(k->pid, 0) << "not killed";
     EXPECT_GE(k->rows_at_kill, 0);
     EXPECT_LT(k->rows_at_kill, 216) << "killed after the run's last row";
     EXPECT_TRUE(k->restarted) << "not restarted";
   }
+  ASSERT_NE(fetcher.pid, 0) << "the fetcher was not killed";
+  EXPECT_LT(fetcher.rows_at_kill, 216);
+  ASSERT_TRUE(fetcher.recovered_in.has_value()) << "no row after the fetcher kill";
+  // Recovery is the fetcher's restart, not fetcher.dataset_timeout_ms (60 s).
+  EXPECT_LT(*fetcher.recovered_in, 10s);
   expect_exactly_once(bus, "chaos", 216);
   // The attempts columns show the retries: results stored from a later
   // attempt, and jobs the scheduler sent more than once.
@@ -329,8 +387,101 @@ TEST(NightRun, ChaosKillsWorkersPersisterAndBrokerYetEveryJobHasOneRow) {
   std::cout << "[ figures  ] chaos: " << worker_kills << " workers killed with -9 ("
             << workers_seen.size() << " worker processes in all), the persister at row "
             << persister.rows_at_kill << " and the broker at row " << broker.rows_at_kill
+            << ", the scheduler at rows " << scheduler_first.rows_at_kill << " and "
+            << scheduler_second.rows_at_kill << ", the fetcher at row " << fetcher.rows_at_kill
+            << " (the next " << kFetcherRecoveryRows << " rows took "
+            << fetcher.recovered_in->count() << " ms; before the kill "
+            << (fetcher.at_20 && fetcher.at_26
+                    ? std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         *fetcher.at_26 - *fetcher.at_20).count())
+                    : std::string("?"))
+            << " ms)"
             << "; 216 rows, " << retried << " from a retry (attempt > 1), " << resent
             << " jobs sent more than once\n";
+}
+
+// kill -9 of the supervisor takes every stage with it (parent-death signal),
+// the scheduler included: no drain of a run nobody supervises.
+TEST(NightRun, KillingTheSupervisorLeavesNoStageAlive) {
+  auto bus = night_bus();
+  ChildProcess run(run_argv(bus, "run", "orphans", 2, {"--sleep-ms", "100"}));
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (query(bus, "SELECT COUNT(*) FROM trials") < 10 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_GE(query(bus, "SELECT COUNT(*) FROM trials"), 10);
+  auto children = children_matching(run.pid(), "");
+  ASSERT_GE(children.size(), 6u);  // broker, fetcher, persister, 2 workers, scheduler
+  ASSERT_EQ(children_matching(run.pid(), " scheduler ").size(), 1u);
+  run.signal(SIGKILL);
+  ASSERT_TRUE(run.wait(5s).has_value());
+  std::this_thread::sleep_for(2s);
+  for (pid_t pid : children) EXPECT_FALSE(alive(pid)) << "stage pid " << pid << " outlived the supervisor";
+  EXPECT_TRUE(processes_mentioning(bus.config_path).empty()) << "a stage outlived the supervisor";
+}
+
+// A job that never ends while its worker's heartbeats go on: the worker's
+// watchdog reports the attempt failed after job_timeout_s and exits, the
+// supervisor starts a fresh worker, and after max_attempts the job is
+// skipped with that reason. The lease (20 s) never comes into it.
+TEST(NightRun, AHungJobEndsItsWorkerAndIsSkippedAfterMaxAttempts) {
+  auto bus = night_bus("symbols: [BTCUSDT]\ntimeframes: [1h]\nhorizons: [1, 3]\n"
+                       "scheduler:\n  lease_s: 20\n  job_timeout_s: 2\n");
+  const std::string hung = "BTCUSDT.1h.h3.logreg_l2";
+  ChildProcess run(run_argv(bus, "run", "hung", 1, {"--hang-study", hung}));
+  std::set<pid_t> workers_seen;
+  std::optional<int> status;
+  auto started = std::chrono::steady_clock::now();
+  while (!(status = run.wait(100ms))) {
+    ASSERT_LT(std::chrono::steady_clock::now() - started, 60s) << run.stdout_text() << run.stderr_text();
+    auto workers = children_matching(run.pid(), "night_test_worker");
+    workers_seen.insert(workers.begin(), workers.end());
+  }
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(*status, 0) << run.stdout_text() << run.stderr_text();
+  EXPECT_GE(workers_seen.size(), 3u) << "the hung worker was not replaced";
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM failures WHERE study = '" + hung +
+                           "' AND reason LIKE 'job exceeded job_timeout_s=2 (ran 2._ s)'"),
+            3);
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM jobs WHERE study = '" + hung +
+                           "' AND trial = 0 AND state = 'skipped' AND attempts = 3 AND reason LIKE "
+                           "'failed 3 times; last: job exceeded job_timeout_s=2 (ran %'"),
+            1);
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM trials"), 2);  // the other study's trial and final
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM runs WHERE status = 'completed'"), 1);
+  std::cout << "[ figures  ] hung job: 3 attempts of 2 s each, " << workers_seen.size()
+            << " worker processes, run took "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms\n";
+}
+
+// A scheduler that keeps dying is restarted until it has died three times
+// within a minute; the run's one line is then that cause, not the
+// scheduler's last log line.
+TEST(NightRun, ASchedulerKilledThreeTimesEndsTheRunWithThatCause) {
+  auto bus = night_bus();
+  ChildProcess run(run_argv(bus, "run", "doomed", 2, {"--sleep-ms", "200"}));
+  std::set<pid_t> killed;
+  std::optional<int> status;
+  auto started = std::chrono::steady_clock::now();
+  while (!(status = run.wait(100ms))) {
+    ASSERT_LT(std::chrono::steady_clock::now() - started, 60s) << run.stdout_text() << run.stderr_text();
+    for (pid_t pid : children_matching(run.pid(), " scheduler ")) {
+      // Each one lives long enough to send jobs, so it is a restart that
+      // failed, not a crash loop at start.
+      if (killed.count(pid) || query(bus, "SELECT COUNT(*) FROM trials") < 3 * static_cast<int64_t>(killed.size() + 1)) continue;
+      kill(pid, SIGKILL);
+      killed.insert(pid);
+    }
+  }
+  EXPECT_EQ(*status, 1) << run.stdout_text() << run.stderr_text();
+  EXPECT_EQ(killed.size(), 3u);
+  std::string err = run.stderr_text();
+  while (!err.empty() && err.back() == '\n') err.pop_back();
+  std::string last = err.substr(err.rfind('\n') + 1);
+  EXPECT_NE(last.find("nightshift: scheduler killed by signal 9 (Killed) 3 times within "),
+            std::string::npos) << err;
+  EXPECT_NE(last.find("giving up on the run"), std::string::npos) << last;
+  EXPECT_TRUE(processes_mentioning(bus.config_path).empty()) << "a stage outlived the run";
 }
 
 }  // namespace

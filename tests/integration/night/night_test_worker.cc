@@ -1,7 +1,11 @@
 // A small worker for testing the exactly-once machinery against the real
 // broker, persister and scheduler: it pulls jobs, announces one slot in
-// heartbeats and answers with deterministic results (AUC derived from the
-// study name), after --sleep-ms. Jobs of --fail-study always fail.
+// heartbeats (busy from a job's start to its result, as the real worker
+// does) and answers with deterministic results (AUC derived from the
+// study name), after --sleep-ms. Jobs of --fail-study always fail. Jobs of
+// --hang-study never end (heartbeats go on): the real JobWatchdog ends the
+// process after scheduler.job_timeout_s. With --fetch every job first gets
+// its dataset from the fetcher's service through the real DatasetClient.
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -10,6 +14,8 @@
 #include <thread>
 
 #include "broker/bus.h"
+#include "broker/dataset_client.h"
+#include "stages/trainer/job_watchdog.h"
 #include "schema/topics.h"
 #include "base/process.h"
 
@@ -21,6 +27,8 @@ struct Options {
   std::string config_path;
   std::string id = "1";
   std::string fail_study;
+  std::string hang_study;
+  bool fetch = false;
   int sleep_ms = 20;
   std::string log_file;  // one line "study/trial attempt" per job handled
 };
@@ -66,6 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--fail-study", options.fail_study);
   app.add_option("--sleep-ms", options.sleep_ms);
   app.add_option("--log-file", options.log_file);
+  app.add_option("--hang-study", options.hang_study);
+  app.add_flag("--fetch", options.fetch);
   CLI11_PARSE(app, argc, argv);
   auto config = ns::config::load_config(options.config_path);
   if (!config) {
@@ -83,13 +93,41 @@ int main(int argc, char** argv) {
   heartbeat.host = ns::host_name();
   heartbeat.worker_id = options.id;
   auto next_beat = std::chrono::steady_clock::now();
+  auto beat = [&](bool now = false) {
+    if (!now && std::chrono::steady_clock::now() < next_beat) return;
+    publisher->publish(ns::topics::worker_heartbeat(heartbeat.host, options.id), heartbeat);
+    next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+  };
+  const std::string name = ns::host_name() + "/" + options.id;
+  ns::trainer::JobWatchdog watchdog(
+      std::chrono::seconds(config->scheduler.job_timeout_s),
+      [&](const ns::Job& job, const std::string& reason) {
+        ns::trainer::report_timeout(*config, name, job, reason);
+      });
+  ns::DatasetClient datasets(context, *config, self);
   while (!ns::stop_requested()) {
-    if (std::chrono::steady_clock::now() >= next_beat) {
-      publisher->publish(ns::topics::worker_heartbeat(heartbeat.host, options.id), heartbeat);
-      next_beat = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-    }
+    beat();
     auto job = jobs->receive(std::chrono::milliseconds(50));
     if (!job) continue;
+    watchdog.arm(job->payload);
+    heartbeat.slots_free = 0;  // as the real worker does: busy at once, free at once
+    heartbeat.current_job = job->payload.key;
+    beat(true);
+    if (options.fetch) {
+      ns::DatasetRequest request;
+      request.source = config->fetcher.source;
+      request.symbol = job->payload.symbol;
+      request.timeframe = job->payload.timeframe;
+      request.start_ts = job->payload.start_ts;
+      request.end_ts = job->payload.end_ts;
+      if (auto dataset = datasets.request(request); !dataset) {
+        std::cerr << "dataset: " << dataset.error() << "\n";
+      }
+    }
+    while (job->payload.key.study == options.hang_study && !ns::stop_requested()) {
+      beat();  // stuck, yet alive on the bus: only the watchdog ends this
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(options.sleep_ms));
     ns::JobResult result = answer(job->payload, options);
     if (!options.log_file.empty()) {
@@ -98,7 +136,11 @@ int main(int argc, char** argv) {
           << job->payload.attempt << "\n";
     }
     results->send(result, std::chrono::milliseconds(2000));
+    watchdog.disarm();
     ++heartbeat.jobs_done;
+    heartbeat.slots_free = 1;
+    heartbeat.current_job.reset();
+    beat(true);
   }
   return 0;
 }

@@ -150,5 +150,20 @@ TEST(JobBoard, RequeueAfterRestartKeepsAttempts) {
   EXPECT_FALSE(b.finished());
 }
 
+// A scheduler restarted from a checkpoint older than its last sends learns
+// from the stored row of an attempt it never counted.
+TEST(JobBoard, AStoredResultOfAnUncountedAttemptRaisesTheAttemptCount) {
+  auto b = board();
+  JobState* job = b.next_ready();
+  b.start(*job, JobBoard::next_attempt(*job), Clock::now() + 10s);  // attempt 1
+  b.requeue_running();
+  const JobKey key = b.jobs()[0].job.key;
+  EXPECT_TRUE(b.persisted(key, 3));  // attempt 3 was sent before the restart
+  EXPECT_EQ(b.jobs()[0].job.attempt, 3u);
+  EXPECT_EQ(b.jobs()[0].state, nightshift::WorkState::done);
+  EXPECT_FALSE(b.persisted(key, 2));  // older news changes nothing
+  EXPECT_EQ(b.jobs()[0].job.attempt, 3u);
+}
+
 }  // namespace
 }  // namespace nightshift::scheduler
