@@ -131,16 +131,20 @@ Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
     done += j.state == WorkState::done;
     skipped += j.state == WorkState::skipped;
   }
+  // The dispatch key is recorded once and never replaced: a later
+  // checkpoint with another key is refused before it gets here.
   auto run = db_.prepare(
       "INSERT INTO runs (run, status, config_path, started_ns, updated_ns, finished_ns, "
-      "total_jobs, done_jobs, skipped_jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-      "ON CONFLICT (run) DO UPDATE SET status = ?2, updated_ns = ?5, finished_ns = ?6, "
-      "total_jobs = ?7, done_jobs = ?8, skipped_jobs = ?9");
+      "total_jobs, done_jobs, skipped_jobs, dispatch_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+      "?8, ?9, ?10) ON CONFLICT (run) DO UPDATE SET status = ?2, updated_ns = ?5, "
+      "finished_ns = ?6, total_jobs = ?7, done_jobs = ?8, skipped_jobs = ?9, "
+      "dispatch_key = COALESCE(dispatch_key, ?10)");
   if (!run) return run.take_error();
   run->bind(1, c.run).bind(2, wire_text(c.status)).bind(3, c.config_path);
   run->bind(4, c.started_ns).bind(5, ts_ns);
   run->bind(6, c.status == RunStatus::completed ? std::optional<int64_t>(ts_ns) : std::nullopt);
   run->bind(7, static_cast<int64_t>(c.jobs.size())).bind(8, done).bind(9, skipped);
+  run->bind(10, c.dispatch_key);
   if (auto st = run->run(); !st) return with_context(st, "storing run " + c.run);
   auto study = db_.prepare(
       "INSERT INTO studies (run, study, symbol, timeframe, horizon, model) VALUES "
@@ -209,6 +213,9 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
   c.status = (*row)->status;
   c.config_path = (*row)->config_path;
   c.started_ns = (*row)->started_ns;
+  auto key = dispatch_key(run_id);
+  if (!key) return key.take_error();
+  c.dispatch_key = std::move(*key);
   auto stmt = db_.prepare(
       "SELECT state, reason, spec FROM jobs WHERE run = ?1 ORDER BY priority, study, trial");
   if (!stmt) return stmt.take_error();

@@ -43,7 +43,8 @@ Persister::Persister(const config::Config& config, PersisterTuning tuning, Resul
       events_(std::move(events)),
       store_(std::move(store)),
       checkpointer_(std::move(checkpointer)),
-      batch_(store_),
+      guard_(store_),
+      batch_(store_, &guard_),
       publisher_(std::move(publisher)) {}
 
 Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
@@ -84,6 +85,30 @@ void Persister::take_event(bus::Envelope envelope) {
   intake_.add(std::move(record));
 }
 
+// The content checks run here, while the result's maps are whole (the batch
+// releases them once their JSON is rendered).
+void Persister::take_result(JobResult result) {
+  if (auto why = content_problem(result, config_.storage.artifacts_dir); !why.empty()) {
+    refuse(Refusal{"result " + job_key_text(result.key) + " attempt " +
+                       std::to_string(result.attempt),
+                   result.worker, std::move(why)},
+           intake_refusal_log_);
+    return;
+  }
+  intake_.add(std::move(result));
+}
+
+void Persister::refuse(const Refusal& refusal, RateLimitedLog& log) {
+  ++refused_;
+  // The worker name is a claim like the rest: cut short, control bytes masked.
+  std::string source = refusal.source.substr(0, 80);
+  for (char& c : source) {
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  }
+  log.warn("refused " + refusal.what + " from '" + source + "': " + refusal.reason +
+           " (" + std::to_string(refused_.load()) + " refused so far)");
+}
+
 // Takes what is ready, then waits for more until the batch is due or
 // `max_wait` has passed.
 void Persister::collect(std::chrono::milliseconds max_wait) {
@@ -107,7 +132,13 @@ void Persister::drain() {
     if (results_ready) {
       auto item = results_.receive(std::chrono::milliseconds(0));
       results_ready = item.has_value();
-      if (item) std::visit([&](auto& payload) { intake_.add(std::move(payload)); }, *item);
+      if (item) {
+        if (auto* result = std::get_if<JobResult>(&*item)) {
+          take_result(std::move(*result));
+        } else {
+          intake_.add(std::move(std::get<RunCheckpoint>(*item)));
+        }
+      }
     }
     if (events_ready) {
       auto event = events_.receive(std::chrono::milliseconds(0));
@@ -206,6 +237,8 @@ void Persister::announce(CommitOutcome& outcome) {
   stats_.duplicates += outcome.duplicates;
   stats_.checkpoints += outcome.checkpoints;
   stats_.events += outcome.events;
+  stats_.refused += outcome.refused.size();
+  for (const Refusal& refusal : outcome.refused) refuse(refusal, refusal_log_);
   // One job.persisted.<run> message per run (a batch holds one, as a rule)
   // and at most JobsPersisted::kMaxJobs results, after the COMMIT.
   JobsPersisted announcement;
@@ -216,7 +249,7 @@ void Persister::announce(CommitOutcome& outcome) {
   };
   for (auto& item : outcome.committed.items()) {
     auto* received = std::get_if<ReceivedResult>(&item);
-    if (received == nullptr) continue;
+    if (received == nullptr || received->refused) continue;
     JobResult& r = received->result;
     if (r.key.run != announcement.run || announcement.jobs.size() >= JobsPersisted::kMaxJobs) {
       send();
@@ -240,6 +273,7 @@ void Persister::housekeeping() {
   alive.name = "alive";
   alive.attrs = {{"stage", "persister"},
                  {"results", std::to_string(stats_.results)},
+                 {"refused", std::to_string(refused_.load())},
                  {"stalled", stalled_ ? "true" : "false"}};
   publisher_.publish("stage." + topics::segment(host_name()) + ".persister", alive);
   if (stalled_ || config_.storage.telemetry_retention_days <= 0) return;

@@ -1,5 +1,7 @@
 #include "stages/scheduler/job_board.h"
 
+#include <algorithm>
+
 #include "stages/scheduler/plan.h"
 
 namespace nightshift::scheduler {
@@ -40,9 +42,10 @@ void JobBoard::start(JobState& job, const Job& sent, Clock::time_point deadline)
   leases_[local_key(job.job.key)] = deadline;
 }
 
-bool JobBoard::persisted(const JobKey& key) {
+bool JobBoard::persisted(const JobKey& key, uint32_t attempt) {
   JobState* job = find(key);
   if (job == nullptr || job->state == WorkState::done) return false;
+  job->job.attempt = std::max(job->job.attempt, attempt);
   // A result that arrives after its job was skipped still counts: the row
   // exists, so the job is done.
   job->state = WorkState::done;

@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "schema/dispatch_token.h"
 #include "schema/event_messages.h"
+#include "schema/names.h"
 #include "schema/topics.h"
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
@@ -18,9 +20,21 @@ constexpr auto kDirtyCheckpointInterval = std::chrono::seconds(1);
 constexpr auto kReconcileInterval = std::chrono::seconds(5);
 constexpr auto kSendTimeout = std::chrono::milliseconds(200);
 
+// Names become keys, topics and file names: a plan with a name the workers
+// and the persister would refuse is an error before anything is sent.
+Status check_names(const RunCheckpoint& plan) {
+  if (auto why = name_problem("run id", plan.run); !why.empty()) return make_error(why);
+  for (const JobState& job : plan.jobs) {
+    if (auto why = name_problem("symbol", job.job.symbol); !why.empty()) return make_error(why);
+    if (auto why = name_problem("study", job.job.key.study); !why.empty()) return make_error(why);
+  }
+  return Status::success();
+}
+
 Result<RunCheckpoint> initial_state(const config::Config& config,
                                     const SchedulerOptions& options) {
   const std::string& db = config.storage.results_db;
+  if (auto why = name_problem("run id", options.run); !why.empty()) return make_error(why);
   if (!options.resume) {
     if (std::filesystem::exists(db)) {
       auto store = ResultsStore::open_read_only(db);
@@ -37,6 +51,7 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
     fresh.config_path = config.source_file;
     fresh.started_ns = now_ns();
     fresh.jobs = plan_run(config, options.run);
+    if (auto st = check_names(fresh); !st) return st.take_error();
     return fresh;
   }
   auto store = ResultsStore::open_read_only(db);
@@ -44,6 +59,7 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
   auto stored = store->checkpoint(options.run);
   if (!stored) return stored.take_error();
   if (!*stored) return make_error("run " + options.run + " not found in " + db);
+  if (auto st = check_names(**stored); !st) return st.take_error();
   return std::move(**stored);
 }
 
@@ -55,6 +71,7 @@ Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoin
     : config_(config),
       run_(std::move(run)),
       started_ns_(initial.started_ns),
+      dispatch_key_(std::move(*initial.dispatch_key)),
       board_(std::move(initial.jobs),
              BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
                          static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
@@ -73,6 +90,13 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
   if (options.run.empty()) return make_error("scheduler: a run id is required (--run)");
   auto initial = initial_state(config, options);
   if (!initial) return initial.take_error();
+  // A run stored before dispatch keys gets one now; its next checkpoint
+  // records it.
+  if (!initial->dispatch_key) {
+    auto key = new_dispatch_key();
+    if (!key) return key.take_error();
+    initial->dispatch_key = std::move(*key);
+  }
   auto self = bus::self_source("scheduler");
   auto jobs = bus::JobSender::connect(context, config.bus, self);
   if (!jobs) return jobs.take_error();
@@ -107,12 +131,32 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   auto persisted = decode_payload<JobsPersisted>(envelope.frame);
   if (!persisted || persisted->run != run_) return;
   for (const PersistedResult& event : persisted->jobs) {
-    if (event.key.run != run_) continue;
-    bool changed = event.status == ResultStatus::ok
-                       ? board_.persisted(event.key)
-                       : board_.failed(event.key, event.attempt, event.reason);
-    dirty_ = dirty_ || changed;
+    if (event.key.run == run_) look_up(event);
   }
+}
+
+// job.persisted is a prompt to look, not proof: anything can publish one
+// with src.stage "persister". The job changes only when the database holds
+// the row the event names (a real one whose row is not visible yet is found
+// by the next reconcile_with_database()).
+void Scheduler::look_up(const PersistedResult& event) {
+  ResultsStore* db = store();
+  if (db == nullptr) return;
+  auto attempt = db->stored_attempt(event);
+  if (!attempt) {
+    spdlog::warn("checking job.persisted of {}: {}", job_key_text(event.key), attempt.error());
+    return;
+  }
+  if (!*attempt) {
+    unbacked_log_.warn("job.persisted for " + job_key_text(event.key) + " attempt " +
+                       std::to_string(event.attempt) + " (" + std::string(wire_text(event.status)) +
+                       ") has no row in the database; ignored");
+    return;
+  }
+  bool changed = event.status == ResultStatus::ok
+                     ? board_.persisted(event.key, **attempt)
+                     : board_.failed(event.key, event.attempt, event.reason);
+  dirty_ = dirty_ || changed;
 }
 
 void Scheduler::hear(std::chrono::milliseconds wait) {
@@ -123,13 +167,33 @@ void Scheduler::hear(std::chrono::milliseconds wait) {
   }
 }
 
+// The persister stores only results of planned jobs whose token derives
+// from the run's key, so nothing goes out before the database holds the plan
+// and the key.
+bool Scheduler::plan_recorded() {
+  if (plan_recorded_) return true;
+  ResultsStore* db = store();
+  if (db == nullptr) return false;
+  auto row = db->run(run_);
+  auto key = db->dispatch_key(run_);
+  plan_recorded_ = row && *row && (*row)->total_jobs == static_cast<int64_t>(board_.counts().total) &&
+                   key && *key && same_secret(**key, dispatch_key_);
+  if (!plan_recorded_ && Clock::now() - began_ > std::chrono::seconds(10)) {
+    unbacked_log_.warn("waiting for the persister to record the plan of run " + run_ +
+                       " before dispatching");
+  }
+  return plan_recorded_;
+}
+
 void Scheduler::dispatch() {
+  if (!plan_recorded()) return;
   auto now = Clock::now();
   uint64_t capacity = slots_.capacity(now);
   while (board_.counts().running < capacity) {
     JobState* next = board_.next_ready();
     if (next == nullptr) return;
     Job job = JobBoard::next_attempt(*next);
+    job.dispatch_token = dispatch_token(dispatch_key_, job.key, job.attempt);
     if (!jobs_.send(job, kSendTimeout)) return;  // broker not reachable: try later
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     dirty_ = true;
@@ -146,9 +210,9 @@ void Scheduler::reconcile_with_database() {
     return;
   }
   for (const auto& state : board_.jobs()) {
-    if (state.state != WorkState::done && persisted->count(job_key_text(state.job.key))) {
-      dirty_ = board_.persisted(state.job.key) || dirty_;
-    }
+    if (state.state == WorkState::done) continue;
+    auto row = persisted->find(job_key_text(state.job.key));
+    if (row != persisted->end()) dirty_ = board_.persisted(state.job.key, row->second) || dirty_;
   }
 }
 
@@ -211,6 +275,7 @@ bool Scheduler::send_checkpoint(RunStatus status) {
   checkpoint.config_path = config_.source_file;
   checkpoint.started_ns = started_ns_;
   checkpoint.jobs = board_.jobs();
+  checkpoint.dispatch_key = dispatch_key_;
   bool sent = checkpoints_.send(checkpoint, kSendTimeout);
   if (sent) dirty_ = false;
   return sent;

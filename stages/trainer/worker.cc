@@ -12,8 +12,10 @@
 #include "broker/bus.h"
 #include "broker/control_client.h"
 #include "broker/dataset_client.h"
-#include "schema/topics.h"
+#include "base/log.h"
 #include "base/process.h"
+#include "schema/names.h"
+#include "schema/topics.h"
 #include "stages/trainer/heartbeat_loop.h"
 #include "stages/trainer/job_runner.h"
 #include "stages/trainer/memory_probe.h"
@@ -46,6 +48,11 @@ class Worker {
     while (!stop_requested()) {
       auto message = jobs_.receive(kPollInterval);
       if (!message) continue;
+      if (auto why = refusal(message->payload); !why.empty()) {
+        refused_log_.warn("refused a job from " + message->header.src.host + "/" +
+                          message->header.src.stage + ": " + why);
+        continue;
+      }
       int exit_code = handle(message->payload);
       if (exit_code >= 0) return exit_code;
       if (options_.max_jobs > 0 && done_ >= options_.max_jobs) return 0;
@@ -60,6 +67,19 @@ class Worker {
     h.host = host_name();
     h.worker_id = options.worker_id;
     return h;
+  }
+
+  // Why a job must not run ("" when it may): its names would reach file
+  // paths and rows, and a job without a dispatch token was not sent by a
+  // scheduler, so its result could never be stored anyway. Nothing is sent
+  // back for a refused job.
+  static std::string refusal(const Job& job) {
+    if (auto why = name_problem("run", job.key.run); !why.empty()) return why;
+    if (auto why = name_problem("study", job.key.study); !why.empty()) return why;
+    if (auto why = name_problem("symbol", job.symbol); !why.empty()) return why;
+    if (!job.dispatch_token) return "job " + job.key.run + "/" + job.key.study + "/" + std::to_string(job.key.trial) +
+                                        " has no dispatch token";
+    return "";
   }
 
   // Runs one job and reports it. Returns an exit code, or -1 to carry on.
@@ -136,6 +156,7 @@ class Worker {
   DatasetClient datasets_;
   HeartbeatLoop heartbeat_;
   FeatureCache cache_;
+  RateLimitedLog refused_log_{std::chrono::seconds(5)};
   uint64_t done_ = 0;
 };
 
