@@ -117,7 +117,7 @@ void NightRun::plan_stages(int workers) {
       argv = {options_.worker_program, "--config", options_.config_path, "--id", id};
       argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
     } else {
-      argv = stage_argv("worker", {"--id", id});
+      argv = stage_argv("worker", {"--id", id, "--run", options_.run});
     }
     add("worker-" + id, std::move(argv), true);
   }

@@ -70,11 +70,15 @@ class Worker {
   }
 
   // Why a job must not run ("" when it may): its names would reach file
-  // paths and rows, and a job without a dispatch token was not sent by a
-  // scheduler, so its result could never be stored anyway. Nothing is sent
-  // back for a refused job.
-  static std::string refusal(const Job& job) {
+  // paths and rows; a worker the supervisor started for one run (--run)
+  // knows every other run is unknown; and a job without a dispatch token was
+  // not sent by a scheduler, so its result could never be stored anyway.
+  // Nothing is sent back for a refused job.
+  std::string refusal(const Job& job) const {
     if (auto why = name_problem("run", job.key.run); !why.empty()) return why;
+    if (!options_.run.empty() && job.key.run != options_.run) {
+      return "job of run " + job.key.run + ", not of this worker's run " + options_.run;
+    }
     if (auto why = name_problem("study", job.key.study); !why.empty()) return why;
     if (auto why = name_problem("symbol", job.symbol); !why.empty()) return why;
     if (!job.dispatch_token) return "job " + job.key.run + "/" + job.key.study + "/" + std::to_string(job.key.trial) +
