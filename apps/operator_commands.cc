@@ -14,6 +14,7 @@
 #include "broker/bus.h"
 #include "broker/control_client.h"
 #include "config/config_editor.h"
+#include "schema/json.h"
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
 
@@ -45,7 +46,16 @@ struct Heard {
   std::map<std::string, int64_t> stages;   // "worker host/id", "persister", ... -> last ts
   std::map<std::string, int64_t> alerts;   // topic -> last ts
   int64_t telemetry = 0;
+  std::string persister_refused;  // results and checkpoints it refused, from its alive event
 };
+
+// An attribute of an `Event` payload (as stage.<host>.<stage> carries), or "".
+std::string event_attr(const bus::Envelope& e, const char* name) {
+  auto data = frame_to_json(e.topic, e.frame)["data"];
+  if (!data.is_object() || !data.contains("attrs") || !data["attrs"].is_object()) return "";
+  auto value = data["attrs"].value(name, nlohmann::json());
+  return value.is_string() ? value.get<std::string>() : "";
+}
 
 Heard listen(zmq::context_t& context, const config::Config& config, std::chrono::milliseconds window) {
   Heard heard;
@@ -60,6 +70,7 @@ Heard listen(zmq::context_t& context, const config::Config& config, std::chrono:
       heard.stages["worker " + e->frame.header.src.host + "/" + std::to_string(e->frame.header.src.pid)] = ts;
     } else if (e->topic.rfind("stage.", 0) == 0) {
       heard.stages[e->frame.header.src.stage] = ts;
+      if (e->frame.header.src.stage == "persister") heard.persister_refused = event_attr(*e, "refused");
     } else if (e->topic.rfind("alert.", 0) == 0) {
       heard.alerts[e->topic] = ts;
     } else {
@@ -83,8 +94,12 @@ int run_health(const GlobalOptions& global, double window_s) {
   std::cout << "broker     up at " << config->bus.control << "\n";
   auto heard = listen(context, *config, std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000)));
   for (const auto& [stage, ts] : heard.stages) {
-    std::cout << fmt::format("{:<10} alive, last heard {:.1f} s ago\n", stage,
+    std::cout << fmt::format("{:<10} alive, last heard {:.1f} s ago", stage,
                              static_cast<double>(now_ns() - ts) / 1e9);
+    if (stage == "persister" && !heard.persister_refused.empty()) {
+      std::cout << "; " << heard.persister_refused << " forged or invalid messages refused";
+    }
+    std::cout << "\n";
   }
   for (const char* expected : {"persister", "scheduler"}) {
     if (!heard.stages.count(expected)) std::cout << fmt::format("{:<10} not heard in {} s\n", expected, window_s);
