@@ -1,5 +1,6 @@
 #include "schema/results_store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "schema/codec.h"
@@ -67,6 +68,9 @@ Status ResultsStore::prepare_writes() {
            Item{&insert_model_,
                 "INSERT INTO models (run, study, artifact_path, promoted, gates, metrics, params, "
                 "persisted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
+           Item{&update_attempts_,
+                "UPDATE jobs SET attempts = ?4 WHERE run = ?1 AND study = ?2 AND trial = ?3 "
+                "AND attempts < ?4"},
            Item{&insert_event_,
                 "INSERT INTO events (ts_ns, topic, type, body) VALUES (?1, ?2, ?3, ?4)"},
        }) {
@@ -97,6 +101,7 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
     auto st = insert_failure_.run();
     if (!st) insert_failure_.reset();
     inserted = st && db_.changes() > 0;
+    if (st && inserted) st = count_attempt(r);
     return with_context(st, "storing failure of " + job_key_text(r.key));
   }
   const bool is_final = r.key.trial < 0;
@@ -115,6 +120,9 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
     return with_context(st, "storing result of " + job_key_text(r.key));
   }
   inserted = db_.changes() > 0;
+  if (inserted) {
+    if (st = count_attempt(r); !st) return with_context(st, "storing result of " + job_key_text(r.key));
+  }
   if (!is_final || !inserted) return Status::success();
   auto& m = insert_model_;
   m.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.artifact_path);
@@ -123,6 +131,19 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
   st = m.run();
   if (!st) m.reset();
   return with_context(st, "storing model of " + job_key_text(r.key));
+}
+
+// A stored result proves its attempt was sent, whatever the scheduler's
+// last checkpoint says (it may predate the dispatch, e.g. when a stop came
+// within a second of it): the job row never counts fewer attempts than its
+// rows show. Checkpoints keep the larger count for the same reason.
+Status ResultsStore::count_attempt(const JobResult& r) {
+  auto& u = update_attempts_;
+  u.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
+  u.bind(4, static_cast<int64_t>(r.attempt));
+  auto st = u.run();
+  if (!st) u.reset();
+  return st;
 }
 
 Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
@@ -152,7 +173,7 @@ Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
   auto job = db_.prepare(
       "INSERT INTO jobs (run, study, trial, kind, state, attempts, reason, priority, spec, "
       "updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
-      "state = ?5, attempts = ?6, reason = ?7, spec = ?9, updated_ns = ?10");
+      "state = ?5, attempts = MAX(attempts, ?6), reason = ?7, spec = ?9, updated_ns = ?10");
   if (!study) return study.take_error();
   if (!job) return job.take_error();
   for (const auto& j : c.jobs) {
@@ -217,7 +238,8 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
   if (!key) return key.take_error();
   c.dispatch_key = std::move(*key);
   auto stmt = db_.prepare(
-      "SELECT state, reason, spec FROM jobs WHERE run = ?1 ORDER BY priority, study, trial");
+      "SELECT state, reason, spec, attempts FROM jobs WHERE run = ?1 "
+      "ORDER BY priority, study, trial");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   while (true) {
@@ -228,6 +250,8 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
     auto job = decode_value<Job>(
         std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()), "spec");
     if (!job) return make_error(ErrorKind::corrupt, "run " + run_id + ": job spec: " + job.error());
+    // attempts may be ahead of the spec: a stored row raised it (count_attempt).
+    job->attempt = std::max<uint32_t>(job->attempt, static_cast<uint32_t>(stmt->column_int(3)));
     auto state = parse_wire<WorkState>(stmt->column_text(0));
     if (!state) {
       return make_error(ErrorKind::corrupt, "run " + run_id + ": unknown job state '" +

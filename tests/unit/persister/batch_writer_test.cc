@@ -242,6 +242,42 @@ TEST(ResultsStore, CheckpointRoundTripsThePlanAndStates) {
   EXPECT_FALSE(missing->has_value());
 }
 
+// A stop right after a dispatch can leave the scheduler's last checkpoint
+// behind its jobs: the job row must still never count fewer attempts than
+// its result or failure rows show, and resume must start from that count.
+TEST(ResultsStore, AJobNeverCountsFewerAttemptsThanItsStoredRows) {
+  std::string path = temp_db();
+  auto store = ResultsStore::open_for_writing(path);
+  ASSERT_TRUE(store.ok()) << store.error();
+  RunCheckpoint c;
+  c.run = "r1";
+  for (int64_t trial : {0, 1}) {
+    Job job;
+    job.key = JobKey{"r1", "S", trial};
+    job.attempt = 0;
+    c.jobs.push_back(JobState{job, WorkState::pending, ""});
+  }
+  BatchWriter batch(*store);
+  batch.add(c);
+  batch.add(result("S", 0, 1));
+  batch.add(result("S", 1, 2, ResultStatus::failed));
+  ASSERT_TRUE(batch.commit(1).ok());
+  EXPECT_EQ(count(*store, "SELECT attempts FROM jobs WHERE trial = 0"), 1);
+  EXPECT_EQ(count(*store, "SELECT attempts FROM jobs WHERE trial = 1"), 2);
+  batch.add(c);  // a late checkpoint still saying 0
+  ASSERT_TRUE(batch.commit(2).ok());
+  EXPECT_EQ(count(*store, "SELECT attempts FROM jobs WHERE trial = 0"), 1);
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM jobs j JOIN trials t USING (run, study, trial) "
+                          "WHERE t.attempt > j.attempts"),
+            0);
+  auto reader = ResultsStore::open_read_only(path);
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  auto back = reader->checkpoint("r1");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->jobs[0].job.attempt, 1u);
+  EXPECT_EQ((*back)->jobs[1].job.attempt, 2u) << "resume sends attempt 3 next, not 1";
+}
+
 TEST(ResultsStore, UnwritablePathIsAClearError) {
   auto store = ResultsStore::open_for_writing("/proc/nightshift-forbidden/nightshift.db");
   ASSERT_FALSE(store.ok());
