@@ -109,7 +109,7 @@ void NightRun::plan_stages(int workers) {
   }
   bool test_workers = !options_.worker_program.empty();
   if (!test_workers) add("fetcher", stage_argv("fetcher", {}), true);
-  add("persister", stage_argv("persister", {}), true);
+  add("persister", stage_argv("persister", {"--run", options_.run}), true);
   for (int i = 1; i <= workers; ++i) {
     std::string id = std::to_string(i);
     std::vector<std::string> argv;

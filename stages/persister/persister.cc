@@ -34,7 +34,8 @@ constexpr int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
 
 }  // namespace
 
-Persister::Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
+Persister::Persister(const config::Config& config, PersisterTuning tuning, const std::string& run,
+                     ResultsStore store,
                      std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultsPipelineReceiver results,
                      bus::Subscriber events, bus::Publisher publisher)
     : config_(config),
@@ -43,13 +44,14 @@ Persister::Persister(const config::Config& config, PersisterTuning tuning, Resul
       events_(std::move(events)),
       store_(std::move(store)),
       checkpointer_(std::move(checkpointer)),
-      guard_(store_),
+      guard_(store_, run),
       batch_(store_, &guard_),
       publisher_(std::move(publisher)) {}
 
 Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
                                                     const config::Config& config,
-                                                    PersisterTuning tuning) {
+                                                    PersisterTuning tuning,
+                                                    const std::string& run) {
   auto store = ResultsStore::open_for_writing(config.storage.results_db);
   if (!store) return store.take_error();
   auto results = bus::ResultsPipelineReceiver::connect(context, config.bus);
@@ -66,7 +68,7 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
                       checkpointer.error());
   }
   return std::unique_ptr<Persister>(new Persister(
-      config, tuning, std::move(*store), std::move(*checkpointer), std::move(*results),
+      config, tuning, run, std::move(*store), std::move(*checkpointer), std::move(*results),
       std::move(*events), std::move(*publisher)));
 }
 

@@ -63,9 +63,11 @@ struct PersisterTuning {
 
 class Persister {
  public:
+  // With `run`, results and checkpoints of any other run are refused.
   static Result<std::unique_ptr<Persister>> start(zmq::context_t& context,
                                                   const config::Config& config,
-                                                  PersisterTuning tuning = {});
+                                                  PersisterTuning tuning = {},
+                                                  const std::string& run = "");
 
   // Runs until `stop()` says so, then commits what it holds. Read stats()
   // only after run() has returned.
@@ -75,7 +77,8 @@ class Persister {
   uint64_t refused() const { return refused_.load(); }
 
  private:
-  Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
+  Persister(const config::Config& config, PersisterTuning tuning, const std::string& run,
+            ResultsStore store,
             std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultsPipelineReceiver results,
             bus::Subscriber events, bus::Publisher publisher);
 

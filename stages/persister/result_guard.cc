@@ -77,6 +77,7 @@ const ResultGuard::RunPlan* ResultGuard::plan(const std::string& run) {
 }
 
 std::string ResultGuard::admit(const JobResult& r) {
+  if (!only_run_.empty() && r.key.run != only_run_) return "not this persister's run " + only_run_;
   const RunPlan* run = plan(r.key.run);
   if (run == nullptr) return "unknown run " + r.key.run;
   if (run->jobs.count(local_key(r.key)) == 0) return "not a job of the run's plan";
@@ -89,6 +90,7 @@ std::string ResultGuard::admit(const JobResult& r) {
 
 std::string ResultGuard::admit(const RunCheckpoint& c) {
   if (auto why = name_problem("run", c.run); !why.empty()) return why;
+  if (!only_run_.empty() && c.run != only_run_) return "not this persister's run " + only_run_;
   for (const JobState& job : c.jobs) {
     if (job.job.key.run != c.run) return "job of another run " + job.job.key.run;
     if (auto why = name_problem("study", job.job.key.study); !why.empty()) return why;

@@ -34,7 +34,10 @@ std::string content_problem(const JobResult& result, const std::string& artifact
 
 class ResultGuard {
  public:
-  explicit ResultGuard(ResultsStore& store) : store_(store) {}
+  // With `only_run`, results and checkpoints of any other run are refused
+  // (a persister the supervisor starts serves one run).
+  explicit ResultGuard(ResultsStore& store, std::string only_run = "")
+      : store_(store), only_run_(std::move(only_run)) {}
 
   // "" when `result` belongs to a planned job of a known run and carries
   // that attempt's token; otherwise why not.
@@ -55,6 +58,7 @@ class ResultGuard {
   const RunPlan* plan(const std::string& run);
 
   ResultsStore& store_;
+  std::string only_run_;
   std::map<std::string, RunPlan> runs_;
 };
 

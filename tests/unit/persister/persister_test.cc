@@ -83,8 +83,8 @@ class PersisterTest : public ::testing::Test {
     if (broker_thread_.joinable()) broker_thread_.join();
   }
 
-  void start_persister(PersisterTuning tuning) {
-    auto persister = Persister::start(context_, bus_.config, tuning);
+  void start_persister(PersisterTuning tuning, const std::string& run = "") {
+    auto persister = Persister::start(context_, bus_.config, tuning, run);
     ASSERT_TRUE(persister.ok()) << persister.error();
     persister_ = std::move(*persister);
     persister_thread_ = std::thread([this] { persister_->run([this] { return stop_.load(); }); });
@@ -364,6 +364,32 @@ TEST_F(PersisterTest, ACheckpointWithAnotherKeyIsRefused) {
   EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE dispatch_key = '" + kKey + "'"), 1);
   EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE status = 'completed'"), 0);
   EXPECT_EQ(persister_->refused(), 2u);
+}
+
+// A persister the supervisor started for run r1 stores nothing of another
+// run: a forged checkpoint cannot create a run (and with it a key of the
+// forger's choosing), and r1's own results still go in.
+TEST_F(PersisterTest, APersisterForOneRunRefusesAnotherRunsCheckpoint) {
+  start_persister(PersisterTuning{CommitPolicy{1000, 20ms}}, "r1");
+  auto sender = bus::CheckpointSender::connect(context_, bus_.config.bus, bus::self_source("scheduler"));
+  ASSERT_TRUE(sender.ok()) << sender.error();
+  RunCheckpoint ghost;
+  ghost.run = "ghost";
+  ghost.dispatch_key = std::string(64, 'd');
+  Job job;
+  job.key = JobKey{"ghost", kStudy, 0};
+  job.symbol = "BTC";
+  ghost.jobs.push_back(JobState{job, nightshift::WorkState::pending, ""});
+  ASSERT_TRUE(sender->send(ghost, 2s));
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (persister_->refused() < 1 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(persister_->refused(), 1u);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM runs WHERE run = 'ghost'"), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM jobs WHERE run = 'ghost'"), 0);
+  send(result(4));
+  EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 1));
 }
 
 }  // namespace
