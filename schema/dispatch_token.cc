@@ -1,11 +1,14 @@
 #include "schema/dispatch_token.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <array>
+#include <stdexcept>
 #include <cerrno>
 #include <cstring>
 
@@ -46,6 +49,36 @@ bool valid_dispatch_key(std::string_view key_hex) {
 }
 
 std::string dispatch_token(std::string_view key_hex, const JobKey& key, uint32_t attempt) {
+  return DispatchSigner(key_hex).token(key, attempt);
+}
+
+DispatchSigner::DispatchSigner(std::string_view key_hex) {
+  EVP_MAC* hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (hmac == nullptr) throw std::runtime_error("OpenSSL has no HMAC");
+  ctx_ = EVP_MAC_CTX_new(hmac);
+  EVP_MAC_free(hmac);  // the context holds its own reference
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (ctx_ == nullptr ||
+      EVP_MAC_init(ctx_, reinterpret_cast<const unsigned char*>(key_hex.data()), key_hex.size(),
+                   params) != 1) {
+    throw std::runtime_error("OpenSSL HMAC-SHA256 cannot be keyed");
+  }
+}
+
+DispatchSigner::~DispatchSigner() { EVP_MAC_CTX_free(ctx_); }
+
+DispatchSigner& DispatchSigner::operator=(DispatchSigner&& other) noexcept {
+  if (this != &other) {
+    EVP_MAC_CTX_free(ctx_);
+    ctx_ = other.ctx_;
+    other.ctx_ = nullptr;
+  }
+  return *this;
+}
+
+std::string DispatchSigner::token(const JobKey& key, uint32_t attempt) {
   // Fields joined with a byte no valid name holds, so no two keys share a
   // message ("a" + "b/1" cannot be read as "a/b" + "1").
   std::string message = key.run;
@@ -56,9 +89,11 @@ std::string dispatch_token(std::string_view key_hex, const JobKey& key, uint32_t
   message += '\n';
   message += std::to_string(attempt);
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), key_hex.data(), static_cast<int>(key_hex.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &mac_len);
+  std::size_t mac_len = 0;
+  // A null key re-initialises with the key already set.
+  EVP_MAC_init(ctx_, nullptr, 0, nullptr);
+  EVP_MAC_update(ctx_, reinterpret_cast<const unsigned char*>(message.data()), message.size());
+  EVP_MAC_final(ctx_, mac, &mac_len, sizeof mac);
   return to_hex(mac, std::min<std::size_t>(mac_len, kDispatchTokenHexLength / 2));
 }
 

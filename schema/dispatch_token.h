@@ -18,6 +18,8 @@
 #include "schema/job_messages.h"
 #include "schema/result.h"
 
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
+
 namespace nightshift {
 
 inline constexpr std::size_t kDispatchKeyHexLength = 64;    // 256 bits
@@ -30,6 +32,23 @@ bool valid_dispatch_key(std::string_view key_hex);
 
 // The token of `attempt` of the job `key` under the run key `key_hex`.
 std::string dispatch_token(std::string_view key_hex, const JobKey& key, uint32_t attempt);
+
+// The same under one run key, keeping the keyed HMAC state between tokens
+// (0.6 us a token instead of 4): what the persister uses per result.
+class DispatchSigner {
+ public:
+  explicit DispatchSigner(std::string_view key_hex);
+  ~DispatchSigner();
+  DispatchSigner(DispatchSigner&& other) noexcept : ctx_(other.ctx_) { other.ctx_ = nullptr; }
+  DispatchSigner& operator=(DispatchSigner&& other) noexcept;
+  DispatchSigner(const DispatchSigner&) = delete;
+  DispatchSigner& operator=(const DispatchSigner&) = delete;
+
+  std::string token(const JobKey& key, uint32_t attempt);
+
+ private:
+  evp_mac_ctx_st* ctx_ = nullptr;  // EVP_MAC_CTX, keyed once
+};
 
 // Compares in time independent of where the texts differ.
 bool same_secret(std::string_view a, std::string_view b);

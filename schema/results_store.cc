@@ -68,9 +68,6 @@ Status ResultsStore::prepare_writes() {
            Item{&insert_model_,
                 "INSERT INTO models (run, study, artifact_path, promoted, gates, metrics, params, "
                 "persisted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
-           Item{&update_attempts_,
-                "UPDATE jobs SET attempts = ?4 WHERE run = ?1 AND study = ?2 AND trial = ?3 "
-                "AND attempts < ?4"},
            Item{&insert_event_,
                 "INSERT INTO events (ts_ns, topic, type, body) VALUES (?1, ?2, ?3, ?4)"},
        }) {
@@ -101,7 +98,6 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
     auto st = insert_failure_.run();
     if (!st) insert_failure_.reset();
     inserted = st && db_.changes() > 0;
-    if (st && inserted) st = count_attempt(r);
     return with_context(st, "storing failure of " + job_key_text(r.key));
   }
   const bool is_final = r.key.trial < 0;
@@ -120,9 +116,6 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
     return with_context(st, "storing result of " + job_key_text(r.key));
   }
   inserted = db_.changes() > 0;
-  if (inserted) {
-    if (st = count_attempt(r); !st) return with_context(st, "storing result of " + job_key_text(r.key));
-  }
   if (!is_final || !inserted) return Status::success();
   auto& m = insert_model_;
   m.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.artifact_path);
@@ -131,19 +124,6 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
   st = m.run();
   if (!st) m.reset();
   return with_context(st, "storing model of " + job_key_text(r.key));
-}
-
-// A stored result proves its attempt was sent, whatever the scheduler's
-// last checkpoint says (it may predate the dispatch, e.g. when a stop came
-// within a second of it): the job row never counts fewer attempts than its
-// rows show. Checkpoints keep the larger count for the same reason.
-Status ResultsStore::count_attempt(const JobResult& r) {
-  auto& u = update_attempts_;
-  u.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
-  u.bind(4, static_cast<int64_t>(r.attempt));
-  auto st = u.run();
-  if (!st) u.reset();
-  return st;
 }
 
 Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
@@ -170,6 +150,8 @@ Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
   auto study = db_.prepare(
       "INSERT INTO studies (run, study, symbol, timeframe, horizon, model) VALUES "
       "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
+  // Attempts only grow: a checkpoint that left the persister before a later
+  // one (or a scheduler restarted from an older one) never lowers the count.
   auto job = db_.prepare(
       "INSERT INTO jobs (run, study, trial, kind, state, attempts, reason, priority, spec, "
       "updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
@@ -238,8 +220,12 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
   if (!key) return key.take_error();
   c.dispatch_key = std::move(*key);
   auto stmt = db_.prepare(
-      "SELECT state, reason, spec, attempts FROM jobs WHERE run = ?1 "
-      "ORDER BY priority, study, trial");
+      "SELECT state, reason, spec, MAX(attempts, "
+      "COALESCE((SELECT attempt FROM trials t WHERE t.run = j.run AND t.study = j.study AND "
+      "t.trial = j.trial), 0), "
+      "COALESCE((SELECT MAX(attempt) FROM failures f WHERE f.run = j.run AND f.study = j.study "
+      "AND f.trial = j.trial), 0)) "
+      "FROM jobs j WHERE run = ?1 ORDER BY priority, study, trial");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   while (true) {
@@ -250,7 +236,8 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
     auto job = decode_value<Job>(
         std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()), "spec");
     if (!job) return make_error(ErrorKind::corrupt, "run " + run_id + ": job spec: " + job.error());
-    // attempts may be ahead of the spec: a stored row raised it (count_attempt).
+    // The stored rows prove attempts the last checkpoint may not have seen
+    // (a stop or crash within a second of a dispatch): resume counts on.
     job->attempt = std::max<uint32_t>(job->attempt, static_cast<uint32_t>(stmt->column_int(3)));
     auto state = parse_wire<WorkState>(stmt->column_text(0));
     if (!state) {

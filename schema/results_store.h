@@ -117,14 +117,12 @@ class ResultsStore {
  private:
   explicit ResultsStore(sql::Database db) : db_(std::move(db)) {}
   Status prepare_writes();
-  Status count_attempt(const JobResult& result);
 
   sql::Database db_;
   sql::Statement insert_trial_;
   sql::Statement insert_failure_;
   sql::Statement insert_model_;
   sql::Statement insert_event_;
-  sql::Statement update_attempts_;
   sql::Statement select_trial_;    // stored_attempt(), prepared on first use
   sql::Statement select_failure_;
 };

@@ -65,7 +65,7 @@ std::string content_problem(const JobResult& r, const std::string& artifacts_roo
   return artifact_problem(*r.artifact_path, artifacts_root);
 }
 
-const ResultGuard::RunPlan* ResultGuard::plan(const std::string& run) {
+ResultGuard::RunPlan* ResultGuard::plan(const std::string& run) {
   if (auto it = runs_.find(run); it != runs_.end()) return &it->second;
   // Not cached: read it once. Unknown runs are not cached, so a flood of
   // forged run names cannot grow this map.
@@ -73,16 +73,20 @@ const ResultGuard::RunPlan* ResultGuard::plan(const std::string& run) {
   if (!key || !*key) return nullptr;
   auto jobs = store_.planned_jobs(run);
   if (!jobs) return nullptr;
-  return &(runs_[run] = RunPlan{std::move(**key), std::move(*jobs)});
+  RunPlan& cached = runs_[run];
+  cached.key = std::move(**key);
+  cached.signer = std::make_unique<DispatchSigner>(cached.key);
+  cached.jobs.insert(jobs->begin(), jobs->end());
+  return &cached;
 }
 
 std::string ResultGuard::admit(const JobResult& r) {
   if (!only_run_.empty() && r.key.run != only_run_) return "not this persister's run " + only_run_;
-  const RunPlan* run = plan(r.key.run);
+  RunPlan* run = plan(r.key.run);
   if (run == nullptr) return "unknown run " + r.key.run;
   if (run->jobs.count(local_key(r.key)) == 0) return "not a job of the run's plan";
   if (!r.dispatch_token) return "no dispatch token";
-  if (!same_secret(*r.dispatch_token, dispatch_token(run->key, r.key, r.attempt))) {
+  if (!same_secret(*r.dispatch_token, run->signer->token(r.key, r.attempt))) {
     return "wrong dispatch token for attempt " + std::to_string(r.attempt);
   }
   return "";

@@ -20,9 +20,11 @@
 
 #include <filesystem>
 #include <map>
-#include <set>
+#include <memory>
+#include <unordered_set>
 #include <string>
 
+#include "schema/dispatch_token.h"
 #include "schema/job_messages.h"
 #include "schema/results_store.h"
 
@@ -51,11 +53,12 @@ class ResultGuard {
 
  private:
   struct RunPlan {
-    std::string key;               // the run's dispatch key
-    std::set<std::string> jobs;    // "study/trial"
+    std::string key;                 // the run's dispatch key
+    std::unique_ptr<DispatchSigner> signer;  // under that key
+    std::unordered_set<std::string> jobs;  // "study/trial"
   };
   // The run as the database has it; nullptr when unknown or keyless.
-  const RunPlan* plan(const std::string& run);
+  RunPlan* plan(const std::string& run);
 
   ResultsStore& store_;
   std::string only_run_;

@@ -72,6 +72,7 @@ Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoin
       run_(std::move(run)),
       started_ns_(initial.started_ns),
       dispatch_key_(std::move(*initial.dispatch_key)),
+      signer_(dispatch_key_),
       board_(std::move(initial.jobs),
              BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
                          static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
@@ -193,7 +194,7 @@ void Scheduler::dispatch() {
     JobState* next = board_.next_ready();
     if (next == nullptr) return;
     Job job = JobBoard::next_attempt(*next);
-    job.dispatch_token = dispatch_token(dispatch_key_, job.key, job.attempt);
+    job.dispatch_token = signer_.token(job.key, job.attempt);
     if (!jobs_.send(job, kSendTimeout)) return;  // broker not reachable: try later
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     dirty_ = true;

@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "broker/bus.h"
 #include "config/config.h"
+#include "schema/dispatch_token.h"
 #include "schema/results_store.h"
 #include "stages/scheduler/job_board.h"
 #include "stages/scheduler/worker_slots.h"
@@ -66,6 +67,7 @@ class Scheduler {
   std::string run_;
   int64_t started_ns_ = 0;
   std::string dispatch_key_;  // schema/dispatch_token.h; recorded with the plan
+  DispatchSigner signer_;     // tokens under dispatch_key_
   bool plan_recorded_ = false;
   RateLimitedLog unbacked_log_{std::chrono::seconds(5)};
   JobBoard board_;

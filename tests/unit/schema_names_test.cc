@@ -62,6 +62,12 @@ TEST(DispatchToken, DependsOnKeyRunStudyTrialAndAttempt) {
   std::string token = dispatch_token(key, job, 1);
   EXPECT_EQ(token.size(), kDispatchTokenHexLength);
   EXPECT_EQ(token, dispatch_token(key, job, 1)) << "deterministic";
+  // HMAC-SHA256 as Python's hmac module computes it, first 16 bytes.
+  EXPECT_EQ(token, "5c76c2a50dd54d6b4acf15402db2dc9c");
+  DispatchSigner signer(key);
+  EXPECT_EQ(signer.token(job, 1), token);
+  EXPECT_EQ(signer.token(job, 2), dispatch_token(key, job, 2)) << "the kept state is reset";
+  EXPECT_EQ(signer.token(job, 1), token);
   std::set<std::string> tokens{token,
                                dispatch_token(std::string(64, 'b'), job, 1),
                                dispatch_token(key, JobKey{"r2", job.study, 3}, 1),
