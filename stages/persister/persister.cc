@@ -40,6 +40,8 @@ Persister::Persister(const config::Config& config, PersisterTuning tuning, const
                      bus::Subscriber events, bus::Publisher publisher)
     : config_(config),
       tuning_(tuning),
+      run_(run),
+      run_topic_(topics::segment(run)),
       results_(std::move(results)),
       events_(std::move(events)),
       store_(std::move(store)),
@@ -72,9 +74,31 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
       std::move(*events), std::move(*publisher)));
 }
 
+// The run a job.<state>.<run> or run.<run>.* topic names, or "".
+static std::string_view topic_run(std::string_view topic) {
+  if (topic.rfind("job.", 0) == 0) {
+    auto dot = topic.find('.', 4);
+    return dot == std::string_view::npos ? std::string_view() : topic.substr(dot + 1);
+  }
+  if (topic.rfind("run.", 0) == 0) {
+    auto dot = topic.find('.', 4);
+    return topic.substr(4, dot == std::string_view::npos ? std::string_view::npos : dot - 4);
+  }
+  return {};
+}
+
 void Persister::take_event(bus::Envelope envelope) {
   // Our own job.persisted announcements: the trials table already says it.
   if (envelope.frame.header.src.stage == "persister") return;
+  // A persister serving one run keeps no job or run events of another (a
+  // worker fed a forged job would otherwise log its job.started here).
+  std::string_view run = topic_run(envelope.topic);
+  if (!run_.empty() && !run.empty() && run != run_topic_) {
+    refuse(Refusal{"event " + envelope.topic.substr(0, 160), envelope.frame.header.src.stage,
+                   "not this persister's run " + run_},
+           intake_refusal_log_);
+    return;
+  }
   EventRecord record;
   record.type = envelope.frame.header.type;
   record.ts_ns = envelope.frame.header.ts_ns;

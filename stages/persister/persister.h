@@ -99,6 +99,8 @@ class Persister {
 
   config::Config config_;
   PersisterTuning tuning_;
+  std::string run_;        // the one run served (empty: any)
+  std::string run_topic_;  // run_ as a topic segment
   // Intake's own.
   bus::ResultsPipelineReceiver results_;
   bus::Subscriber events_;

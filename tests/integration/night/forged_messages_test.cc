@@ -3,8 +3,8 @@
 // client could (issue 13): results for jobs that have not run, for unknown
 // runs and studies and for finished jobs; out-of-range and non-finite
 // metrics; final fits claiming promotion with /etc/passwd as the artifact;
-// job.persisted events signed "persister"; jobs for an unknown run and with
-// "../" in their names. The run must end as if none of it had been sent.
+// job.persisted events signed "persister"; events of an unknown run; jobs
+// for an unknown run and with "../" in their names. The run must end as if none of it had been sent.
 #include <gtest/gtest.h>
 
 #include <dirent.h>
@@ -112,7 +112,8 @@ class Attacker {
   explicit Attacker(const config::BusConfig& bus)
       : results_(connected(bus::ResultSender::connect(context_, bus, bus::self_source("worker")))),
         jobs_(connected(bus::JobSender::connect(context_, bus, bus::self_source("scheduler")))),
-        events_(connected(bus::Publisher::connect(context_, bus, bus::self_source("persister")))) {}
+        events_(connected(bus::Publisher::connect(context_, bus, bus::self_source("persister")))),
+        worker_events_(connected(bus::Publisher::connect(context_, bus, bus::self_source("worker")))) {}
 
   void forge_results(const std::set<std::string>& finished) {
     // Real jobs that have not run yet, with believable and absurd content.
@@ -164,6 +165,12 @@ class Attacker {
       }
     }
     events_.publish(topics::job("persisted", kRun), forged);
+    // Events of a run that does not exist, for the event log.
+    JobEvent started{{"ghost", kLastStudy, 0}, JobStep::started, 1, "", "evil/9"};
+    worker_events_.publish(topics::job("started", "ghost"), started);
+    RunProgress progress;
+    progress.run = "ghost";
+    worker_events_.publish(topics::run_progress("ghost"), progress);
   }
 
   // Jobs no scheduler sent: an unknown run, and names that are paths.
@@ -192,6 +199,7 @@ class Attacker {
   bus::ResultSender results_;
   bus::JobSender jobs_;
   bus::Publisher events_;
+  bus::Publisher worker_events_;
 };
 
 TEST(ForgedMessages, ANightRunStoresOnlyWhatItsRealWorkersProduced) {

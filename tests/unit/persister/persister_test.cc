@@ -392,5 +392,28 @@ TEST_F(PersisterTest, APersisterForOneRunRefusesAnotherRunsCheckpoint) {
   EXPECT_TRUE(wait_for_count("SELECT COUNT(*) FROM trials", 1));
 }
 
+// Nor does it keep job or run events of another run in the event log.
+TEST_F(PersisterTest, APersisterForOneRunKeepsNoEventsOfAnotherRun) {
+  start_persister(PersisterTuning{CommitPolicy{1000, 20ms}}, "r1");
+  auto worker = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("worker"));
+  ASSERT_TRUE(worker.ok()) << worker.error();
+  JobEvent started;
+  started.key = JobKey{"ghost", kStudy, 0};
+  started.state = nightshift::JobStep::started;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while ((persister_->refused() < 1 ||
+          count("SELECT COUNT(*) FROM events WHERE topic = 'job.started.r1'") < 1) &&
+         std::chrono::steady_clock::now() < deadline) {
+    worker->publish(topics::job("started", "ghost"), started);
+    started.key.run = "r1";
+    worker->publish(topics::job("started", "r1"), started);
+    started.key.run = "ghost";
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GE(persister_->refused(), 1u);
+  EXPECT_GE(count("SELECT COUNT(*) FROM events WHERE topic = 'job.started.r1'"), 1);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM events WHERE topic LIKE '%ghost%'"), 0);
+}
+
 }  // namespace
 }  // namespace nightshift::persister
