@@ -177,8 +177,9 @@ bool Scheduler::plan_recorded() {
   if (db == nullptr) return false;
   auto row = db->run(run_);
   auto key = db->dispatch_key(run_);
-  plan_recorded_ = row && *row && (*row)->total_jobs == static_cast<int64_t>(board_.counts().total) &&
-                   key && *key && same_secret(**key, dispatch_key_);
+  const auto total = static_cast<int64_t>(board_.counts().total);
+  plan_recorded_ = row && *row && (*row)->total_jobs == total && key && *key &&
+                   same_secret(**key, dispatch_key_);
   if (!plan_recorded_ && Clock::now() - began_ > std::chrono::seconds(10)) {
     unbacked_log_.warn("waiting for the persister to record the plan of run " + run_ +
                        " before dispatching");

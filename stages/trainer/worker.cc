@@ -81,8 +81,10 @@ class Worker {
     }
     if (auto why = name_problem("study", job.key.study); !why.empty()) return why;
     if (auto why = name_problem("symbol", job.symbol); !why.empty()) return why;
-    if (!job.dispatch_token) return "job " + job.key.run + "/" + job.key.study + "/" + std::to_string(job.key.trial) +
-                                        " has no dispatch token";
+    if (!job.dispatch_token) {
+      return "job " + job.key.run + "/" + job.key.study + "/" + std::to_string(job.key.trial) +
+             " has no dispatch token";
+    }
     return "";
   }
 
