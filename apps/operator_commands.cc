@@ -15,6 +15,7 @@
 #include "broker/control_client.h"
 #include "broker/stage_watch.h"
 #include "config/config_editor.h"
+#include "schema/json.h"
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
 
@@ -55,8 +56,12 @@ int run_health(const GlobalOptions& global, double window_s) {
   std::cout << "broker     up at " << config->bus.control << "\n";
   auto heard = bus::hear_stages(config->bus, std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000)));
   for (const auto& [stage, ts] : heard.stages) {
-    std::cout << fmt::format("{:<10} alive, last heard {:.1f} s ago\n", stage,
+    std::cout << fmt::format("{:<10} alive, last heard {:.1f} s ago", stage,
                              static_cast<double>(now_ns() - ts) / 1e9);
+    if (stage == "persister" && !heard.persister_refused.empty()) {
+      std::cout << "; " << heard.persister_refused << " forged or invalid messages refused";
+    }
+    std::cout << "\n";
   }
   for (const char* expected : {"persister", "scheduler"}) {
     if (!heard.stages.count(expected)) std::cout << fmt::format("{:<10} not heard in {} s\n", expected, window_s);

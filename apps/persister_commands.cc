@@ -1,4 +1,7 @@
 // nightshift persister: the only writer of the results database.
+#include <memory>
+#include <string>
+
 #include "apps/cli_context.h"
 #include "stages/persister/persister_stage.h"
 
@@ -8,9 +11,12 @@ void add_persister_commands(CLI::App& app, GlobalOptions& global, int& exit_code
   auto* persister = app.add_subcommand(
       "persister", "Run the persister: commits results, checkpoints and events to the results "
                    "database (the only writer) and announces job.persisted after each commit");
-  persister->callback([&] {
+  auto run = std::make_shared<std::string>();
+  persister->add_option("--run", *run,
+                        "Store only this run's results and checkpoints (the supervisor sets it)");
+  persister->callback([&, run] {
     auto config = begin_command("persister", global);
-    exit_code = config ? persister::run_persister_stage(*config) : 2;
+    exit_code = config ? persister::run_persister_stage(*config, *run) : 2;
   });
 }
 

@@ -11,6 +11,7 @@
 #include "broker/control_client.h"
 #include "broker/stage_watch.h"
 #include "base/process.h"
+#include "schema/names.h"
 
 namespace nightshift::cli {
 namespace {
@@ -33,6 +34,11 @@ int run_night(const GlobalOptions& global, SupervisorOptions options) {
   options.config_path = global.config_path;
   options.log_level = global.log_level;
   if (options.run.empty()) options.run = new_run_id();
+  // The run id names a log folder, topics and rows: a path in it stops here.
+  if (auto why = name_problem("run id", options.run); !why.empty()) {
+    std::cerr << "nightshift: " << why << "\n";
+    return 2;
+  }
   return supervise(*config, options);
 }
 

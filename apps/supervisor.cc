@@ -124,7 +124,7 @@ void NightRun::plan_stages(int workers) {
   }
   bool test_workers = !options_.worker_program.empty();
   add("fetcher", stage_argv("fetcher", {}), true);  // test workers may ask it too (--fetch)
-  add("persister", stage_argv("persister", {}), true);
+  add("persister", stage_argv("persister", {"--run", options_.run}), true);
   for (int i = 1; i <= workers; ++i) {
     std::string id = std::to_string(i);
     std::vector<std::string> argv;
@@ -132,7 +132,7 @@ void NightRun::plan_stages(int workers) {
       argv = {options_.worker_program, "--config", options_.config_path, "--id", id};
       argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
     } else {
-      argv = stage_argv("worker", {"--id", id});
+      argv = stage_argv("worker", {"--id", id, "--run", options_.run});
     }
     add("worker-" + id, std::move(argv), true);
     stages_.back()->set_planned_exit_codes(

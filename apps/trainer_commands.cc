@@ -21,6 +21,7 @@ struct WorkerCommandOptions {
   std::size_t feature_cache_mb = 256;
   uint64_t max_jobs = 0;
   int heartbeat_ms = 1000;
+  std::string run;
 };
 
 int run_worker_command(const GlobalOptions& global, const WorkerCommandOptions& options) {
@@ -31,6 +32,7 @@ int run_worker_command(const GlobalOptions& global, const WorkerCommandOptions& 
   worker.feature_cache_bytes = options.feature_cache_mb << 20;
   worker.max_jobs = options.max_jobs;
   worker.heartbeat_interval = std::chrono::milliseconds(options.heartbeat_ms);
+  worker.run = options.run;
   return trainer::run_worker(*config, worker);
 }
 
@@ -95,6 +97,8 @@ void add_trainer_commands(CLI::App& app, GlobalOptions& global, int& exit_code) 
                      "Bound of the per-process feature cache in MB")
       ->check(CLI::PositiveNumber);
   worker->add_option("--max-jobs", worker_options->max_jobs, "Exit 0 after N jobs (0: no limit)");
+  worker->add_option("--run", worker_options->run,
+                     "Run only this run's jobs, refusing any other (the supervisor sets it)");
   worker->add_option("--heartbeat-ms", worker_options->heartbeat_ms, "Heartbeat interval")
       ->check(CLI::Range(50, 60'000));
   worker->callback([&, worker_options] { exit_code = run_worker_command(global, *worker_options); });

@@ -19,6 +19,10 @@
 // leaves checkpoint work for after the clock. Each side's checkpoint CPU is
 // printed: the raw peer's inside its commits, the persister's on its
 // checkpoint thread, plus the last checkpoint on both.
+//
+// The persister also checks every result (names, metric ranges, plan,
+// dispatch token: stages/persister/result_guard.h), work the raw peer does
+// not do; the plan is recorded before the clock starts.
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/resource.h>
@@ -37,6 +41,7 @@
 
 #include "broker/broker.h"
 #include "broker/bus.h"
+#include "schema/dispatch_token.h"
 #include "schema/results_store.h"
 #include "stages/persister/persister.h"
 
@@ -183,9 +188,40 @@ Timing since(Clock::time_point start, double cpu_start, ThreadTimes& threads_sta
   return timing;
 }
 
+const std::string kBenchKey(64, 'b');  // the run's dispatch key
+
+JobKey bench_key(int64_t i) {
+  return JobKey{"bench", "BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100), i % 100};
+}
+
+// The persister stores only results of a recorded plan with their dispatch
+// tokens, so the bench records its plan first, as a scheduler would.
+void record_plan(const std::string& path, int64_t rows) {
+  auto store = ResultsStore::open_for_writing(path);
+  if (!store) {
+    std::fprintf(stderr, "plan: %s\n", store.error().c_str());
+    std::exit(1);
+  }
+  RunCheckpoint plan;
+  plan.run = "bench";
+  plan.dispatch_key = kBenchKey;
+  for (int64_t i = 0; i < rows; ++i) {
+    Job job;
+    job.key = bench_key(i);
+    job.symbol = "BTCUSDT";
+    plan.jobs.push_back(JobState{job, WorkState::pending, ""});
+  }
+  auto tx = sql::Transaction::begin(store->db());
+  if (!tx || !store->put_checkpoint(plan, 1) || !tx->commit()) {
+    std::fprintf(stderr, "plan: cannot record it\n");
+    std::exit(1);
+  }
+}
+
 JobResult make_result(int64_t i) {
   JobResult r;
-  r.key = JobKey{"bench", "BTCUSDT.1h.h1.logreg_l2." + std::to_string(i / 100), i % 100};
+  r.key = bench_key(i);
+  r.dispatch_token = dispatch_token(kBenchKey, r.key, r.attempt);
   r.status = ResultStatus::ok;
   r.worker = "bench/1";
   r.params = {{"C", 0.5}};
@@ -206,6 +242,7 @@ void check(int rc, sqlite3* db, const char* what) {
 }
 
 Timing through_persister(const config::Config& config, int64_t rows) {
+  record_plan(config.storage.results_db, rows);
   zmq::context_t context(2);
   std::atomic<bool> stop{false};
   auto broker = bus::Broker::bind(context, config.bus);

@@ -35,7 +35,13 @@ HeardStages hear_stages(const config::BusConfig& bus, std::chrono::milliseconds 
       heard.stages["telemetry"] = header.ts_ns;
     } else {
       heard.stages[header.src.stage] = header.ts_ns;
-      if (auto problem = persister_problem(*e)) heard.persister_problem = std::move(*problem);
+      if (auto problem = persister_problem(*e)) {
+        heard.persister_problem = std::move(*problem);
+        if (auto alive = decode_payload<Event>(e->frame)) {
+          auto refused = alive->attrs.find("refused");
+          if (refused != alive->attrs.end()) heard.persister_refused = refused->second;
+        }
+      }
     }
   }
   return heard;

@@ -26,6 +26,7 @@ std::optional<std::string> persister_problem(const Envelope& envelope);
 struct HeardStages {
   std::map<std::string, int64_t> stages;  // "worker host/pid", "persister", ... -> last ts_ns
   std::string persister_problem;          // as its last alive event said
+  std::string persister_refused;          // messages it refused (forged or invalid), "" unheard
 };
 
 // Listens for `window` (less once the persister and scheduler have been

@@ -117,6 +117,9 @@ struct Job {
   std::optional<std::string> feature_spec;  // absent: the default spec
   std::optional<MemoryProbe> memory_probe;
   int32_t priority = 0;
+  // Proof that this attempt came from the run's scheduler
+  // (schema/dispatch_token.h); absent in a plan not yet dispatched.
+  std::optional<std::string> dispatch_token;
 
   template <class V>
   void visit(V& v) {
@@ -135,6 +138,7 @@ struct Job {
     v("feature_spec", feature_spec);
     v("memory_probe", memory_probe);
     v("priority", priority);
+    v("dispatch_token", dispatch_token);
   }
 };
 
@@ -169,6 +173,8 @@ struct JobResult {
   std::optional<std::string> artifact_path;
   std::optional<bool> promoted;
   std::map<std::string, std::string> gates;  // gate -> "pass" / "fail: ..."
+  // The job's token, echoed: the persister stores nothing without it.
+  std::optional<std::string> dispatch_token;
 
   template <class V>
   void visit(V& v) {
@@ -188,6 +194,7 @@ struct JobResult {
     v("artifact_path", artifact_path);
     v("promoted", promoted);
     v("gates", gates);
+    v("dispatch_token", dispatch_token);
   }
 };
 
@@ -315,6 +322,10 @@ struct RunCheckpoint {
   std::string config_path;
   int64_t started_ns = 0;
   std::vector<JobState> jobs;
+  // The run's dispatch key (schema/dispatch_token.h). The first checkpoint
+  // of a run records it; the persister refuses a later one that does not
+  // carry the same key, and every result whose token it does not derive.
+  std::optional<std::string> dispatch_key;
 
   template <class V>
   void visit(V& v) {
@@ -323,6 +334,7 @@ struct RunCheckpoint {
     v("config_path", config_path);
     v("started_ns", started_ns);
     v("jobs", jobs);
+    v("dispatch_key", dispatch_key);
   }
 };
 

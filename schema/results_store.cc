@@ -1,5 +1,6 @@
 #include "schema/results_store.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "schema/codec.h"
@@ -146,24 +147,30 @@ Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {
     done += j.state == WorkState::done;
     skipped += j.state == WorkState::skipped;
   }
+  // The dispatch key is recorded once and never replaced: a later
+  // checkpoint with another key is refused before it gets here.
   auto run = db_.prepare(
       "INSERT INTO runs (run, status, config_path, started_ns, updated_ns, finished_ns, "
-      "total_jobs, done_jobs, skipped_jobs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-      "ON CONFLICT (run) DO UPDATE SET status = ?2, updated_ns = ?5, finished_ns = ?6, "
-      "total_jobs = ?7, done_jobs = ?8, skipped_jobs = ?9");
+      "total_jobs, done_jobs, skipped_jobs, dispatch_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+      "?8, ?9, ?10) ON CONFLICT (run) DO UPDATE SET status = ?2, updated_ns = ?5, "
+      "finished_ns = ?6, total_jobs = ?7, done_jobs = ?8, skipped_jobs = ?9, "
+      "dispatch_key = COALESCE(dispatch_key, ?10)");
   if (!run) return run.take_error();
   run->bind(1, c.run).bind(2, wire_text(c.status)).bind(3, c.config_path);
   run->bind(4, c.started_ns).bind(5, ts_ns);
   run->bind(6, c.status == RunStatus::completed ? std::optional<int64_t>(ts_ns) : std::nullopt);
   run->bind(7, static_cast<int64_t>(c.jobs.size())).bind(8, done).bind(9, skipped);
+  run->bind(10, c.dispatch_key);
   if (auto st = run->run(); !st) return with_context(st, "storing run " + c.run);
   auto study = db_.prepare(
       "INSERT INTO studies (run, study, symbol, timeframe, horizon, model) VALUES "
       "(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING");
+  // Attempts only grow: a checkpoint that left the persister before a later
+  // one (or a scheduler restarted from an older one) never lowers the count.
   auto job = db_.prepare(
       "INSERT INTO jobs (run, study, trial, kind, state, attempts, reason, priority, spec, "
       "updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT DO UPDATE SET "
-      "state = ?5, attempts = ?6, reason = ?7, spec = ?9, updated_ns = ?10");
+      "state = ?5, attempts = MAX(attempts, ?6), reason = ?7, spec = ?9, updated_ns = ?10");
   if (!study) return study.take_error();
   if (!job) return job.take_error();
   for (const auto& j : c.jobs) {
@@ -224,8 +231,16 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
   c.status = (*row)->status;
   c.config_path = (*row)->config_path;
   c.started_ns = (*row)->started_ns;
+  auto key = dispatch_key(run_id);
+  if (!key) return key.take_error();
+  c.dispatch_key = std::move(*key);
   auto stmt = db_.prepare(
-      "SELECT state, reason, spec FROM jobs WHERE run = ?1 ORDER BY priority, study, trial");
+      "SELECT state, reason, spec, MAX(attempts, "
+      "COALESCE((SELECT attempt FROM trials t WHERE t.run = j.run AND t.study = j.study AND "
+      "t.trial = j.trial), 0), "
+      "COALESCE((SELECT MAX(attempt) FROM failures f WHERE f.run = j.run AND f.study = j.study "
+      "AND f.trial = j.trial), 0)) "
+      "FROM jobs j WHERE run = ?1 ORDER BY priority, study, trial");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   while (true) {
@@ -236,6 +251,9 @@ Result<std::optional<RunCheckpoint>> ResultsStore::checkpoint(const std::string&
     auto job = decode_value<Job>(
         std::string_view(reinterpret_cast<const char*>(blob.data()), blob.size()), "spec");
     if (!job) return make_error(ErrorKind::corrupt, "run " + run_id + ": job spec: " + job.error());
+    // The stored rows prove attempts the last checkpoint may not have seen
+    // (a stop or crash within a second of a dispatch): resume counts on.
+    job->attempt = std::max<uint32_t>(job->attempt, static_cast<uint32_t>(stmt->column_int(3)));
     auto state = parse_wire<WorkState>(stmt->column_text(0));
     if (!state) {
       return make_error(ErrorKind::corrupt, "run " + run_id + ": unknown job state '" +

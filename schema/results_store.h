@@ -105,9 +105,16 @@ class ResultsStore {
   Result<std::vector<RunRow>> runs();
   Result<std::optional<RunRow>> run(const std::string& run);
   Result<std::optional<RunCheckpoint>> checkpoint(const std::string& run);
-  Result<std::set<std::string>> persisted_jobs(const std::string& run);
-  // The same keys with the attempt whose result was stored.
-  Result<std::map<std::string, uint32_t>> persisted_attempts(const std::string& run);
+  // The run's stored results: "run/study/trial" -> the attempt that made the row.
+  Result<std::map<std::string, uint32_t>> persisted_jobs(const std::string& run);
+  // The run's dispatch key, absent for an unknown run or one stored before keys.
+  Result<std::optional<std::string>> dispatch_key(const std::string& run);
+  // The run's plan as the checkpoints recorded it: "study/trial" of every job.
+  Result<std::set<std::string>> planned_jobs(const std::string& run);
+  // What the database holds of a job.persisted claim: for ok, the attempt
+  // of the job's result row; for failed, the claimed attempt if its failure
+  // row exists. Absent when the database does not back the claim.
+  Result<std::optional<uint32_t>> stored_attempt(const PersistedResult& claim);
   Result<RunCounts> run_counts(const std::string& run);
   // The params of the trial with the best out-of-fold AUC in a study.
   Result<std::optional<std::map<std::string, double>>> best_trial_params(const std::string& run,
@@ -127,6 +134,8 @@ class ResultsStore {
   sql::Statement insert_failure_;
   sql::Statement insert_model_;
   sql::Statement insert_event_;
+  sql::Statement select_trial_;    // stored_attempt(), prepared on first use
+  sql::Statement select_failure_;
 };
 
 }  // namespace nightshift

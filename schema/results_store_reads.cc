@@ -85,21 +85,7 @@ Result<std::optional<RunRow>> ResultsStore::run(const std::string& run_id) {
   return std::optional<RunRow>(std::move(*row));
 }
 
-Result<std::set<std::string>> ResultsStore::persisted_jobs(const std::string& run_id) {
-  auto stmt = db_.prepare("SELECT study, trial FROM trials WHERE run = ?1");
-  if (!stmt) return stmt.take_error();
-  stmt->bind(1, run_id);
-  std::set<std::string> out;
-  while (true) {
-    auto has = stmt->step();
-    if (!has) return has.take_error();
-    if (!*has) break;
-    out.insert(job_key_text(JobKey{run_id, stmt->column_text(0), stmt->column_int(1)}));
-  }
-  return out;
-}
-
-Result<std::map<std::string, uint32_t>> ResultsStore::persisted_attempts(const std::string& run_id) {
+Result<std::map<std::string, uint32_t>> ResultsStore::persisted_jobs(const std::string& run_id) {
   auto stmt = db_.prepare("SELECT study, trial, attempt FROM trials WHERE run = ?1");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
@@ -109,9 +95,54 @@ Result<std::map<std::string, uint32_t>> ResultsStore::persisted_attempts(const s
     if (!has) return has.take_error();
     if (!*has) break;
     out[job_key_text(JobKey{run_id, stmt->column_text(0), stmt->column_int(1)})] =
-        static_cast<uint32_t>(std::max<int64_t>(0, stmt->column_int(2)));
+        static_cast<uint32_t>(stmt->column_int(2));
   }
   return out;
+}
+
+Result<std::optional<std::string>> ResultsStore::dispatch_key(const std::string& run_id) {
+  auto stmt = db_.prepare("SELECT dispatch_key FROM runs WHERE run = ?1");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, run_id);
+  auto has = stmt->step();
+  if (!has) return has.take_error();
+  if (!*has || stmt->column_is_null(0)) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->column_text(0));
+}
+
+Result<std::set<std::string>> ResultsStore::planned_jobs(const std::string& run_id) {
+  auto stmt = db_.prepare("SELECT study, trial FROM jobs WHERE run = ?1");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, run_id);
+  std::set<std::string> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return has.take_error();
+    if (!*has) break;
+    out.insert(stmt->column_text(0) + "/" + std::to_string(stmt->column_int(1)));
+  }
+  return out;
+}
+
+Result<std::optional<uint32_t>> ResultsStore::stored_attempt(const PersistedResult& r) {
+  const bool ok = r.status == ResultStatus::ok;
+  auto& stmt = ok ? select_trial_ : select_failure_;
+  if (!stmt.valid()) {
+    auto prepared = db_.prepare(
+        ok ? "SELECT attempt FROM trials WHERE run = ?1 AND study = ?2 AND trial = ?3"
+           : "SELECT attempt FROM failures WHERE run = ?1 AND study = ?2 AND trial = ?3 "
+             "AND attempt = ?4");
+    if (!prepared) return prepared.take_error();
+    stmt = std::move(*prepared);
+  }
+  stmt.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
+  if (!ok) stmt.bind(4, static_cast<int64_t>(r.attempt));
+  auto has = stmt.step();
+  std::optional<uint32_t> attempt;
+  if (has && *has) attempt = static_cast<uint32_t>(stmt.column_int(0));
+  stmt.reset();  // a statement left stepping would pin this reader's snapshot
+  if (!has) return has.take_error();
+  return attempt;
 }
 
 Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {

@@ -53,6 +53,7 @@ class Statement {
   Status run();
   // Resets and clears bindings for the next execution.
   void reset();
+  bool valid() const { return stmt_ != nullptr; }
 
   int64_t column_int(int index) const;
   double column_double(int index) const;

@@ -17,8 +17,17 @@ void BatchWriter::add(Batch batch) {
   for (auto& item : batch.items()) pending_.add(std::move(item));
 }
 
-Status BatchWriter::write(const Pending& item, int64_t now_ns, CommitOutcome& outcome) {
-  if (const auto* received = std::get_if<ReceivedResult>(&item)) {
+Status BatchWriter::write(Pending& item, int64_t now_ns, CommitOutcome& outcome) {
+  if (auto* received = std::get_if<ReceivedResult>(&item)) {
+    const JobResult& r = received->result;
+    std::string why = guard_ != nullptr ? guard_->admit(r) : "";
+    received->refused = !why.empty();
+    if (received->refused) {
+      outcome.refused.push_back(Refusal{"result " + job_key_text(r.key) + " attempt " +
+                                            std::to_string(r.attempt),
+                                        r.worker, std::move(why)});
+      return Status::success();
+    }
     bool inserted = false;
     auto st = store_.put_result(received->result, received->json, now_ns, inserted);
     if (!st) return st;
@@ -29,8 +38,17 @@ Status BatchWriter::write(const Pending& item, int64_t now_ns, CommitOutcome& ou
     return st;
   }
   if (const auto* checkpoint = std::get_if<RunCheckpoint>(&item)) {
+    if (guard_ != nullptr) {
+      if (auto why = guard_->admit(*checkpoint); !why.empty()) {
+        outcome.refused.push_back(Refusal{"checkpoint of run " + checkpoint->run, "the sender (unverified)",
+                                          std::move(why)});
+        return Status::success();
+      }
+    }
     ++outcome.checkpoints;
-    return store_.put_checkpoint(*checkpoint, now_ns);
+    auto st = store_.put_checkpoint(*checkpoint, now_ns);
+    if (st && guard_ != nullptr) guard_->learn(*checkpoint);
+    return st;
   }
   const auto& event = std::get<EventRecord>(item);
   ++outcome.events;
@@ -47,12 +65,19 @@ Result<CommitOutcome> BatchWriter::commit(int64_t now_ns) {
   if (pending_.empty()) return outcome;
   auto tx = sql::Transaction::begin(store_.db());
   if (!tx) return tx.take_error();
-  for (const auto& item : pending_.items()) {
+  for (auto& item : pending_.items()) {
     // Any failure drops the transaction (rollback in its destructor) and
     // keeps the batch: committed rows are untouched, pending ones retried.
-    if (auto st = write(item, now_ns, outcome); !st) return st.take_error();
+    // What the guard learned from it is forgotten with it.
+    if (auto st = write(item, now_ns, outcome); !st) {
+      if (guard_ != nullptr) guard_->forget();
+      return st.take_error();
+    }
   }
-  if (auto st = tx->commit(); !st) return st.take_error();
+  if (auto st = tx->commit(); !st) {
+    if (guard_ != nullptr) guard_->forget();
+    return st.take_error();
+  }
   outcome.committed = std::move(pending_);  // the whole batch, no copy per result
   pending_ = Batch();
   return outcome;

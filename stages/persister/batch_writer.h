@@ -13,6 +13,7 @@
 
 #include "schema/job_messages.h"
 #include "schema/results_store.h"
+#include "stages/persister/result_guard.h"
 
 namespace nightshift::persister {
 
@@ -33,6 +34,7 @@ struct ReceivedResult {
   ReceivedResult(JobResult message);  // NOLINT: a JobResult is added as is
   JobResult result;
   ResultJson json;
+  bool refused = false;  // by the ResultGuard in the last commit: not stored, not announced
 };
 
 using Pending = std::variant<ReceivedResult, RunCheckpoint, EventRecord>;
@@ -77,6 +79,13 @@ class Batch {
   Clock::time_point oldest_{};
 };
 
+// A message the ResultGuard kept out of the database, and why.
+struct Refusal {
+  std::string what;    // "result run/study/trial attempt N" or "checkpoint of run R"
+  std::string source;  // the worker it names, or the sender's stage
+  std::string reason;
+};
+
 struct CommitOutcome {
   Batch committed;           // everything committed, in order: the results to announce
   uint64_t results = 0;      // result messages in it, duplicates included
@@ -84,11 +93,15 @@ struct CommitOutcome {
   uint64_t duplicates = 0;   // results whose row already existed
   uint64_t checkpoints = 0;
   uint64_t events = 0;
+  std::vector<Refusal> refused;  // not stored
 };
 
 class BatchWriter {
  public:
-  explicit BatchWriter(ResultsStore& store) : store_(store) {}
+  // With a guard, results and checkpoints it refuses are left out of the
+  // transaction (the persister always has one; tests of storage alone may not).
+  explicit BatchWriter(ResultsStore& store, ResultGuard* guard = nullptr)
+      : store_(store), guard_(guard) {}
 
   void add(Pending item) { pending_.add(std::move(item)); }
   // Appends a whole batch (the persister's intake hands them over).
@@ -103,9 +116,10 @@ class BatchWriter {
   Result<CommitOutcome> commit(int64_t now_ns);
 
  private:
-  Status write(const Pending& item, int64_t now_ns, CommitOutcome& outcome);
+  Status write(Pending& item, int64_t now_ns, CommitOutcome& outcome);
 
   ResultsStore& store_;
+  ResultGuard* guard_;
   Batch pending_;
 };
 

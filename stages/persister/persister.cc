@@ -40,21 +40,26 @@ constexpr int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
 
 }  // namespace
 
-Persister::Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
+Persister::Persister(const config::Config& config, PersisterTuning tuning, const std::string& run,
+                     ResultsStore store,
                      std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultsPipelineReceiver results,
                      bus::Subscriber events, bus::Publisher publisher)
     : config_(config),
       tuning_(tuning),
+      run_(run),
+      run_topic_(topics::segment(run)),
       results_(std::move(results)),
       events_(std::move(events)),
       store_(std::move(store)),
       checkpointer_(std::move(checkpointer)),
-      batch_(store_),
+      guard_(store_, run),
+      batch_(store_, &guard_),
       publisher_(std::move(publisher)) {}
 
 Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
                                                     const config::Config& config,
-                                                    PersisterTuning tuning) {
+                                                    PersisterTuning tuning,
+                                                    const std::string& run) {
   auto store = ResultsStore::open_for_writing(config.storage.results_db);
   if (!store) return store.take_error();
   auto results = bus::ResultsPipelineReceiver::connect(context, config.bus);
@@ -71,14 +76,36 @@ Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
                       checkpointer.error());
   }
   return std::unique_ptr<Persister>(new Persister(
-      config, tuning, std::move(*store), std::move(*checkpointer), std::move(*results),
+      config, tuning, run, std::move(*store), std::move(*checkpointer), std::move(*results),
       std::move(*events), std::move(*publisher)));
+}
+
+// The run a job.<state>.<run> or run.<run>.* topic names, or "".
+static std::string_view topic_run(std::string_view topic) {
+  if (topic.rfind("job.", 0) == 0) {
+    auto dot = topic.find('.', 4);
+    return dot == std::string_view::npos ? std::string_view() : topic.substr(dot + 1);
+  }
+  if (topic.rfind("run.", 0) == 0) {
+    auto dot = topic.find('.', 4);
+    return topic.substr(4, dot == std::string_view::npos ? std::string_view::npos : dot - 4);
+  }
+  return {};
 }
 
 void Persister::take_event(bus::Envelope envelope) {
   // Our own job.persisted announcements: the trials table already says it.
   // (Our alerts are kept like any other.)
   if (envelope.frame.header.src.stage == "persister" && envelope.topic.rfind("job.", 0) == 0) {
+    return;
+  }
+  // A persister serving one run keeps no job or run events of another (a
+  // worker fed a forged job would otherwise log its job.started here).
+  std::string_view run = topic_run(envelope.topic);
+  if (!run_.empty() && !run.empty() && run != run_topic_) {
+    refuse(Refusal{"event " + envelope.topic.substr(0, 160), envelope.frame.header.src.stage,
+                   "not this persister's run " + run_},
+           intake_refusal_log_);
     return;
   }
   EventRecord record;
@@ -91,6 +118,30 @@ void Persister::take_event(bus::Envelope envelope) {
   record.topic = std::move(envelope.topic);
   record.body = std::move(envelope.body);
   intake_.add(std::move(record));
+}
+
+// The content checks run here, while the result's maps are whole (the batch
+// releases them once their JSON is rendered).
+void Persister::take_result(JobResult result) {
+  if (auto why = content_problem(result, config_.storage.artifacts_dir); !why.empty()) {
+    refuse(Refusal{"result " + job_key_text(result.key) + " attempt " +
+                       std::to_string(result.attempt),
+                   result.worker, std::move(why)},
+           intake_refusal_log_);
+    return;
+  }
+  intake_.add(std::move(result));
+}
+
+void Persister::refuse(const Refusal& refusal, RateLimitedLog& log) {
+  ++refused_;
+  // The worker name is a claim like the rest: cut short, control bytes masked.
+  std::string source = refusal.source.substr(0, 80);
+  for (char& c : source) {
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  }
+  log.warn("refused " + refusal.what + " from '" + source + "': " + refusal.reason +
+           " (" + std::to_string(refused_.load()) + " refused so far)");
 }
 
 // Takes what is ready, then waits for more until the batch is due or
@@ -116,7 +167,13 @@ void Persister::drain() {
     if (results_ready) {
       auto item = results_.receive(std::chrono::milliseconds(0));
       results_ready = item.has_value();
-      if (item) std::visit([&](auto& payload) { intake_.add(std::move(payload)); }, *item);
+      if (item) {
+        if (auto* result = std::get_if<JobResult>(&*item)) {
+          take_result(std::move(*result));
+        } else {
+          intake_.add(std::move(std::get<RunCheckpoint>(*item)));
+        }
+      }
     }
     if (events_ready) {
       auto event = events_.receive(std::chrono::milliseconds(0));
@@ -229,6 +286,8 @@ void Persister::announce(CommitOutcome& outcome) {
   stats_.duplicates += outcome.duplicates;
   stats_.checkpoints += outcome.checkpoints;
   stats_.events += outcome.events;
+  stats_.refused += outcome.refused.size();
+  for (const Refusal& refusal : outcome.refused) refuse(refusal, refusal_log_);
   // One job.persisted.<run> message per run (a batch holds one, as a rule)
   // and at most JobsPersisted::kMaxJobs results, after the COMMIT.
   JobsPersisted announcement;
@@ -239,7 +298,7 @@ void Persister::announce(CommitOutcome& outcome) {
   };
   for (auto& item : outcome.committed.items()) {
     auto* received = std::get_if<ReceivedResult>(&item);
-    if (received == nullptr) continue;
+    if (received == nullptr || received->refused) continue;
     JobResult& r = received->result;
     if (r.key.run != announcement.run || announcement.jobs.size() >= JobsPersisted::kMaxJobs) {
       send();
@@ -286,6 +345,7 @@ void Persister::housekeeping() {
   alive.name = "alive";
   alive.attrs = {{"stage", "persister"},
                  {"results", std::to_string(stats_.results)},
+                 {"refused", std::to_string(refused_.load())},
                  {"stalled", stalled_ ? "true" : "false"}};
   if (stalled_) alive.attrs["problem"] = stall_problem_;
   publisher_.publish("stage." + topics::segment(host_name()) + ".persister", alive);

@@ -15,6 +15,11 @@
 // The third (WalCheckpointer) copies the write-ahead log into the database
 // file, work SQLite would otherwise do inside the writer's commits.
 //
+// Nothing is stored on a message's word: results and checkpoints pass the
+// checks of stages/persister/result_guard.h first (content on intake, plan and
+// dispatch token on the writer); a refused one is counted, logged with the
+// worker it names (rate-limited) and dropped, never announced.
+//
 // When a commit fails (disk full, I/O error, database locked) the writer says
 // so loudly: its log, an alert.critical (firing, repeated while it lasts,
 // then resolved) and its alive event, which the supervisor prints on the
@@ -49,6 +54,7 @@ struct PersisterStats {
   uint64_t events = 0;
   uint64_t commits = 0;
   uint64_t commit_failures = 0;
+  uint64_t refused = 0;  // results and checkpoints not stored (stages/persister/result_guard.h)
 };
 
 struct PersisterTuning {
@@ -59,17 +65,22 @@ struct PersisterTuning {
 
 class Persister {
  public:
+  // With `run`, results and checkpoints of any other run are refused.
   static Result<std::unique_ptr<Persister>> start(zmq::context_t& context,
                                                   const config::Config& config,
-                                                  PersisterTuning tuning = {});
+                                                  PersisterTuning tuning = {},
+                                                  const std::string& run = "");
 
   // Runs until `stop()` says so, then commits what it holds. Read stats()
   // only after run() has returned.
   void run(const std::function<bool()>& stop);
   const PersisterStats& stats() const { return stats_; }
+  // Refused so far, on both threads; readable at any time.
+  uint64_t refused() const { return refused_.load(); }
 
  private:
-  Persister(const config::Config& config, PersisterTuning tuning, ResultsStore store,
+  Persister(const config::Config& config, PersisterTuning tuning, const std::string& run,
+            ResultsStore store,
             std::unique_ptr<WalCheckpointer> checkpointer, bus::ResultsPipelineReceiver results,
             bus::Subscriber events, bus::Publisher publisher);
 
@@ -78,6 +89,8 @@ class Persister {
   void drain();
   bool wait_for_input(std::chrono::steady_clock::time_point until);
   void take_event(bus::Envelope envelope);
+  void take_result(JobResult result);
+  void refuse(const Refusal& refusal, RateLimitedLog& log);
   bool hand_over(std::chrono::milliseconds max_wait);
 
   // Writer thread.
@@ -90,14 +103,19 @@ class Persister {
 
   config::Config config_;
   PersisterTuning tuning_;
+  std::string run_;        // the one run served (empty: any)
+  std::string run_topic_;  // run_ as a topic segment
   // Intake's own.
   bus::ResultsPipelineReceiver results_;
   bus::Subscriber events_;
   Batch intake_;
+  RateLimitedLog intake_refusal_log_{std::chrono::seconds(5)};
   // The writer's own.
   ResultsStore store_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // copies store_'s log back on its own thread
+  ResultGuard guard_;
   BatchWriter batch_;
+  RateLimitedLog refusal_log_{std::chrono::seconds(5)};
   bus::Publisher publisher_;
   PersisterStats stats_;
   RateLimitedLog io_error_log_{std::chrono::seconds(10)};
@@ -114,6 +132,7 @@ class Persister {
   Batch spent_;
   bool closing_ = false;
   std::atomic<bool> stalled_{false};  // the writer's last commit failed
+  std::atomic<uint64_t> refused_{0};
 };
 
 }  // namespace nightshift::persister

@@ -10,11 +10,11 @@
 
 namespace nightshift::persister {
 
-int run_persister_stage(const config::Config& config) {
+int run_persister_stage(const config::Config& config, const std::string& run) {
   install_stop_signals();
   zmq::context_t context(1);
   // The database first: a path that is not writable is the clearer error.
-  auto persister = Persister::start(context, config);
+  auto persister = Persister::start(context, config, PersisterTuning{}, run);
   if (!persister) {
     std::cerr << "nightshift persister: " << persister.error() << "\n";
     return 1;
@@ -27,9 +27,9 @@ int run_persister_stage(const config::Config& config) {
   (*persister)->run([] { return stop_requested(); });
   const auto& s = (*persister)->stats();
   spdlog::info("persister stopping (signal {}): {} results ({} new rows, {} duplicates), {} "
-               "checkpoints, {} events in {} commits, {} failed commits",
+               "checkpoints, {} events in {} commits, {} failed commits, {} refused",
                stop_signal(), s.results, s.new_rows, s.duplicates, s.checkpoints, s.events,
-               s.commits, s.commit_failures);
+               s.commits, s.commit_failures, (*persister)->refused());
   return 0;
 }
 

@@ -2,12 +2,15 @@
 // checks the broker is there, commits until SIGINT/SIGTERM, reports.
 #pragma once
 
+#include <string>
+
 #include "config/config.h"
 
 namespace nightshift::persister {
 
 // Returns the process exit code (0 on a requested stop, 1 when the database
-// or the broker is not usable).
-int run_persister_stage(const config::Config& config);
+// or the broker is not usable). With `run` (the supervisor passes its run),
+// results and checkpoints of any other run are refused.
+int run_persister_stage(const config::Config& config, const std::string& run = "");
 
 }  // namespace nightshift::persister

@@ -2,7 +2,7 @@
 //
 //   blocked  -> pending   a final fit, once its study's trials are settled
 //   pending  -> running   sent against a free worker slot, with a lease
-//   running  -> done      on job.persisted (the result row is committed)
+//   running  -> done      once the database holds its result row
 //   running  -> pending   on a failed result or an expired lease, attempt < max
 //   running  -> skipped   the same at max_attempts, with the reason
 //   pending/blocked -> skipped   when the job's symbol failed too often
@@ -46,10 +46,10 @@ class JobBoard {
   // Marks `job` running as the attempt `sent` (from next_attempt), with a
   // lease until `deadline`.
   void start(JobState& job, const Job& sent, Clock::time_point deadline);
-  // A job whose result row (from `attempt`, 0: unknown) is committed. False
-  // if unknown, or already done and `attempt` no news. A scheduler restarted
-  // from a checkpoint older than its last sends learns here of attempts it
-  // did not count.
+  // A job whose result row, made by `attempt` (0: unknown), is committed.
+  // The job counts at least that attempt (a row may come from an attempt
+  // sent before a restart, or before a checkpoint recorded it). False if
+  // unknown, or already done and `attempt` no news.
   bool persisted(const JobKey& key, uint32_t attempt = 0);
   // A failed result for `attempt`; stale attempts are ignored. True if the
   // board changed.

@@ -6,7 +6,9 @@
 #include <thread>
 
 #include "broker/stage_watch.h"
+#include "schema/dispatch_token.h"
 #include "schema/event_messages.h"
+#include "schema/names.h"
 #include "schema/telemetry_messages.h"
 #include "schema/topics.h"
 #include "base/process.h"
@@ -22,9 +24,21 @@ constexpr auto kSendTimeout = std::chrono::milliseconds(200);
 // How long a spent credit waits for its worker to show the job (worker_slots.h).
 constexpr auto kCreditHold = std::chrono::milliseconds(1000);
 
+// Names become keys, topics and file names: a plan with a name the workers
+// and the persister would refuse is an error before anything is sent.
+Status check_names(const RunCheckpoint& plan) {
+  if (auto why = name_problem("run id", plan.run); !why.empty()) return make_error(why);
+  for (const JobState& job : plan.jobs) {
+    if (auto why = name_problem("symbol", job.job.symbol); !why.empty()) return make_error(why);
+    if (auto why = name_problem("study", job.job.key.study); !why.empty()) return make_error(why);
+  }
+  return Status::success();
+}
+
 Result<RunCheckpoint> initial_state(const config::Config& config,
                                     const SchedulerOptions& options) {
   const std::string& db = config.storage.results_db;
+  if (auto why = name_problem("run id", options.run); !why.empty()) return make_error(why);
   if (!options.resume) {
     if (std::filesystem::exists(db)) {
       auto store = ResultsStore::open_read_only(db);
@@ -41,6 +55,7 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
     fresh.config_path = config.source_file;
     fresh.started_ns = now_ns();
     fresh.jobs = plan_run(config, options.run);
+    if (auto st = check_names(fresh); !st) return st.take_error();
     return fresh;
   }
   auto store = ResultsStore::open_read_only(db);
@@ -48,6 +63,7 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
   auto stored = store->checkpoint(options.run);
   if (!stored) return stored.take_error();
   if (!*stored) return make_error("run " + options.run + " not found in " + db);
+  if (auto st = check_names(**stored); !st) return st.take_error();
   return std::move(**stored);
 }
 
@@ -59,6 +75,8 @@ Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoin
     : config_(config),
       run_(std::move(run)),
       started_ns_(initial.started_ns),
+      dispatch_key_(std::move(*initial.dispatch_key)),
+      signer_(dispatch_key_),
       board_(std::move(initial.jobs),
              BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
                          static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
@@ -78,6 +96,13 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
   if (options.run.empty()) return make_error("scheduler: a run id is required (--run)");
   auto initial = initial_state(config, options);
   if (!initial) return initial.take_error();
+  // A run stored before dispatch keys gets one now; its next checkpoint
+  // records it.
+  if (!initial->dispatch_key) {
+    auto key = new_dispatch_key();
+    if (!key) return key.take_error();
+    initial->dispatch_key = std::move(*key);
+  }
   auto self = bus::self_source("scheduler");
   auto jobs = bus::JobSender::connect(context, config.bus, self);
   if (!jobs) return jobs.take_error();
@@ -117,12 +142,32 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   auto persisted = decode_payload<JobsPersisted>(envelope.frame);
   if (!persisted || persisted->run != run_) return;
   for (const PersistedResult& event : persisted->jobs) {
-    if (event.key.run != run_) continue;
-    bool changed = event.status == ResultStatus::ok
-                       ? board_.persisted(event.key, event.attempt)
-                       : board_.failed(event.key, event.attempt, event.reason);
-    dirty_ = dirty_ || changed;
+    if (event.key.run == run_) look_up(event);
   }
+}
+
+// job.persisted is a prompt to look, not proof: anything can publish one
+// with src.stage "persister". The job changes only when the database holds
+// the row the event names (a real one whose row is not visible yet is found
+// by the next reconcile_with_database()).
+void Scheduler::look_up(const PersistedResult& event) {
+  ResultsStore* db = store();
+  if (db == nullptr) return;
+  auto attempt = db->stored_attempt(event);
+  if (!attempt) {
+    spdlog::warn("checking job.persisted of {}: {}", job_key_text(event.key), attempt.error());
+    return;
+  }
+  if (!*attempt) {
+    unbacked_log_.warn("job.persisted for " + job_key_text(event.key) + " attempt " +
+                       std::to_string(event.attempt) + " (" + std::string(wire_text(event.status)) +
+                       ") has no row in the database; ignored");
+    return;
+  }
+  bool changed = event.status == ResultStatus::ok
+                     ? board_.persisted(event.key, **attempt)
+                     : board_.failed(event.key, event.attempt, event.reason);
+  dirty_ = dirty_ || changed;
 }
 
 void Scheduler::hear(std::chrono::milliseconds wait) {
@@ -133,12 +178,33 @@ void Scheduler::hear(std::chrono::milliseconds wait) {
   }
 }
 
+// The persister stores only results of planned jobs whose token derives
+// from the run's key, so nothing goes out before the database holds the plan
+// and the key.
+bool Scheduler::plan_recorded() {
+  if (plan_recorded_) return true;
+  ResultsStore* db = store();
+  if (db == nullptr) return false;
+  auto row = db->run(run_);
+  auto key = db->dispatch_key(run_);
+  const auto total = static_cast<int64_t>(board_.counts().total);
+  plan_recorded_ = row && *row && (*row)->total_jobs == total && key && *key &&
+                   same_secret(**key, dispatch_key_);
+  if (!plan_recorded_ && Clock::now() - began_ > std::chrono::seconds(10)) {
+    unbacked_log_.warn("waiting for the persister to record the plan of run " + run_ +
+                       " before dispatching");
+  }
+  return plan_recorded_;
+}
+
 void Scheduler::dispatch() {
+  if (!plan_recorded()) return;
   auto now = Clock::now();
   while (JobState* next = board_.next_ready()) {
     auto credit = slots_.take(now);  // no free slot announced: nothing to send
     if (!credit) return;
     Job job = JobBoard::next_attempt(*next);
+    job.dispatch_token = signer_.token(job.key, job.attempt);
     if (!jobs_.send(job, kSendTimeout)) {  // broker not reachable: try later
       slots_.give_back(*credit);
       return;
@@ -152,7 +218,7 @@ void Scheduler::dispatch() {
 void Scheduler::reconcile_with_database() {
   ResultsStore* db = store();
   if (db == nullptr) return;
-  auto persisted = db->persisted_attempts(run_);
+  auto persisted = db->persisted_jobs(run_);
   if (!persisted) {
     spdlog::warn("reading persisted jobs: {}", persisted.error());
     return;
@@ -244,6 +310,7 @@ bool Scheduler::send_checkpoint(RunStatus status) {
   checkpoint.config_path = config_.source_file;
   checkpoint.started_ns = started_ns_;
   checkpoint.jobs = board_.jobs();
+  checkpoint.dispatch_key = dispatch_key_;
   bool sent = checkpoints_.send(checkpoint, kSendTimeout);
   if (sent) dirty_ = false;
   return sent;

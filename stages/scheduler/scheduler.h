@@ -1,6 +1,8 @@
 // The scheduler stage: plans a run (or rebuilds it from the results database
-// for `resume`), sends each job against a free worker slot with a lease,
-// marks it done when the persister announces job.persisted, retries on a
+// for `resume`), records the plan and the run's dispatch key through the
+// persister before it sends anything, sends each job against a free worker
+// slot with a lease and the attempt's dispatch token, marks it done when the
+// database holds its row (job.persisted is the prompt to look), retries on a
 // failed result or an expired lease, skips after max_attempts, and
 // checkpoints its state through the persister (the only writer).
 //
@@ -16,8 +18,10 @@
 #include <optional>
 #include <string>
 
+#include "base/log.h"
 #include "broker/bus.h"
 #include "config/config.h"
+#include "schema/dispatch_token.h"
 #include "schema/results_store.h"
 #include "stages/scheduler/job_board.h"
 #include "stages/scheduler/worker_slots.h"
@@ -50,6 +54,8 @@ class Scheduler {
 
   void hear(std::chrono::milliseconds wait);
   void on_event(const bus::Envelope& envelope);
+  void look_up(const PersistedResult& event);
+  bool plan_recorded();
   void dispatch();
   void expire_leases();
   void release_finals();
@@ -65,6 +71,10 @@ class Scheduler {
   config::Config config_;
   std::string run_;
   int64_t started_ns_ = 0;
+  std::string dispatch_key_;  // schema/dispatch_token.h; recorded with the plan
+  DispatchSigner signer_;     // tokens under dispatch_key_
+  bool plan_recorded_ = false;
+  RateLimitedLog unbacked_log_{std::chrono::seconds(5)};
   JobBoard board_;
   WorkerSlots slots_;
   bus::JobSender jobs_;

@@ -100,6 +100,7 @@ JobResult result_for(const Job& job) {
   result.key = job.key;
   result.attempt = job.attempt;
   result.params = job.params;
+  result.dispatch_token = job.dispatch_token;  // the persister stores nothing without it
   return result;
 }
 
@@ -110,8 +111,9 @@ JobResult failed_result(const Job& job, const std::string& reason) {
   return result;
 }
 
-JobResult run_job(const Job& job, const std::string& fingerprint, const Bars& bars,
-                  FeatureCache& cache, const config::Config& config) {
+static JobResult run_job_unchecked(const Job& job, const std::string& fingerprint,
+                                   const Bars& bars, FeatureCache& cache,
+                                   const config::Config& config) {
   if (auto ok = check_job(job); !ok) return failed_result(job, ok.error());
   auto spec = trial_spec_for(job);
   if (!spec) return failed_result(job, spec.error());
@@ -131,6 +133,24 @@ JobResult run_job(const Job& job, const std::string& fingerprint, const Bars& ba
   auto fit = run_final(data, *spec);
   if (!fit) return failed_result(job, fit.error());
   finish_final(job, fingerprint, *fit, *features, config, result);
+  return result;
+}
+
+// A metric that is undefined for this data (AUC of a fold with one class) is
+// left out rather than sent as NaN: absent is not a number, and the
+// persister refuses results with non-finite metrics.
+static void drop_undefined_metrics(JobResult& result) {
+  auto drop = [](std::map<std::string, double>& metrics) {
+    std::erase_if(metrics, [](const auto& entry) { return !std::isfinite(entry.second); });
+  };
+  drop(result.metrics);
+  for (auto& fold : result.folds) drop(fold.metrics);
+}
+
+JobResult run_job(const Job& job, const std::string& fingerprint, const Bars& bars,
+                  FeatureCache& cache, const config::Config& config) {
+  JobResult result = run_job_unchecked(job, fingerprint, bars, cache, config);
+  drop_undefined_metrics(result);
   return result;
 }
 

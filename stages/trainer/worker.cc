@@ -12,8 +12,10 @@
 #include "broker/bus.h"
 #include "broker/control_client.h"
 #include "broker/dataset_client.h"
-#include "schema/topics.h"
+#include "base/log.h"
 #include "base/process.h"
+#include "schema/names.h"
+#include "schema/topics.h"
 #include "stages/trainer/heartbeat_loop.h"
 #include "stages/trainer/job_runner.h"
 #include "stages/trainer/job_watchdog.h"
@@ -51,6 +53,11 @@ class Worker {
     while (!stop_requested()) {
       auto message = jobs_.receive(kPollInterval);
       if (!message) continue;
+      if (auto why = refusal(message->payload); !why.empty()) {
+        refused_log_.warn("refused a job from " + message->header.src.host + "/" +
+                          message->header.src.stage + ": " + why);
+        continue;
+      }
       int exit_code = handle(message->payload);
       if (exit_code >= 0) return exit_code;
       if (options_.max_jobs > 0 && done_ >= options_.max_jobs) return 0;
@@ -65,6 +72,25 @@ class Worker {
     h.host = host_name();
     h.worker_id = options.worker_id;
     return h;
+  }
+
+  // Why a job must not run ("" when it may): its names would reach file
+  // paths and rows; a worker the supervisor started for one run (--run)
+  // knows every other run is unknown; and a job without a dispatch token was
+  // not sent by a scheduler, so its result could never be stored anyway.
+  // Nothing is sent back for a refused job.
+  std::string refusal(const Job& job) const {
+    if (auto why = name_problem("run", job.key.run); !why.empty()) return why;
+    if (!options_.run.empty() && job.key.run != options_.run) {
+      return "job of run " + job.key.run + ", not of this worker's run " + options_.run;
+    }
+    if (auto why = name_problem("study", job.key.study); !why.empty()) return why;
+    if (auto why = name_problem("symbol", job.symbol); !why.empty()) return why;
+    if (!job.dispatch_token) {
+      return "job " + job.key.run + "/" + job.key.study + "/" + std::to_string(job.key.trial) +
+             " has no dispatch token";
+    }
+    return "";
   }
 
   // Runs one job and reports it. Returns an exit code, or -1 to carry on.
@@ -143,6 +169,7 @@ class Worker {
   DatasetClient datasets_;
   HeartbeatLoop heartbeat_;
   FeatureCache cache_;
+  RateLimitedLog refused_log_{std::chrono::seconds(5)};
   JobWatchdog watchdog_;  // last: its thread may call report_timeout with the members above
   uint64_t done_ = 0;
 };

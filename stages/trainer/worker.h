@@ -28,6 +28,7 @@ struct WorkerOptions {
   std::size_t feature_cache_bytes = 256u << 20;
   std::chrono::milliseconds heartbeat_interval{1000};
   uint64_t max_jobs = 0;                     // exit 0 after this many jobs (0: no limit)
+  std::string run;  // when set (the supervisor sets it), jobs of any other run are refused
 };
 
 // Runs until stop_requested(), max_jobs, or a memory exit. Returns the

@@ -51,6 +51,7 @@ Job corpus_sample() {
   job.cv.scheme = CvScheme::purged_kfold;
   job.feature_spec = "ohlcv_basic/v1";
   job.memory_probe = MemoryProbe{1, 0};
+  job.dispatch_token = "0123456789abcdef0123456789abcdef";
   return job;
 }
 
@@ -58,6 +59,7 @@ template <>
 JobResult corpus_sample() {
   JobResult result;
   result.folds.push_back({{{"auc", 0.5}}, 1, 1});
+  result.dispatch_token = "0123456789abcdef0123456789abcdef";
   return result;
 }
 
@@ -100,6 +102,7 @@ RunCheckpoint corpus_sample() {
   checkpoint.run = "r";
   checkpoint.status = nightshift::RunStatus::running;
   checkpoint.jobs.push_back({corpus_sample<Job>(), WorkState::pending, ""});
+  checkpoint.dispatch_key = std::string(64, 'a');
   return checkpoint;
 }
 

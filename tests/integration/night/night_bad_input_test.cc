@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -128,6 +129,29 @@ TEST(NightBadInput, StagesPointedAtADeadBrokerSayWhichEndpointAndExit) {
     expect_one_line_error(out, {"broker unreachable", control}, 1);
     EXPECT_LT(out.took, 10s);
   }
+}
+
+// A run id names the log folder, topics and rows: one that is a path
+// stops before anything starts or any folder is made.
+TEST(NightBadInput, ARunIdThatIsAPathIsOneLineBeforeAnythingStarts) {
+  auto bus = testing::make_test_bus();
+  auto args = run_args(bus);
+  args.insert(args.end(), {"--run-id", "../escape"});
+  auto out = run_nightshift(args, 20s);
+  expect_one_line_error(out, {"run id '../escape'", "must start with a letter"}, 2);
+  EXPECT_FALSE(std::filesystem::exists(bus.dir + "/escape"));
+  EXPECT_FALSE(std::filesystem::exists(bus.dir + "/logs"));
+}
+
+// A symbol whose study name would be a path: the scheduler refuses to plan
+// it, and the run ends with that line instead of training anything.
+TEST(NightBadInput, ASymbolThatIsAPathIsRefusedByTheScheduler) {
+  auto bus = testing::make_test_bus("symbols: [\"../x\"]\ntelemetry:\n  enabled: false\n");
+  auto out = run_nightshift(run_args(bus), 60s);
+  EXPECT_EQ(out.exit_code, 1) << out.describe();
+  std::string all;
+  for (const auto& line : out.stderr_lines) all += line + "\n";
+  EXPECT_NE(all.find("symbol '../x'"), std::string::npos) << out.describe();
 }
 
 // `nightshift run` starts its own broker; when an endpoint is taken by

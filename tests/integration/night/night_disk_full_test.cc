@@ -78,7 +78,10 @@ class DiskFullTest : public ::testing::Test {
     auto store = ResultsStore::open_read_only(db_);
     if (!store) return out;
     auto keys = store->persisted_jobs("night");
-    return keys ? *keys : out;
+    if (keys) {
+      for (const auto& [key, attempt] : *keys) out.insert(key);
+    }
+    return out;
   }
 
   bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout) {

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -39,10 +40,21 @@ double planted_auc(const std::string& study) {
   return 0.48 + static_cast<double>(hash % 100) / 1000.0;  // 0.480 .. 0.579
 }
 
-ns::JobResult answer(const ns::Job& job, const Options& options) {
+// A final fit's artifact: a real file in the artifacts folder, since the
+// persister stores no model whose artifact is missing or outside it.
+std::string write_artifact(const std::string& artifacts_dir, const ns::Job& job) {
+  std::filesystem::path folder = std::filesystem::path(artifacts_dir) / job.key.run;
+  std::filesystem::create_directories(folder);
+  std::filesystem::path path = folder / (job.key.study + ".bin");
+  std::ofstream(path) << "test model of " << job.key.study << "\n";
+  return path.string();
+}
+
+ns::JobResult answer(const ns::Job& job, const Options& options, const std::string& artifacts_dir) {
   ns::JobResult r;
   r.key = job.key;
   r.attempt = job.attempt;
+  r.dispatch_token = job.dispatch_token;
   r.worker = ns::host_name() + "/" + options.id;
   r.params = job.params;
   if (!options.fail_study.empty() && job.key.study == options.fail_study) {
@@ -59,7 +71,7 @@ ns::JobResult answer(const ns::Job& job, const Options& options) {
     bool pass = auc >= 0.52;
     r.promoted = pass;
     r.gates = {{"min_auc", pass ? "pass" : "fail: auc below 0.52"}};
-    r.artifact_path = "models/" + job.key.study + ".bin";
+    r.artifact_path = write_artifact(artifacts_dir, job);
   }
   return r;
 }
@@ -129,7 +141,7 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(options.sleep_ms));
-    ns::JobResult result = answer(job->payload, options);
+    ns::JobResult result = answer(job->payload, options, config->storage.artifacts_dir);
     if (!options.log_file.empty()) {
       std::ofstream(options.log_file, std::ios::app)
           << job->payload.key.study << "/" << job->payload.key.trial << " "

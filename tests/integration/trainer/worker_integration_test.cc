@@ -60,6 +60,7 @@ class TrainerWorkerTest : public ::testing::Test {
     j.model = "logreg_l2";
     j.source = "synthetic";
     j.params = {{"C", 0.5}};
+    j.dispatch_token = std::string(32, 'a');  // a worker refuses a job without one
     return j;
   }
 
@@ -132,6 +133,36 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
   ASSERT_EQ(predict.wait(30s), 0) << predict.stderr_text();
   EXPECT_TRUE(predict.wait_for_lines(4, 1s)) << predict.stdout_text();  // header + 3 bars
   EXPECT_NE(predict.stdout_text().find(",1,15m"), std::string::npos) << predict.stdout_text();
+}
+
+// Jobs no scheduler of this run sent are not run and not answered: names
+// that are paths, no dispatch token, another run (--run). One worker takes
+// jobs in order, so the first answer it gives must be the genuine job's.
+TEST_F(TrainerWorkerTest, ForgedJobsAreRefusedWithoutAnAnswer) {
+  auto worker = start({"worker", "--id", "t4", "--heartbeat-ms", "200", "--run", "run1"},
+                      "worker t4 up");
+  Job path = job(JobKind::final_fit, -1);
+  path.key.study = "../../etc";
+  Job run_path = job(JobKind::final_fit, -1);
+  run_path.key.run = "../evil";
+  Job symbol = job(JobKind::trial, 40);
+  symbol.symbol = "SYNTH1/../x";
+  Job no_token = job(JobKind::trial, 41);
+  no_token.dispatch_token.reset();
+  Job other_run = job(JobKind::final_fit, -1);
+  other_run.key.run = "ghost";
+  for (const Job& forged : {path, run_path, symbol, no_token, other_run}) {
+    ASSERT_TRUE(jobs_->send(forged, 2s));
+  }
+  JobResult genuine = run(job(JobKind::trial, 42));
+  EXPECT_EQ(genuine.key.trial, 42) << "a forged job was answered first";
+  EXPECT_EQ(genuine.status, ResultStatus::ok) << genuine.reason;
+  EXPECT_EQ(genuine.dispatch_token, job(JobKind::trial, 42).dispatch_token) << "the token is echoed";
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::path(bus_.config.storage.artifacts_dir) /
+                                       "ghost"))
+      << "a forged final fit wrote an artifact";
+  worker->stop();
+  EXPECT_NE(worker->stderr_text().find("refused a job"), std::string::npos) << worker->stderr_text();
 }
 
 TEST_F(TrainerWorkerTest, MalformedAndImpossibleJobsFailCleanly) {

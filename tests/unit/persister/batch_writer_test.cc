@@ -154,5 +154,49 @@ TEST(BatchWriter, DiskFullKeepsTheBatchAndCommittedRowsThenRecovers) {
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM events"), 300);
 }
 
+// A stop right after a dispatch can leave the scheduler's last checkpoint
+// behind its jobs: resume must still count the attempts its result and
+// failure rows show, and a late checkpoint never lowers a count.
+TEST(BatchWriter, AJobNeverCountsFewerAttemptsThanItsStoredRows) {
+  std::string path = temp_db();
+  auto store = ResultsStore::open_for_writing(path);
+  ASSERT_TRUE(store.ok()) << store.error();
+  RunCheckpoint c;
+  c.run = "r1";
+  for (int64_t trial : {0, 1}) {
+    Job job;
+    job.key = JobKey{"r1", "S", trial};
+    job.attempt = 0;
+    c.jobs.push_back(JobState{job, WorkState::pending, ""});
+  }
+  BatchWriter batch(*store);
+  batch.add(c);
+  batch.add(result("S", 0, 1));
+  batch.add(result("S", 1, 2, ResultStatus::failed));
+  ASSERT_TRUE(batch.commit(1).ok());
+  RunCheckpoint later = c;
+  later.jobs[1].job.attempt = 3;
+  batch.add(later);
+  batch.add(c);  // a late checkpoint still saying 0
+  ASSERT_TRUE(batch.commit(2).ok());
+  EXPECT_EQ(count(*store, "SELECT attempts FROM jobs WHERE trial = 1"), 3);
+  auto reader = ResultsStore::open_read_only(path);
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  auto back = reader->checkpoint("r1");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->jobs[0].job.attempt, 1u);
+  EXPECT_EQ((*back)->jobs[1].job.attempt, 3u);
+  c.run = "r2";
+  for (auto& job : c.jobs) job.job.key.run = "r2";
+  batch.add(c);
+  JobResult failure = result("S", 1, 2, ResultStatus::failed);
+  failure.key.run = "r2";
+  batch.add(failure);
+  ASSERT_TRUE(batch.commit(3).ok());
+  back = reader->checkpoint("r2");
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->jobs[1].job.attempt, 2u) << "resume sends attempt 3 next, not 1";
+}
+
 }  // namespace
 }  // namespace nightshift::persister

@@ -64,9 +64,22 @@ TEST(JobBoard, SendsByPriorityAndCountsAttempts) {
   b.start(*first, sent, Clock::now() + 10s);
   EXPECT_EQ(sent.attempt, 1u);
   EXPECT_EQ(b.counts().running, 1u);
-  EXPECT_TRUE(b.persisted(sent.key));
-  EXPECT_FALSE(b.persisted(sent.key));  // a duplicate announcement changes nothing
+  EXPECT_TRUE(b.persisted(sent.key, sent.attempt));
+  EXPECT_FALSE(b.persisted(sent.key, sent.attempt));  // a duplicate announcement changes nothing
   EXPECT_EQ(b.counts().done, 1u);
+}
+
+// A row can come from an attempt this board never counted (sent before a
+// restart whose checkpoint did not record it); the job must not be stored
+// as done with 0 attempts beside a trial row of attempt 1.
+TEST(JobBoard, APersistedRowRaisesTheAttemptCountToItsAttempt) {
+  auto b = board();
+  JobState* job = b.next_ready();
+  ASSERT_EQ(job->job.attempt, 0u);
+  JobKey key = job->job.key;
+  EXPECT_TRUE(b.persisted(key, 1));
+  EXPECT_EQ(b.jobs()[0].state, nightshift::WorkState::done);
+  EXPECT_EQ(b.jobs()[0].job.attempt, 1u);
 }
 
 TEST(JobBoard, ExpiredLeaseRetriesThenSkipsAtMaxAttempts) {
@@ -108,7 +121,7 @@ TEST(JobBoard, FinalIsReleasedWithBestParamsOrSkippedWithoutTrials) {
     JobState* job = b.next_ready();
     b.start(*job, JobBoard::next_attempt(*job), Clock::now() + 10s);
     if (job->job.key.study.rfind("AAA", 0) == 0) {
-      b.persisted(job->job.key);
+      b.persisted(job->job.key, job->job.attempt);
     }
   }
   auto ready = b.studies_ready_for_final();

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -55,6 +57,10 @@ class SchedulerTest : public ::testing::Test {
     auto publisher = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("worker"));
     ASSERT_TRUE(publisher.ok()) << publisher.error();
     publisher_.emplace(std::move(*publisher));
+    // Anything on the bus can claim to be the persister.
+    auto forger = bus::Publisher::connect(context_, bus_.config.bus, bus::self_source("persister"));
+    ASSERT_TRUE(forger.ok()) << forger.error();
+    forger_.emplace(std::move(*forger));
     auto scheduler = Scheduler::start(context_, bus_.config, SchedulerOptions{"r1", false});
     ASSERT_TRUE(scheduler.ok()) << scheduler.error();
     scheduler_ = std::move(*scheduler);
@@ -84,17 +90,59 @@ class SchedulerTest : public ::testing::Test {
     return std::nullopt;
   }
 
-  static JobResult answer(const Job& job) {
+  // What a worker would answer: the job's token back, and for a final fit an
+  // artifact that exists inside storage.artifacts_dir (the persister checks both).
+  JobResult answer(const Job& job) {
     JobResult r;
     r.key = job.key;
     r.attempt = job.attempt;
     r.status = ResultStatus::ok;
     r.worker = "testhost/1";
+    r.dispatch_token = job.dispatch_token;
     r.params = job.params.empty() ? std::map<std::string, double>{{"C", 1.0}} : job.params;
     r.metrics = {{"auc", 0.6}, {"accuracy", 0.55}, {"brier", 0.24}};
     r.folds = {FoldMetrics{{{"auc", 0.6}}, 100, 20}};
     r.wall_s = 0.1;
+    if (job.kind == JobKind::final_fit) {
+      std::filesystem::create_directories(bus_.config.storage.artifacts_dir);
+      std::string path = bus_.config.storage.artifacts_dir + "/" + job.key.study + ".bin";
+      std::ofstream(path) << "model";
+      r.artifact_path = path;
+    }
     return r;
+  }
+
+  // Announces `slots` free slots until `n` jobs have arrived; returns them.
+  std::vector<Job> take_jobs(std::size_t n, uint32_t slots, std::chrono::milliseconds timeout) {
+    std::vector<Job> out;
+    Heartbeat beat;
+    beat.host = "testhost";
+    beat.worker_id = "1";
+    beat.slots_total = beat.slots_free = slots;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (out.size() < n && std::chrono::steady_clock::now() < deadline) {
+      publisher_->publish(topics::worker_heartbeat(beat.host, beat.worker_id), beat);
+      if (auto job = jobs_->receive(100ms)) out.push_back(job->payload);
+    }
+    return out;
+  }
+
+  // Jobs of run r1 in `state`, as the scheduler's last stored checkpoint says.
+  int64_t jobs_in(const std::string& state) {
+    auto store = ResultsStore::open_read_only(bus_.config.storage.results_db);
+    if (!store) return -1;
+    auto n = store->db().query_int("SELECT COUNT(*) FROM jobs WHERE run = 'r1' AND state = '" +
+                                   state + "'");
+    return n ? *n : -1;
+  }
+
+  bool wait_for_jobs_in(const std::string& state, int64_t n, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (jobs_in(state) == n) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return jobs_in(state) == n;
   }
 
   // The run's checkpoint as the persister stored it.
@@ -117,6 +165,7 @@ class SchedulerTest : public ::testing::Test {
   std::optional<bus::JobReceiver> jobs_;
   std::optional<bus::ResultSender> results_;
   std::optional<bus::Publisher> publisher_;
+  std::optional<bus::Publisher> forger_;
   std::unique_ptr<Scheduler> scheduler_;
   std::future<RunOutcome> outcome_;
   std::atomic<bool> stop_{false};
@@ -245,6 +294,41 @@ TEST_F(SchedulerTest, NothingIsSentWithoutAWorkerHeard) {
     publisher_->publish(topics::worker_heartbeat(heartbeat.host, heartbeat.worker_id), heartbeat);
     EXPECT_FALSE(jobs_->receive(100ms)) << "a second job was sent to a worker with one slot";
   }
+}
+
+// The scheduler believes the database, not the event: forged announcements
+// of success (and of failure) for both running trials change nothing, and
+// the one real result is counted once the persister has stored it.
+TEST_F(SchedulerTest, AJobPersistedEventWithoutItsRowIsIgnored) {
+  start("scheduler:\n  trials_per_study: 2\n  lease_s: 60\n  grace_s: 1\n");
+  auto jobs = take_jobs(2, 2, 10s);
+  ASSERT_EQ(jobs.size(), 2u) << "two trials dispatched";
+  for (const Job& job : jobs) {
+    ASSERT_TRUE(job.dispatch_token.has_value());
+    EXPECT_EQ(job.attempt, 1u);
+  }
+  JobsPersisted forged;
+  forged.run = "r1";
+  for (const Job& job : jobs) {
+    forged.jobs.push_back(PersistedResult{job.key, 1, ResultStatus::ok, "", "evil/9"});
+    forged.jobs.push_back(PersistedResult{job.key, 1, ResultStatus::failed, "forged", "evil/9"});
+  }
+  // Published for a while: a new publisher's first messages may be lost.
+  for (int i = 0; i < 10; ++i) {
+    forger_->publish(topics::job("persisted", "r1"), forged);
+    std::this_thread::sleep_for(100ms);
+  }
+  // The scheduler checkpoints a change within a second or two.
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(jobs_in("done"), 0) << "a forged job.persisted marked a job done";
+  EXPECT_EQ(jobs_in("running"), 2) << "a forged job.persisted changed a running job";
+  EXPECT_TRUE(take_jobs(1, 2, 1s).empty()) << "a forged failure made the scheduler retry";
+
+  ASSERT_TRUE(results_->send(answer(jobs[0]), 2s));
+  EXPECT_TRUE(wait_for_jobs_in("done", 1, 10s)) << "the stored result counts";
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(jobs_in("done"), 1) << "and only it";
+  EXPECT_EQ(jobs_in("running"), 1);
 }
 
 }  // namespace

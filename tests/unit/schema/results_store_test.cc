@@ -172,7 +172,8 @@ TEST(ResultsStore, RunReadsCountWhatWasStored) {
   EXPECT_EQ(counts->promoted, 1);
   auto persisted = reader->persisted_jobs("r1");
   ASSERT_TRUE(persisted.ok()) << persisted.error();
-  EXPECT_EQ(*persisted, (std::set<std::string>{"r1/S/0", "r1/S/1", "r1/S/2", "r1/S/-1"}));
+  EXPECT_EQ(*persisted, (std::map<std::string, uint32_t>{
+                            {"r1/S/0", 1}, {"r1/S/1", 1}, {"r1/S/2", 2}, {"r1/S/-1", 1}}));
   auto params = reader->best_trial_params("r1", "S");
   ASSERT_TRUE(params.ok()) << params.error();
   ASSERT_TRUE(params->has_value());
