@@ -11,6 +11,10 @@
 namespace nightshift::fetcher {
 namespace {
 
+// Frames of one message the service keeps: an envelope of a few hops and the
+// two request parts. The rest of a longer message is read and discarded.
+constexpr std::size_t kMaxKeptFrames = 16;
+
 DatasetReply error_reply(std::string message) {
   DatasetReply reply;
   reply.status = "error";
@@ -22,8 +26,8 @@ DatasetReply error_reply(std::string message) {
 
 Result<DatasetService> DatasetService::bind(zmq::context_t& context, const config::Config& config,
                                             DatasetStore& store, NoticeSink notices) {
-  auto socket = bus::bind_socket(context, zmq::socket_type::rep, config.fetcher.dataset_endpoint,
-                                 config.bus);
+  auto socket = bus::bind_socket(context, zmq::socket_type::router,
+                                 config.fetcher.dataset_endpoint, config.bus);
   if (!socket) return socket.take_error();
   return DatasetService(std::move(*socket), config, store, std::move(notices));
 }
@@ -37,21 +41,69 @@ DatasetService::DatasetService(zmq::socket_t socket, const config::Config& confi
       notices_(std::move(notices)),
       self_(bus::self_source("fetcher")) {}
 
-bool DatasetService::serve_one(std::chrono::milliseconds wait) {
-  auto parts = dataset::receive_parts(socket_, wait);
-  if (!parts) return false;
-  ++stats_.requests;
-  DatasetReply reply = answer(*parts);
-  if (reply.status == "error") ++stats_.errors;
-  if (reply.status == "unchanged") ++stats_.unchanged;
+std::optional<DatasetService::Incoming> DatasetService::receive(std::chrono::milliseconds wait) {
+  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+  if (zmq::poll(&item, 1, wait) == 0) return std::nullopt;
+  Incoming in;
+  zmq::message_t frame;
+  bool more = true;
+  // The parts of a message arrive together: after the first, no receive waits.
+  while (more && socket_.recv(frame, zmq::recv_flags::dontwait)) {
+    more = frame.more();
+    ++in.frames;
+    if (in.envelope.size() + in.parts.size() >= kMaxKeptFrames) continue;
+    if (in.delimited) {
+      in.parts.emplace_back(frame.data<char>(), frame.size());
+    } else {
+      // Frame 0 is the peer's id (never empty); the first empty frame after
+      // it ends the envelope.
+      in.delimited = !in.envelope.empty() && frame.size() == 0;
+      in.envelope.push_back(std::move(frame));
+    }
+  }
+  if (in.frames == 0) return std::nullopt;
+  return in;
+}
+
+void DatasetService::reply(Incoming& incoming, const DatasetReply& reply) {
   Header header;
   header.ts_ns = now_ns();
   header.src = self_;
   header.seq = ++seq_;
   auto encoded = dataset::encode_reply(header, reply, dataset::rows_per_part(bus_));
   for (const auto& p : encoded) stats_.bytes_sent += p.size();
+  // A ROUTER drops what it cannot route (a peer gone, or its queue full), so
+  // these sends do not wait.
+  for (auto& hop : incoming.envelope) {
+    if (!socket_.send(hop, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
+  }
   if (!dataset::send_parts(socket_, DatasetReply::kType, encoded, std::chrono::seconds(5))) {
     spdlog::warn("dataset reply to {} could not be sent", reply.symbol);
+  }
+}
+
+bool DatasetService::serve_one(std::chrono::milliseconds wait) {
+  try {
+    auto incoming = receive(wait);
+    if (!incoming) return false;
+    if (!incoming->delimited || incoming->frames > kMaxKeptFrames) {
+      ++stats_.dropped;
+      bad_input_log_.warn("dropped a dataset request of " + std::to_string(incoming->frames) +
+                          " frames (expected [envelope][empty][dataset.request][body])");
+      return true;
+    }
+    ++stats_.requests;
+    DatasetReply answered = answer(incoming->parts);
+    if (answered.status == "error") ++stats_.errors;
+    if (answered.status == "unchanged") ++stats_.unchanged;
+    reply(*incoming, answered);
+  } catch (const zmq::error_t& e) {
+    if (e.num() == ETERM) return false;
+    ++stats_.dropped;
+    bad_input_log_.warn(std::string("dataset request: ") + e.what());
+  } catch (const std::exception& e) {
+    ++stats_.dropped;
+    bad_input_log_.warn(std::string("dataset request: ") + e.what());
   }
   return true;
 }

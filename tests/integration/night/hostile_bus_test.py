@@ -478,6 +478,18 @@ def check_no_stage_restarted_or_died(night):
 
 
 @check
+def check_logs_hold_no_raw_bytes_from_the_wire(night):
+    """Bad input is quoted escaped: a newline from the wire would forge a log
+    line (and the supervisor reports a stage's last line as its reason)."""
+    for name in sorted(os.listdir(night.log_dir)):
+        with open(os.path.join(night.log_dir, name), "rb") as f:
+            data = f.read()
+        bad = [b for b in set(data) if (b < 0x20 and b not in (0x0a, 0x09)) or b >= 0x7f]
+        if bad:
+            night.fail("%s holds raw bytes %s" % (name, sorted(bad)[:10]))
+
+
+@check
 def check_the_attacks_were_seen_and_dropped(night):
     if not night.broker_stats:
         night.fail("no broker stats were collected during the run")
