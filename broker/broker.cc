@@ -222,6 +222,7 @@ void Broker::guarded(const char* what, Handler&& handler) {
     handler();
   } catch (const zmq::error_t& e) {
     if (e.num() == ETERM) throw;
+    if (e.num() == EINTR) return;  // a signal: the loop checks should_stop
     ++errors_;
     bad_input_log_.warn(fmt::format("{}: {} (counted; the broker goes on)", what, e.what()));
   } catch (const std::exception& e) {

@@ -88,7 +88,8 @@ bool DatasetService::serve_one(std::chrono::milliseconds wait) {
     if (!incoming) return false;
     if (!incoming->delimited || incoming->frames > kMaxKeptFrames) {
       ++stats_.dropped;
-      bad_input_log_.warn("dropped a dataset request of " + std::to_string(incoming->frames) +
+      // frames - 1: the peer's own frames, without the id the ROUTER added.
+      bad_input_log_.warn("dropped a dataset request of " + std::to_string(incoming->frames - 1) +
                           " frames (expected [envelope][empty][dataset.request][body])");
       return true;
     }
@@ -98,7 +99,7 @@ bool DatasetService::serve_one(std::chrono::milliseconds wait) {
     if (answered.status == "unchanged") ++stats_.unchanged;
     reply(*incoming, answered);
   } catch (const zmq::error_t& e) {
-    if (e.num() == ETERM) return false;
+    if (e.num() == ETERM || e.num() == EINTR) return false;  // stopping: not bad input
     ++stats_.dropped;
     bad_input_log_.warn(std::string("dataset request: ") + e.what());
   } catch (const std::exception& e) {
