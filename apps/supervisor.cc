@@ -156,7 +156,9 @@ Status NightRun::lock_run() {
     return make_error(ErrorKind::busy, "run lock held: another nightshift run (pid " + pid +
                                            ") is using " + db);
   }
-  if (!run_lock_.held()) return make_error(ErrorKind::unavailable, run_lock_.error());
+  if (!run_lock_.held()) {
+    return make_error(ErrorKind::unavailable, "results database " + db + ": " + run_lock_.error());
+  }
   setenv(kInstanceVariable, new_run_instance().c_str(), 1);
   return Status::success();
 }
