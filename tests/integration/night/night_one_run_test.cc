@@ -4,7 +4,14 @@
 // while the first run finishes untouched.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -119,6 +126,62 @@ TEST(OneRun, ASecondRunOnTheSameEndpointsCannotStartItsBrokerAndTouchesNothing) 
   ASSERT_TRUE(first->running()) << "the first run ended before the refusal was checked";
 
   expect_first_run_untouched(*first, bus);
+}
+
+// Live processes (not zombies) whose command line contains `needle`, and
+// optionally whose parent is `parent`.
+std::vector<pid_t> processes_with(const std::string& needle, pid_t parent = 0) {
+  std::vector<pid_t> out;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return out;
+  while (dirent* entry = readdir(proc)) {
+    pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
+    if (pid <= 0 || pid == getpid()) continue;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (state == 'Z' || (parent != 0 && ppid != parent)) continue;
+    std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
+  }
+  closedir(proc);
+  return out;
+}
+
+// kill -9 of the supervisor: its stages inherited the run lock, so while one
+// of them lives (here the scheduler, held stopped so it cannot finish its
+// shutdown) a `resume` is refused; once the last has gone, it runs.
+TEST(OneRun, AResumeNeverOverlapsAStageThatOutlivedAKilledSupervisor) {
+  auto bus = testing::make_test_bus(kNightYaml);
+  auto first = start_first_run(bus);
+  auto schedulers = processes_with(" scheduler ", first->pid());
+  ASSERT_EQ(schedulers.size(), 1u);
+  ASSERT_EQ(kill(schedulers[0], SIGSTOP), 0);
+  first->signal(SIGKILL);
+  ASSERT_TRUE(first->wait(5s).has_value());
+
+  auto refused = testing::run_cli(night_args(bus, "resume", "first"), 30s);
+  testing::expect_one_line_error(refused, {"run lock held", bus.config.storage.results_db}, 1);
+
+  kill(schedulers[0], SIGKILL);
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (!processes_with(bus.config_path).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(processes_with(bus.config_path).empty()) << "a stage of the killed run lives on";
+  auto resumed = testing::run_cli(night_args(bus, "resume", "first"), 120s);
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.describe();
+  const std::string& db = bus.config.storage.results_db;
+  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM trials WHERE run = 'first'"), kJobs);
+  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM jobs WHERE run = 'first' AND state = 'done'"), kJobs);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <string>
 
@@ -69,6 +70,15 @@ TEST(FileLock, AnExecdChildKeepsTheLockUntilItExits) {
   if (child == 0) {
     execl("/bin/sleep", "sleep", "30", static_cast<char*>(nullptr));
     _exit(127);
+  }
+  // Until the child has exec'd it holds the descriptor fork gave it anyway;
+  // the exec is what this test is about.
+  for (int i = 0; i < 500; ++i) {
+    std::ifstream cmdline("/proc/" + std::to_string(child) + "/cmdline");
+    std::string argv0;
+    std::getline(cmdline, argv0, '\0');
+    if (argv0 == "sleep") break;
+    usleep(10'000);
   }
   lock.reset();  // the parent lets go, as a killed supervisor would
   FileLock while_child_lives = FileLock::try_acquire(path);
