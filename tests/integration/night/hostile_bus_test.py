@@ -288,7 +288,8 @@ class Night:
             [b""], [b"", b""], [b"", b"", b""],
             [b"job"], [b"job", b""], [b"result", good_job[: len(good_job) // 2]],
             [b"job", good_job[:1]], [b"event", b"\x82\xa1v"],
-            [b"job", deep], [b"result", huge_claim], [b"event", msgpack.packb([1, 2, 3])],
+            [b"job", deep], [b"result", huge_claim], [b"result", b"\xdb\x7f\xff\xff\xff"],
+            [b"event", b"\xdf\x7f\xff\xff\xff"],           # map32 claiming 2^31 entries [b"event", msgpack.packb([1, 2, 3])],
             [b"job", msgpack.packb({"v": 99, "type": "job"})],
             [b"job", good_job, b"trailing", b"frames"],
             [b"x"] * 1000,                                # many frames
@@ -388,6 +389,19 @@ def attack_every_socket_type_at_every_endpoint(night):
                 return
             night.blast(endpoint, type_name, messages)
         night.require_bus_alive("junk at " + name)
+
+
+@attack
+def attack_frames_at_the_size_limit(night):
+    """Just under maxmsgsize: the broker forwards them, the consumers' decoders
+    (whose frame cap is the same size) must drop them without harm."""
+    near = night.max_message_bytes - 64
+    payloads = {"events_in": ("PUB", [b"job.started.hostile", b"\x00" * near]),
+                "jobs_in": ("PUSH", [b"job", b"\xc1" * near]),
+                "results_in": ("PUSH", [b"result", b"\x91" * near])}
+    for name, (type_name, frames) in payloads.items():
+        night.blast(night.endpoints[name], type_name, [frames], settle_s=0.1)
+    night.require_bus_alive("frames at the size limit")
 
 
 @attack
