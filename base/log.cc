@@ -37,13 +37,10 @@ std::shared_ptr<spdlog::logger> setup_logging(const std::string& stage,
   return logger;
 }
 
-namespace {
-
 // Bad input quotes bytes from the wire (a topic, a type name). Written as
 // they came, a newline would forge a log line of its own (and the
-// supervisor reports a stage's last line as its reason to stop); so every
-// byte outside printable ASCII is written as \xNN.
-std::string printable(std::string_view text) {
+// supervisor reports a stage's last line as its reason to stop).
+std::string loggable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (unsigned char c : text) {
@@ -56,8 +53,6 @@ std::string printable(std::string_view text) {
   return out;
 }
 
-}  // namespace
-
 void RateLimitedLog::warn(std::string_view raw) {
   ++total_;
   auto now = std::chrono::steady_clock::now();
@@ -65,7 +60,7 @@ void RateLimitedLog::warn(std::string_view raw) {
     ++suppressed_;
     return;
   }
-  const std::string message = printable(raw);
+  const std::string message = loggable(raw);
   if (suppressed_ > 0) {
     spdlog::warn("{} ({} similar suppressed)", message, suppressed_);
   } else {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 #include "broker/bus.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
@@ -14,6 +16,17 @@ namespace {
 // Frames of one message the service keeps: an envelope of a few hops and the
 // two request parts. The rest of a longer message is read and discarded.
 constexpr std::size_t kMaxKeptFrames = 16;
+
+// A market symbol as the sources know them (BTCUSDT, ^GSPC, EURUSD=X,
+// BRK-B): it names files (csv) and URLs (yahoo, binance), so nothing that
+// could climb out of a folder or into a query string.
+bool valid_symbol(const std::string& symbol) {
+  if (symbol.empty() || symbol.size() > 32 || symbol[0] == '.') return false;
+  for (unsigned char c : symbol) {
+    if (!std::isalnum(c) && c != '.' && c != '_' && c != '^' && c != '=' && c != '-') return false;
+  }
+  return symbol.find("..") == std::string::npos;
+}
 
 DatasetReply error_reply(std::string message) {
   DatasetReply reply;
@@ -78,7 +91,7 @@ void DatasetService::reply(Incoming& incoming, const DatasetReply& reply) {
     if (!socket_.send(hop, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
   }
   if (!dataset::send_parts(socket_, DatasetReply::kType, encoded, std::chrono::seconds(5))) {
-    spdlog::warn("dataset reply to {} could not be sent", reply.symbol);
+    spdlog::warn("dataset reply to {} could not be sent", loggable(reply.symbol));
   }
 }
 
@@ -125,12 +138,18 @@ DatasetReply DatasetService::answer(const std::vector<std::string>& parts) {
 }
 
 DatasetReply DatasetService::answer_request(const DatasetRequest& request) {
+  if (!valid_symbol(request.symbol)) {
+    bad_input_log_.warn("dataset request for symbol '" + request.symbol.substr(0, 64) +
+                        "': not a market symbol");
+    return error_reply("symbol '" + loggable(request.symbol.substr(0, 64)) +
+                       "' is not a market symbol (1-32 of A-Z a-z 0-9 . _ ^ = -)");
+  }
   DatasetQuery query{request.source.empty() ? default_source_ : request.source, request.symbol,
                      request.timeframe, request.start_ts, request.end_ts};
   auto answer = store_.get(query);
   if (!answer) {
-    spdlog::warn("dataset {} {} {}: {}", query.source, query.symbol, query.timeframe,
-                 answer.error());
+    spdlog::warn("dataset {} {} {}: {}", loggable(query.source), query.symbol,
+                 loggable(query.timeframe), loggable(answer.error()));
     DatasetReply reply = error_reply(answer.error());
     reply.source = query.source;
     reply.symbol = query.symbol;
@@ -153,8 +172,8 @@ DatasetReply DatasetService::answer_request(const DatasetRequest& request) {
   } else {
     reply.bars = std::move(answer->bars);
   }
-  spdlog::debug("dataset {} {} {}: {} rows, {} fetches, {}", query.source, query.symbol,
-                query.timeframe, reply.bars.size(), answer->fetches, reply.status);
+  spdlog::debug("dataset {} {} {}: {} rows, {} fetches, {}", loggable(query.source), query.symbol,
+                loggable(query.timeframe), reply.bars.size(), answer->fetches, reply.status);
   return reply;
 }
 

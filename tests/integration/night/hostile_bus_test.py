@@ -415,6 +415,41 @@ def attack_oversized_frames(night):
         night.require_bus_alive("oversized frames at " + name)
 
 
+def dataset_exchange(night, request):
+    """A well-formed dataset request through REQ; the decoded first reply part
+    ('data' map), or None when nothing came back within 5 s."""
+    s = night.zmq.socket(zmq.REQ)
+    s.setsockopt(zmq.LINGER, 0)
+    try:
+        s.connect(night.endpoints["dataset"])
+        s.send_multipart([b"dataset.request", night.encode("dataset.request", request)])
+        if not s.poll(5000, zmq.POLLIN):
+            return None
+        frames = s.recv_multipart()
+        return msgpack.unpackb(frames[1], raw=False)["data"]
+    finally:
+        s.close()
+
+
+@attack
+def attack_dataset_requests_with_hostile_names(night):
+    """Well-formed requests whose symbol climbs out of the csv folder or
+    carries a newline (a forged log line): refused with status error."""
+    good = {"source": "synthetic", "symbol": "BTCUSDT", "timeframe": "1h", "start_ts": 0,
+            "end_ts": 0}
+    reply = dataset_exchange(night, good)
+    if reply is None or reply.get("status") not in ("ok", "unchanged"):
+        night.fail("a well-formed dataset request was not served: %s" % (reply,))
+    for symbol in ("../../../../etc/passwd", "BTC\n2026-12-03T00:00:00.000 error [run:1] forged",
+                   "", "x" * 100, "..", "BTC/USDT"):
+        for source in ("csv", "synthetic"):
+            reply = dataset_exchange(night, dict(good, symbol=symbol, source=source))
+            if reply is None or reply.get("status") != "error":
+                night.fail("dataset request for symbol %r (source %s) was not refused: %r"
+                           % (symbol, source, reply and {k: reply[k] for k in ("status", "error")
+                                                        if k in reply}))
+
+
 @attack
 def attack_raw_bytes(night):
     payloads = [b"GET / HTTP/1.0\r\n\r\n", night.random_bytes(300), b"\xff" + b"\x00" * 8 + b"\x7f",
