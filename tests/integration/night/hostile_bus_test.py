@@ -533,9 +533,14 @@ def check_logs_hold_no_raw_bytes_from_the_wire(night):
     for name in sorted(os.listdir(night.log_dir)):
         with open(os.path.join(night.log_dir, name), "rb") as f:
             data = f.read()
-        bad = [b for b in set(data) if (b < 0x20 and b not in (0x0a, 0x09)) or b >= 0x7f]
+        try:
+            text = data.decode("utf-8")  # the stages' own words may be UTF-8 (°C)
+        except UnicodeDecodeError as e:
+            night.fail("%s is not UTF-8 (raw bytes from the wire?): %s" % (name, e))
+            continue
+        bad = sorted({ord(c) for c in text if (ord(c) < 0x20 and c not in "\n\t") or c == "\x7f"})
         if bad:
-            night.fail("%s holds raw bytes %s" % (name, sorted(bad)[:10]))
+            night.fail("%s holds control characters %s" % (name, bad[:10]))
 
 
 @check
