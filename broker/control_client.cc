@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "base/log.h"
 #include "base/process.h"
 #include "base/run_instance.h"
 #include "broker/socket_options.h"
@@ -55,7 +56,7 @@ Status probe_broker(zmq::context_t& context, const config::BusConfig& bus,
   auto reply = nlohmann::json::parse(*pong, nullptr, /*allow_exceptions=*/false);
   std::string theirs;
   if (reply.is_object() && reply.contains("instance") && reply["instance"].is_string()) {
-    theirs = reply["instance"].get<std::string>();
+    theirs = loggable(reply["instance"].get<std::string>().substr(0, 64));  // from the wire
   }
   if (theirs == ours) return Status::success();
   std::string pid = reply.is_object() && reply.contains("pid") ? reply["pid"].dump() : "?";
