@@ -21,7 +21,9 @@
 #include "broker/control_client.h"
 #include "broker/stage_watch.h"
 #include "schema/topics.h"
+#include "base/file_lock.h"
 #include "base/process.h"
+#include "base/run_instance.h"
 #include "stages/trainer/job_watchdog.h"
 #include "stages/trainer/worker.h"
 
@@ -73,6 +75,7 @@ class NightRun {
                                       const std::vector<std::string>& extra) const;
   void add(const std::string& name, std::vector<std::string> argv, bool restart);
   void plan_stages(int workers);
+  Status lock_run();
   Status check_results_database() const;
   bool start(StageProcess& stage);
   Status wait_for_broker(zmq::context_t& context, StageProcess& broker);
@@ -88,6 +91,7 @@ class NightRun {
 
   config::Config config_;
   SupervisorOptions options_;
+  FileLock run_lock_;  // inherited by every stage: held until the last one exits
   std::string log_dir_;
   std::vector<std::unique_ptr<StageProcess>> stages_;  // in start order
   StageProcess* scheduler_ = nullptr;
@@ -180,6 +184,26 @@ bool NightRun::start(StageProcess& stage) {
   return true;
 }
 
+// One run per results database: an exclusive lock on <db>.lock, taken before
+// anything else. The stages inherit the descriptor, so a stage that outlives
+// a killed supervisor (a scheduler still checkpointing) keeps the database
+// locked against a prompt `resume` until it exits too. Then a fresh instance
+// token for this run's stages, so none of them uses another run's broker.
+Status NightRun::lock_run() {
+  const std::string& db = config_.storage.results_db;
+  run_lock_ = FileLock::try_acquire(db + ".lock");
+  if (run_lock_.state() == FileLock::State::busy) {
+    std::string pid = run_lock_.holder() > 0 ? std::to_string(run_lock_.holder()) : "unknown";
+    return make_error(ErrorKind::busy, "run lock held: another nightshift run (pid " + pid +
+                                           ") is using " + db);
+  }
+  if (!run_lock_.held()) {
+    return make_error(ErrorKind::unavailable, "results database " + db + ": " + run_lock_.error());
+  }
+  setenv(kInstanceVariable, new_run_instance().c_str(), 1);
+  return Status::success();
+}
+
 // Before anything starts, open the results database the way the persister
 // will (create, migrate): a path that cannot be written, or a file that is not
 // a database, is then one clear line instead of a crash-looping persister.
@@ -201,12 +225,21 @@ Status NightRun::check_results_database() const {
   return Status::success();
 }
 
-// The broker must answer before any other stage starts. If it dies meanwhile
-// (an endpoint it cannot bind), its last log line is the cause to report.
+// The broker must answer before any other stage starts, with this run's
+// instance token: another run's broker on the same endpoints answers too,
+// and ours then dies on its first bind. If it dies, its last log line is the
+// cause to report.
 Status NightRun::wait_for_broker(zmq::context_t& context, StageProcess& broker) {
   auto deadline = std::chrono::steady_clock::now() + kRunBrokerWait;
   const std::string log = log_dir_ + "/broker.log";
-  while (!bus::probe_broker(context, config_.bus, std::chrono::milliseconds(500))) {
+  std::string foreign;  // the last "another run's broker" answer
+  while (true) {
+    Status up = bus::probe_broker(context, config_.bus, std::chrono::milliseconds(500));
+    if (up) break;
+    if (up.error_kind() == ErrorKind::busy) {
+      foreign = up.error();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     int status = 0;
     if (broker.pid() > 0 && waitpid(broker.pid(), &status, WNOHANG) == broker.pid()) {
       std::string how = broker.exited(status);
@@ -214,6 +247,7 @@ Status NightRun::wait_for_broker(zmq::context_t& context, StageProcess& broker) 
                         ")");
     }
     if (std::chrono::steady_clock::now() >= deadline || stop_requested()) {
+      if (!foreign.empty()) return make_error("broker could not start: " + foreign);
       return make_error("broker unreachable: nothing answered on " + config_.bus.control +
                         " within " + std::to_string(kRunBrokerWait.count()) + " s (see " + log +
                         ")");
@@ -390,6 +424,10 @@ int NightRun::outcome() {
 }
 
 int NightRun::run() {
+  if (auto locked = lock_run(); !locked) {
+    std::cerr << "nightshift: " << locked.error() << "\n";
+    return kRunFailed;
+  }
   if (auto ready = check_results_database(); !ready) {
     std::cerr << "nightshift: " << ready.error() << "\n";
     return kRunFailed;

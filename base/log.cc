@@ -3,6 +3,8 @@
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <vector>
 
@@ -35,13 +37,30 @@ std::shared_ptr<spdlog::logger> setup_logging(const std::string& stage,
   return logger;
 }
 
-void RateLimitedLog::warn(std::string_view message) {
+// Bad input quotes bytes from the wire (a topic, a type name). Written as
+// they came, a newline would forge a log line of its own (and the
+// supervisor reports a stage's last line as its reason to stop).
+std::string loggable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+void RateLimitedLog::warn(std::string_view raw) {
   ++total_;
   auto now = std::chrono::steady_clock::now();
   if (last_ != std::chrono::steady_clock::time_point{} && now - last_ < interval_) {
     ++suppressed_;
     return;
   }
+  const std::string message = loggable(raw);
   if (suppressed_ > 0) {
     spdlog::warn("{} ({} similar suppressed)", message, suppressed_);
   } else {

@@ -20,6 +20,10 @@ std::shared_ptr<spdlog::logger> setup_logging(const std::string& stage,
                                               const LogSettings& logging,
                                               const std::string& level_override = "");
 
+// `text` from the wire made safe for a log line: every byte outside printable
+// ASCII (a newline would forge a line of its own) written as \xNN.
+std::string loggable(std::string_view text);
+
 // Lets one message through per interval and counts the ones it swallowed, so
 // a flood of malformed frames costs a line per interval, not a line each.
 class RateLimitedLog {

@@ -1,18 +1,54 @@
 #include "broker/broker.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <zmq.h>
 
+#include <unistd.h>
+
 #include <cstring>
+#include <thread>
 
 #include "broker/socket_options.h"
 #include "base/process.h"
 
 namespace nightshift::bus {
 
+namespace {
+
+// Parts of one message the broker keeps; the rest of a longer one is read and
+// discarded (a peer may send any number of frames, each up to maxmsgsize).
+constexpr std::size_t kMaxKeptParts = 16;
+
+// Receives the rest of a multipart message whose first part was `first`,
+// keeping at most kMaxKeptParts parts. Returns the number of parts it had.
+std::size_t receive_rest(zmq::socket_t& socket, zmq::message_t first,
+                         std::vector<zmq::message_t>& parts, std::size_t& bytes) {
+  parts.clear();
+  bytes = first.size();
+  bool more = first.more();
+  parts.push_back(std::move(first));
+  std::size_t count = 1;
+  while (more) {
+    zmq::message_t next;
+    // The parts of a message arrive together, so this never waits; a false
+    // here only means the peer is gone.
+    if (!socket.recv(next, zmq::recv_flags::dontwait)) break;
+    ++count;
+    bytes += next.size();
+    more = next.more();
+    if (parts.size() < kMaxKeptParts) parts.push_back(std::move(next));
+  }
+  return count;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Broker>> Broker::bind(zmq::context_t& context,
-                                             const config::BusConfig& bus) {
+                                             const config::BusConfig& bus,
+                                             std::string instance) {
   std::unique_ptr<Broker> broker(new Broker(context));
+  broker->instance_ = std::move(instance);
   broker->devices_.reserve(3);
   Status s = broker->add_device("events", zmq::socket_type::xsub, bus.events_in,
                                 zmq::socket_type::xpub, bus.events_out, bus);
@@ -25,7 +61,7 @@ Result<std::unique_ptr<Broker>> Broker::bind(zmq::context_t& context,
                            zmq::socket_type::push, bus.results_out, bus);
   }
   if (!s.ok()) return s.take_error();
-  auto control = bind_socket(context, zmq::socket_type::rep, bus.control, bus);
+  auto control = bind_socket(context, zmq::socket_type::router, bus.control, bus);
   if (!control) return control.take_error();
   broker->control_ = std::move(*control);
   broker->started_ns_ = now_ns();
@@ -103,55 +139,96 @@ bool Broker::flush_pending(Device& device) {
 }
 
 void Broker::forward(Device& device, int budget) {
+  std::vector<zmq::message_t> parts;
   while (budget-- > 0 && flush_pending(device)) {
-    std::vector<zmq::message_t> parts;
-    zmq::message_t part;
-    if (!device.in.recv(part, zmq::recv_flags::dontwait)) return;
-    std::size_t bytes = part.size();
-    bool more = part.more();
-    parts.push_back(std::move(part));
-    while (more) {
-      zmq::message_t next;
-      if (!device.in.recv(next, zmq::recv_flags::dontwait)) break;
-      bytes += next.size();
-      more = next.more();
-      parts.push_back(std::move(next));
-    }
-    if (parts.size() != 2) {
+    zmq::message_t first;
+    if (!device.in.recv(first, zmq::recv_flags::dontwait)) return;
+    std::size_t bytes = 0;
+    std::size_t count = receive_rest(device.in, std::move(first), parts, bytes);
+    if (count != 2) {
       ++device.stats.dropped;
+      bad_input_log_.warn(fmt::format("{}: dropped a message of {} parts (expected [topic][body])",
+                                      device.name, count));
       continue;
     }
     device.stats.bytes += bytes;
     device.pending = std::move(parts);
+    parts.clear();
   }
   flush_pending(device);
 }
 
+// An XPUB hears (un)subscriptions from SUB peers — one frame starting with 1
+// or 0 — and, from XSUB peers, anything at all. Only (un)subscriptions go
+// upstream to the publishers.
 void Broker::forward_subscriptions(Device& device, int budget) {
-  zmq::message_t message;
-  while (budget-- > 0 && device.out.recv(message, zmq::recv_flags::dontwait)) {
+  std::vector<zmq::message_t> parts;
+  zmq::message_t first;
+  while (budget-- > 0 && device.out.recv(first, zmq::recv_flags::dontwait)) {
+    std::size_t bytes = 0;
+    std::size_t count = receive_rest(device.out, std::move(first), parts, bytes);
+    const auto* data = parts[0].data<unsigned char>();
+    if (count != 1 || parts[0].size() == 0 || (data[0] != 0 && data[0] != 1)) {
+      ++subscriptions_dropped_;
+      bad_input_log_.warn(fmt::format("{}: dropped a message of {} parts on the subscriber side "
+                                      "(not a subscription)", device.name, count));
+      continue;
+    }
     ++subscriptions_;
-    (void)device.in.send(message, zmq::send_flags::dontwait);
+    (void)device.in.send(parts[0], zmq::send_flags::dontwait);
   }
 }
 
-void Broker::answer_control() {
-  zmq::message_t request;
-  std::string command;
-  bool more = true;
-  while (more && control_.recv(request, zmq::recv_flags::dontwait)) {
-    if (command.empty()) command.assign(request.data<char>(), std::min<size_t>(request.size(), 64));
-    more = request.more();
+// A ROUTER hands us [peer id][envelope...][empty][body...]. REQ (and DEALER
+// used the REQ way) sends one body frame: the command. Anything else is
+// dropped without a reply; a reply to a peer that has gone is dropped by
+// ZeroMQ.
+void Broker::answer_control(int budget) {
+  std::vector<zmq::message_t> parts;
+  zmq::message_t first;
+  while (budget-- > 0 && control_.recv(first, zmq::recv_flags::dontwait)) {
+    std::size_t bytes = 0;
+    std::size_t count = receive_rest(control_, std::move(first), parts, bytes);
+    std::size_t delimiter = 1;
+    while (delimiter < parts.size() && parts[delimiter].size() != 0) ++delimiter;
+    if (count != parts.size() || delimiter + 2 != parts.size()) {
+      ++control_stats_.dropped;
+      bad_input_log_.warn(fmt::format("control: dropped a request of {} parts (expected "
+                                      "[envelope][empty][command])", count - 1));
+      continue;
+    }
+    const zmq::message_t& body = parts.back();
+    std::string reply = control_reply(
+        std::string(body.data<char>(), std::min<std::size_t>(body.size(), 64)));
+    ++control_stats_.requests;
+    for (std::size_t i = 0; i <= delimiter; ++i) {
+      if (!control_.send(parts[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait)) break;
+      if (i == delimiter) (void)control_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+    }
   }
-  std::string reply;
-  if (command == "stats") {
-    reply = stats_json().dump();
-  } else if (command == "ping") {
-    reply = "pong";
-  } else {
-    reply = nlohmann::json{{"error", "unknown command; use 'stats' or 'ping'"}}.dump();
+}
+
+std::string Broker::control_reply(const std::string& command) const {
+  if (command == "stats") return stats_json().dump();
+  if (command == "ping") {
+    return nlohmann::json{{"pong", true}, {"instance", instance_}, {"pid", getpid()}}.dump();
   }
-  (void)control_.send(zmq::buffer(reply), zmq::send_flags::dontwait);
+  return nlohmann::json{{"error", "unknown command; use 'stats' or 'ping'"}}.dump();
+}
+
+template <typename Handler>
+void Broker::guarded(const char* what, Handler&& handler) {
+  try {
+    handler();
+  } catch (const zmq::error_t& e) {
+    if (e.num() == ETERM) throw;
+    if (e.num() == EINTR) return;  // a signal: the loop checks should_stop
+    ++errors_;
+    bad_input_log_.warn(fmt::format("{}: {} (counted; the broker goes on)", what, e.what()));
+  } catch (const std::exception& e) {
+    ++errors_;
+    bad_input_log_.warn(fmt::format("{}: {} (counted; the broker goes on)", what, e.what()));
+  }
 }
 
 void Broker::run(const std::function<bool()>& should_stop) {
@@ -176,16 +253,25 @@ void Broker::run(const std::function<bool()>& should_stop) {
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       if (e.num() == ETERM) return;
-      throw;
+      ++errors_;
+      bad_input_log_.warn(std::string("poll: ") + e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
     }
     std::size_t i = 0;
-    for (auto& device : devices_) {
-      if (items[i++].revents != 0) forward(device, kBudget);
-    }
-    if (items[i++].revents != 0) forward_subscriptions(devices_[0], kBudget);
-    if (items[i++].revents != 0) answer_control();
-    for (auto& monitor : monitors_) {
-      if (items[i++].revents != 0) read_monitor(*monitor);
+    try {
+      for (auto& device : devices_) {
+        if (items[i++].revents != 0) guarded(device.name.c_str(), [&] { forward(device, kBudget); });
+      }
+      if (items[i++].revents != 0) {
+        guarded("subscriptions", [&] { forward_subscriptions(devices_[0], kBudget); });
+      }
+      if (items[i++].revents != 0) guarded("control", [&] { answer_control(kBudget); });
+      for (auto& monitor : monitors_) {
+        if (items[i++].revents != 0) guarded("monitor", [&] { read_monitor(*monitor); });
+      }
+    } catch (const zmq::error_t&) {
+      return;  // ETERM: the context is closing
     }
   }
 }
@@ -194,6 +280,10 @@ nlohmann::json Broker::stats_json() const {
   nlohmann::json out;
   out["uptime_s"] = static_cast<double>(now_ns() - started_ns_) / 1e9;
   out["subscription_messages"] = subscriptions_;
+  out["subscription_dropped"] = subscriptions_dropped_;
+  out["control"] = {{"requests", control_stats_.requests}, {"dropped", control_stats_.dropped}};
+  out["errors"] = errors_;
+  out["instance"] = instance_;
   for (const auto& device : devices_) {
     out["devices"][device.name] = {
         {"messages", device.stats.messages},   {"bytes", device.stats.bytes},

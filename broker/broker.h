@@ -1,10 +1,16 @@
 // The broker: the only process that binds bus sockets. It forwards three
 // devices — events (XSUB -> XPUB), jobs (PULL -> PUSH), results (PULL -> PUSH)
-// — and answers "stats" / "ping" on a control (REP) endpoint.
+// — and answers "stats" / "ping" on a control (ROUTER) endpoint.
 //
 // It does not decode bodies (that would cost throughput and every receiver
 // checks anyway); it drops frames that are not [topic][body] and counts them.
 // ZMQ_MAXMSGSIZE on every socket caps frame size.
+//
+// Untrusted peers: any sequence of frames from any socket type at any bound
+// endpoint is forwarded, answered or dropped; none can stop the loop. The
+// control endpoint is a ROUTER, which has no send/receive state to corrupt
+// (a REP socket that is sent a reply it did not expect throws); a request is
+// answered only when it is [envelope...][empty][command], what REQ sends.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,10 +22,16 @@
 #include <string>
 #include <vector>
 
+#include "base/log.h"
 #include "config/config.h"
 #include "schema/result.h"
 
 namespace nightshift::bus {
+
+struct ControlStats {
+  uint64_t requests = 0;  // answered
+  uint64_t dropped = 0;   // not [envelope][empty][command]
+};
 
 struct DeviceStats {
   uint64_t messages = 0;  // forwarded
@@ -31,8 +43,11 @@ struct DeviceStats {
 
 class Broker {
  public:
+  // `instance`: the run's token, answered to `ping` (empty: a broker started
+  // by hand, outside a supervised run).
   static Result<std::unique_ptr<Broker>> bind(zmq::context_t& context,
-                                              const config::BusConfig& bus);
+                                              const config::BusConfig& bus,
+                                              std::string instance = "");
   ~Broker();
 
   // Forwards until `should_stop` returns true (checked at least every 100 ms).
@@ -42,6 +57,9 @@ class Broker {
   const DeviceStats& events() const { return devices_[0].stats; }
   const DeviceStats& jobs() const { return devices_[1].stats; }
   const DeviceStats& results() const { return devices_[2].stats; }
+  const ControlStats& control() const { return control_stats_; }
+  // zmq errors a handler caught (the loop went on).
+  uint64_t errors() const { return errors_; }
 
  private:
   // Watches a bound socket's connect/disconnect events to count its peers.
@@ -65,15 +83,24 @@ class Broker {
   void forward(Device& device, int budget);
   bool flush_pending(Device& device);
   void forward_subscriptions(Device& device, int budget);
-  void answer_control();
+  void answer_control(int budget);
+  std::string control_reply(const std::string& command) const;
   void read_monitor(Monitor& monitor);
+  // Runs one socket's handler; an exception is counted and logged, never thrown.
+  template <typename Handler>
+  void guarded(const char* what, Handler&& handler);
 
   zmq::context_t& context_;
   std::vector<Device> devices_;
   std::vector<std::unique_ptr<Monitor>> monitors_;
   zmq::socket_t control_;
+  std::string instance_;
+  ControlStats control_stats_;
   int64_t started_ns_ = 0;
   uint64_t subscriptions_ = 0;
+  uint64_t subscriptions_dropped_ = 0;  // messages on XPUB that are not (un)subscriptions
+  uint64_t errors_ = 0;
+  RateLimitedLog bad_input_log_;
 };
 
 }  // namespace nightshift::bus

@@ -4,6 +4,7 @@
 #include <zmq.hpp>
 
 #include "base/process.h"
+#include "base/run_instance.h"
 #include "broker/broker.h"
 
 namespace nightshift::bus {
@@ -11,7 +12,7 @@ namespace nightshift::bus {
 int run_broker_stage(const config::Config& config) {
   install_stop_signals();
   zmq::context_t context(1);
-  auto broker = Broker::bind(context, config.bus);
+  auto broker = Broker::bind(context, config.bus, run_instance());
   if (!broker) {
     spdlog::error("{}", broker.error());
     return 1;

@@ -1,16 +1,19 @@
 #include "broker/control_client.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
+#include "base/log.h"
 #include "base/process.h"
+#include "base/run_instance.h"
 #include "broker/socket_options.h"
 
 namespace nightshift::bus {
 
 Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig& bus,
-                               std::chrono::milliseconds timeout) {
+                               std::chrono::milliseconds timeout, const std::string& command) {
   using namespace std::chrono;
   auto deadline = steady_clock::now() + timeout;
   // Each wait is cut to what is left of `timeout` (at least 100 ms).
@@ -26,7 +29,7 @@ Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig&
       // sending, since a blocking send to nobody would wait forever.
       zmq::pollitem_t out{socket->handle(), 0, ZMQ_POLLOUT, 0};
       if (zmq::poll(&out, 1, left(milliseconds(500))) > 0 &&
-          socket->send(zmq::str_buffer("stats"), zmq::send_flags::dontwait)) {
+          socket->send(zmq::buffer(command), zmq::send_flags::dontwait)) {
         zmq::pollitem_t in{socket->handle(), 0, ZMQ_POLLIN, 0};
         zmq::message_t reply;
         if (zmq::poll(&in, 1, left(milliseconds(1000))) > 0 &&
@@ -46,9 +49,28 @@ Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig&
 
 Status probe_broker(zmq::context_t& context, const config::BusConfig& bus,
                     std::chrono::milliseconds timeout) {
-  auto stats = ask_broker(context, bus, timeout);
-  if (!stats) return stats.take_error();
-  return Status::success();
+  auto pong = ask_broker(context, bus, timeout, "ping");
+  if (!pong) return pong.take_error();
+  const std::string ours = run_instance();
+  if (ours.empty()) return Status::success();
+  auto reply = nlohmann::json::parse(*pong, nullptr, /*allow_exceptions=*/false);
+  std::string theirs;
+  if (reply.is_object() && reply.contains("instance") && reply["instance"].is_string()) {
+    theirs = loggable(reply["instance"].get<std::string>().substr(0, 64));  // from the wire
+  }
+  if (theirs == ours) return Status::success();
+  std::string pid = reply.is_object() && reply.contains("pid") ? reply["pid"].dump() : "?";
+  return make_error(ErrorKind::busy,
+                    "the broker at " + bus.control + " (pid " + pid + ") belongs to " +
+                        (theirs.empty() ? std::string("no supervised run")
+                                        : "another nightshift run (instance " + theirs + ")") +
+                        ", not to this one (instance " + ours + "); refusing to use it");
+}
+
+Status check_broker_instance(zmq::context_t& context, const config::BusConfig& bus,
+                             std::chrono::milliseconds timeout) {
+  if (run_instance().empty()) return Status::success();
+  return probe_broker(context, bus, timeout);
 }
 
 }  // namespace nightshift::bus

@@ -1,5 +1,15 @@
 #include "broker/socket_options.h"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "base/private_dir.h"
+
 namespace nightshift::bus {
 
 void apply_options(zmq::socket_t& socket, const config::BusConfig& bus) {
@@ -36,8 +46,54 @@ Result<zmq::socket_t> connect_socket(zmq::context_t& context, zmq::socket_type t
   }
 }
 
+namespace {
+
+constexpr std::string_view kIpc = "ipc://";
+
+// Whether something accepts connections at the Unix socket `path` now.
+bool unix_socket_listening(const std::string& path) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.data(), path.size());
+  bool listening = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  close(fd);
+  return listening;
+}
+
+// Before binding ipc://PATH: PATH fits a Unix socket address, its folder
+// exists and is private (0700), and no one listens there. ZeroMQ itself
+// unlinks whatever file is at PATH and binds, so without the last check a
+// second broker would silently take over the first one's endpoints.
+Status prepare_ipc_endpoint(const std::string& endpoint) {
+  std::string path = endpoint.substr(kIpc.size());
+  if (path.empty() || path[0] == '@') return Status::success();  // abstract: no file, no folder
+  if (path.size() > max_ipc_path_bytes()) {
+    return make_error(ErrorKind::invalid_input,
+                      "cannot bind " + endpoint + ": the path is " + std::to_string(path.size()) +
+                          " bytes, longer than an ipc socket allows (" +
+                          std::to_string(max_ipc_path_bytes()) + ")");
+  }
+  auto folder = std::filesystem::path(path).parent_path();
+  if (!folder.empty()) {
+    if (std::string why = make_private_dir(folder.string()); !why.empty()) {
+      return make_error(ErrorKind::unavailable, "cannot bind " + endpoint + ": " + why);
+    }
+  }
+  if (unix_socket_listening(path)) {
+    return make_error(ErrorKind::busy, "cannot bind " + endpoint + ": Address already in use");
+  }
+  return Status::success();
+}
+
+}  // namespace
+
 Result<zmq::socket_t> bind_socket(zmq::context_t& context, zmq::socket_type type,
                                   const std::string& endpoint, const config::BusConfig& bus) {
+  if (endpoint.rfind(kIpc, 0) == 0) {
+    if (Status ready = prepare_ipc_endpoint(endpoint); !ready) return ready.take_error();
+  }
   try {
     zmq::socket_t socket(context, type);
     apply_options(socket, bus);

@@ -31,15 +31,16 @@ struct DashboardConfig {
   int port = 5000;
 };
 
-// Only the broker binds these; every other stage connects.
+// Only the broker binds these; every other stage connects. The defaults are
+// ipc sockets in a private (0700) folder beside the default results database.
 struct BusConfig {
-  std::string events_in = "tcp://127.0.0.1:5550";    // publishers connect (broker XSUB)
-  std::string events_out = "tcp://127.0.0.1:5551";   // subscribers connect (broker XPUB)
-  std::string jobs_in = "tcp://127.0.0.1:5552";      // scheduler PUSH connects
-  std::string jobs_out = "tcp://127.0.0.1:5553";     // workers PULL connect
-  std::string results_in = "tcp://127.0.0.1:5554";   // workers PUSH connect
-  std::string results_out = "tcp://127.0.0.1:5555";  // persister PULL connects
-  std::string control = "tcp://127.0.0.1:5556";      // broker stats (REQ/REP)
+  std::string events_in = "ipc://var/bus/events_in";     // publishers connect (broker XSUB)
+  std::string events_out = "ipc://var/bus/events_out";   // subscribers connect (broker XPUB)
+  std::string jobs_in = "ipc://var/bus/jobs_in";         // scheduler PUSH connects
+  std::string jobs_out = "ipc://var/bus/jobs_out";       // workers PULL connect
+  std::string results_in = "ipc://var/bus/results_in";   // workers PUSH connect
+  std::string results_out = "ipc://var/bus/results_out"; // persister PULL connects
+  std::string control = "ipc://var/bus/control";         // broker stats/ping (REQ -> ROUTER)
   int64_t max_message_bytes = 16 << 20;
   int heartbeat_ivl_ms = 1000;
   int heartbeat_timeout_ms = 5000;

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <utility>
 
+#include "base/private_dir.h"
+
 namespace nightshift::config {
 
 std::size_t edit_distance(const std::string& a, const std::string& b) {
@@ -208,12 +210,19 @@ bool ConfigReader::endpoint(const char* key, std::string& out) {
   bool set = field(key, value);
   diag_.declarations = declarations;
   if (!set) return false;
+  auto node = get(key);
+  if (value.rfind("ipc://", 0) == 0 && value.size() - 6 > max_ipc_path_bytes()) {
+    diag_.errors.push_back(where(key, node ? &*node : nullptr) + "endpoint '" + value +
+                           "': the path is " + std::to_string(value.size() - 6) +
+                           " bytes, longer than an ipc socket allows (" +
+                           std::to_string(max_ipc_path_bytes()) + "); use a shorter folder");
+    return false;
+  }
   for (const char* transport : {"tcp://", "ipc://", "inproc://"}) {
     if (value.rfind(transport, 0) != 0) continue;
     out = value;
     return true;
   }
-  auto node = get(key);
   diag_.errors.push_back(where(key, node ? &*node : nullptr) + "endpoint '" + value +
                          "' must start with tcp://, ipc:// or inproc://");
   return false;

@@ -21,7 +21,7 @@ struct SourcePoliteness {
 
 struct FetcherConfig {
   std::string source = "synthetic";  // yahoo, binance, csv, synthetic
-  std::string dataset_endpoint = "tcp://127.0.0.1:5560";
+  std::string dataset_endpoint = "ipc://var/bus/dataset";
   int dataset_timeout_ms = 60'000;  // per attempt; a cold fetch from Yahoo can be slow
   int dataset_attempts = 3;         // client attempts before giving up
   std::string yahoo_base_url = "https://query1.finance.yahoo.com";

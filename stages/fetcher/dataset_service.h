@@ -1,11 +1,15 @@
 // DatasetService: the fetcher's request/reply endpoint. It binds
 // config.fetcher.dataset_endpoint (the one service a stage binds itself, so
-// workers on any host can reach it) with a REP socket, answers one request at
-// a time from the DatasetStore, and publishes data.ready.<symbol>.<tf> when a
-// request brought new bars into the cache.
+// workers on any host can reach it) with a ROUTER socket, answers one request
+// at a time from the DatasetStore, and publishes data.ready.<symbol>.<tf> when
+// a request brought new bars into the cache.
 //
-// Untrusted input: a malformed request still gets a reply (status "error"),
-// because a REP socket that does not answer is stuck.
+// Untrusted input: any sequence of frames from any socket type. A ROUTER has
+// no request/reply state a peer could wedge (a REP does). A request arrives
+// as [peer][envelope...][empty][dataset.request][body] from REQ clients; a
+// well-enveloped but malformed request gets a reply with status "error", a
+// message without the empty delimiter is dropped (there is no one to answer
+// the REQ way). Both are counted and logged rate-limited.
 #pragma once
 
 #include <zmq.hpp>
@@ -13,6 +17,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <vector>
 #include <string>
 
 #include "config/config.h"
@@ -28,7 +34,8 @@ namespace nightshift::fetcher {
 struct ServiceStats {
   uint64_t requests = 0;
   uint64_t unchanged = 0;
-  uint64_t errors = 0;
+  uint64_t errors = 0;     // requests answered with status "error"
+  uint64_t dropped = 0;    // messages without an envelope: no reply
   uint64_t bytes_sent = 0;
 };
 
@@ -45,6 +52,16 @@ class DatasetService {
  private:
   DatasetService(zmq::socket_t socket, const config::Config& config, DatasetStore& store,
                  NoticeSink notices);
+  // One message from the ROUTER: its reply envelope (peer id .. empty frame)
+  // and the request parts after it; nullopt when nothing arrived in time.
+  struct Incoming {
+    std::vector<zmq::message_t> envelope;
+    std::vector<std::string> parts;
+    std::size_t frames = 0;  // all frames of the message, kept or not
+    bool delimited = false;  // an empty frame separated envelope and request
+  };
+  std::optional<Incoming> receive(std::chrono::milliseconds wait);
+  void reply(Incoming& incoming, const DatasetReply& reply);
   DatasetReply answer(const std::vector<std::string>& parts);
   DatasetReply answer_request(const DatasetRequest& request);
 

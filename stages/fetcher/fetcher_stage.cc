@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "broker/bus.h"
+#include "broker/control_client.h"
 #include "schema/topics.h"
 #include "base/process.h"
 #include "stages/fetcher/dataset_service.h"
@@ -21,6 +22,10 @@ std::string notice_topic(const DataNotice& notice) {
 int run_fetcher_stage(const config::Config& config) {
   install_stop_signals();
   zmq::context_t context(1);
+  if (auto ours = bus::check_broker_instance(context, config.bus, bus::kStageBrokerWait); !ours) {
+    spdlog::error("{}", ours.error());
+    return 1;
+  }
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("fetcher"));
   if (!publisher) {
     spdlog::error("{}", publisher.error());
@@ -45,8 +50,10 @@ int run_fetcher_stage(const config::Config& config) {
                config.fetcher.dataset_endpoint, config.fetcher.source, config.storage.market_db);
   while (!stop_requested()) service->serve_one(std::chrono::milliseconds(200));
   const auto& stats = service->stats();
-  spdlog::info("fetcher stopping (signal {}): {} requests, {} unchanged, {} errors, {} bytes sent",
-               stop_signal(), stats.requests, stats.unchanged, stats.errors, stats.bytes_sent);
+  spdlog::info("fetcher stopping (signal {}): {} requests, {} unchanged, {} errors, {} dropped, "
+               "{} bytes sent",
+               stop_signal(), stats.requests, stats.unchanged, stats.errors, stats.dropped,
+               stats.bytes_sent);
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "broker/control_client.h"
 #include "schema/event_messages.h"
 #include "schema/topics.h"
 #include "base/process.h"
@@ -186,6 +187,10 @@ int run_telemetry_stage(const config::Config& config) {
     return 0;
   }
   zmq::context_t context(1);
+  if (auto ours = bus::check_broker_instance(context, config.bus, bus::kStageBrokerWait); !ours) {
+    spdlog::error("{}", ours.error());
+    return 1;
+  }
   auto publisher = bus::Publisher::connect(context, config.bus, bus::self_source("telemetry"));
   auto requests = bus::Subscriber::connect(context, config.bus, {kInventoryRequestTopic});
   if (!publisher || !requests) {

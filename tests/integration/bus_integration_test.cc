@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -32,9 +34,10 @@ class BusTest : public ::testing::Test {
  protected:
   void SetUp() override { bus_ = testing::make_test_bus(); }
 
-  std::unique_ptr<ChildProcess> start(std::vector<std::string> args) {
+  std::unique_ptr<ChildProcess> start(std::vector<std::string> args,
+                                      std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), {testing::nightshift_binary(), "--config", bus_.config_path});
-    return std::make_unique<ChildProcess>(args);
+    return std::make_unique<ChildProcess>(args, std::move(env));
   }
 
   std::unique_ptr<ChildProcess> start_broker() {
@@ -43,12 +46,12 @@ class BusTest : public ::testing::Test {
     return broker;
   }
 
-  // Asks the broker's control endpoint for its counters.
-  nlohmann::json broker_stats() {
+  // Asks the broker's control endpoint for its counters (or `command`).
+  nlohmann::json broker_stats(const std::string& command = "stats") {
     auto socket = bus::connect_socket(context_, zmq::socket_type::req, bus_.config.bus.control,
                                       bus_.config.bus);
     if (!socket) return {};
-    (void)socket->send(zmq::str_buffer("stats"), zmq::send_flags::none);
+    (void)socket->send(zmq::buffer(command), zmq::send_flags::none);
     zmq::pollitem_t item{socket->handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, 3s) == 0) return {};
     zmq::message_t reply;
@@ -176,6 +179,58 @@ TEST_F(BusTest, MalformedFramesThroughTheBrokerAreDroppedAndGoodOnesStillFlow) {
   EXPECT_TRUE(broker->running());
 }
 
+// The report that opened issue 13: a DEALER sending two frames without the
+// empty delimiter aborted the broker (its REP socket threw on the reply).
+TEST_F(BusTest, ControlSurvivesAnyFramesAndAnswersPingWithTheRunInstance) {
+  auto broker = start({"broker"}, {{"NIGHTSHIFT_INSTANCE", "run-a"}});
+  ASSERT_TRUE(broker->wait_for_output("broker up", 5s)) << broker->stderr_text();
+  for (auto type : {zmq::socket_type::dealer, zmq::socket_type::req, zmq::socket_type::router}) {
+    zmq::socket_t hostile(context_, type);
+    hostile.set(zmq::sockopt::linger, 0);
+    if (type == zmq::socket_type::req) hostile.set(zmq::sockopt::req_relaxed, 1);
+    hostile.connect(bus_.config.bus.control);
+    std::this_thread::sleep_for(100ms);
+    for (int i = 0; i < 3; ++i) {
+      (void)hostile.send(zmq::str_buffer("\x8f\x01random"), zmq::send_flags::sndmore);
+      (void)hostile.send(zmq::str_buffer("\x00\xffrandom"), zmq::send_flags::dontwait);
+      (void)hostile.send(zmq::message_t(), zmq::send_flags::dontwait);  // one empty frame
+      (void)hostile.send(zmq::str_buffer(""), zmq::send_flags::sndmore);  // [empty][stats][x]
+      (void)hostile.send(zmq::str_buffer("stats"), zmq::send_flags::sndmore);
+      (void)hostile.send(zmq::str_buffer("x"), zmq::send_flags::dontwait);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  auto stats = broker_stats();
+  ASSERT_FALSE(stats.is_null()) << "the broker must still answer; " << broker->stderr_text();
+  EXPECT_TRUE(broker->running());
+  // DEALER: 3 x 3 malformed; REQ: its frames arrive enveloped, so only
+  // [empty][stats][x] is malformed (and the lone [empty][empty] is a request);
+  // ROUTER: addressed to no one, dropped by the sender.
+  EXPECT_GE(stats["control"]["dropped"].get<int>(), 9) << stats.dump();
+  EXPECT_EQ(stats["instance"], "run-a");
+  auto pong = broker_stats("ping");
+  ASSERT_FALSE(pong.is_null());
+  EXPECT_EQ(pong["pong"], true);
+  EXPECT_EQ(pong["instance"], "run-a");
+  EXPECT_EQ(pong["pid"], broker->pid());
+  EXPECT_NE(broker->stderr_text().find("control: dropped a request"), std::string::npos);
+}
+
+// A stage of a supervised run (one with an instance token) refuses another
+// run's broker; a stage started by hand (no token) takes any broker.
+TEST_F(BusTest, AStageWithAnInstanceTokenRefusesAnotherRunsBroker) {
+  auto broker = start({"broker"}, {{"NIGHTSHIFT_INSTANCE", "run-a"}});
+  ASSERT_TRUE(broker->wait_for_output("broker up", 5s)) << broker->stderr_text();
+  auto foreign = start({"worker", "--id", "1"}, {{"NIGHTSHIFT_INSTANCE", "run-b"}});
+  ASSERT_EQ(foreign->wait(15s), 1) << foreign->stderr_text();
+  EXPECT_NE(foreign->stderr_text().find("belongs to another nightshift run (instance run-a), not "
+                                        "to this one (instance run-b)"),
+            std::string::npos)
+      << foreign->stderr_text();
+  auto by_hand = start({"broker", "--stats"});
+  EXPECT_EQ(by_hand->wait(15s), 0) << by_hand->stderr_text();
+}
+
 TEST_F(BusTest, SubscriberSurvivesMalformedFramesSentDirectly) {
   // No broker: the test itself binds where subscribers connect.
   RawPublisher raw(context_, bus_.config.bus, bus_.config.bus.events_out, true);
@@ -234,6 +289,44 @@ TEST(BusIpcTest, IpcEndpointsWorkToo) {
   EXPECT_EQ(json_lines(subscriber->stdout_text()).size(), 3u);
   EXPECT_EQ(publisher->stop(), 0);
   EXPECT_EQ(broker->stop(), 0);
+}
+
+// ZeroMQ unlinks the file at an ipc path before it binds; without a check a
+// second broker would silently take over a live broker's endpoints.
+TEST(BusIpcTest, ASecondBrokerCannotTakeOverLiveIpcEndpointsInAPrivateFolder) {
+  std::string dir = testing::make_temp_dir("nightshift-ipc");
+  std::string yaml = "bus:\n";
+  for (const char* key : {"events_in", "events_out", "jobs_in", "jobs_out", "results_in",
+                          "results_out", "control"}) {
+    yaml += std::string("  ") + key + ": ipc://" + dir + "/bus/" + key + "\n";
+  }
+  auto bus = testing::make_test_bus(yaml);
+  auto start = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::nightshift_binary(), "--config", bus.config_path});
+    return std::make_unique<ChildProcess>(args);
+  };
+  auto first = start({"broker"});
+  ASSERT_TRUE(first->wait_for_output("broker up", 5s)) << first->stderr_text();
+  struct stat st {};
+  ASSERT_EQ(stat((dir + "/bus").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+
+  auto second = start({"broker"});
+  EXPECT_EQ(second->wait(10s), 1);
+  EXPECT_NE(second->stderr_text().find("cannot bind ipc://" + dir +
+                                       "/bus/events_in: Address already in use"),
+            std::string::npos)
+      << second->stderr_text();
+  auto stats = start({"broker", "--stats"});
+  ASSERT_EQ(stats->wait(10s), 0) << "the first broker lost its endpoints: "
+                                 << stats->stderr_text();
+
+  // kill -9 leaves the socket files behind; a new broker binds over them.
+  first->signal(SIGKILL);
+  first->wait(5s);
+  auto third = start({"broker"});
+  EXPECT_TRUE(third->wait_for_output("broker up", 5s)) << third->stderr_text();
+  EXPECT_EQ(third->stop(), 0);
 }
 
 TEST_F(BusTest, JobsAndResultsFlowThroughThePipelineDevices) {

@@ -214,6 +214,34 @@ TEST(Config, EndpointsMustHaveATransport) {
   EXPECT_NE(loaded.error().find("must start with tcp://"), std::string::npos);
 }
 
+// The single-host bus is private by default: ipc sockets in one folder beside
+// the default results database (the binder makes it 0700), none on TCP.
+TEST(Config, DefaultBusIsIpcInAFolderBesideTheResultsDatabase) {
+  Config defaults;
+  const std::string folder =
+      (std::filesystem::path(defaults.storage.results_db).parent_path() / "bus").string();
+  for (const std::string* endpoint :
+       {&defaults.bus.events_in, &defaults.bus.events_out, &defaults.bus.jobs_in,
+        &defaults.bus.jobs_out, &defaults.bus.results_in, &defaults.bus.results_out,
+        &defaults.bus.control, &defaults.fetcher.dataset_endpoint}) {
+    ASSERT_EQ(endpoint->rfind("ipc://", 0), 0u) << *endpoint;
+    EXPECT_EQ(std::filesystem::path(endpoint->substr(6)).parent_path().string(), folder)
+        << *endpoint;
+  }
+}
+
+TEST(Config, AnIpcPathTooLongForASocketIsAnErrorNamingIt) {
+  const std::string path = "/tmp/" + std::string(103, 'x');  // 108 bytes: one too many
+  auto loaded = load_config_text("bus:\n  control: ipc://" + path + "\n", "b.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("b.yaml:2: bus.control: endpoint 'ipc://" + path +
+                                "': the path is 108 bytes, longer than an ipc socket allows (107)"),
+            std::string::npos)
+      << loaded.error();
+  EXPECT_TRUE(load_config_text("bus:\n  control: ipc://" + path.substr(1) + "\n", "b.yaml"))
+      << "107 bytes fit";
+}
+
 TEST(Config, AnEntryListedTwiceIsRejectedWithItsLine) {
   auto loaded = load_config_text("symbols: [AAA, BBB]\nhorizons:\n  - 1\n  - 3\n  - 1\n", "d.yaml");
   ASSERT_FALSE(loaded);

@@ -9,6 +9,7 @@
 #include <thread>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "broker/dataset_client.h"
 #include "broker/dataset_protocol.h"
@@ -96,6 +97,19 @@ TEST_F(DatasetServiceTest, AYearOfMinuteBarsCrossesInParts) {
 
 TEST_F(DatasetServiceTest, MalformedRequestsGetAnErrorAndTheServiceLivesOn) {
   zmq::context_t context(1);
+  // Frames without the REQ envelope (a REP socket could be wedged by these):
+  // dropped, counted, no reply.
+  zmq::socket_t dealer(context, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(bus_.config.fetcher.dataset_endpoint);
+  std::this_thread::sleep_for(100ms);
+  (void)dealer.send(zmq::str_buffer("dataset.request"), zmq::send_flags::sndmore);
+  (void)dealer.send(zmq::str_buffer("\x93garbage"), zmq::send_flags::none);
+  for (int i = 0; i < 100; ++i) (void)dealer.send(zmq::str_buffer("x"), zmq::send_flags::sndmore);
+  (void)dealer.send(zmq::str_buffer("x"), zmq::send_flags::none);
+  zmq::pollitem_t nothing{dealer.handle(), 0, ZMQ_POLLIN, 0};
+  EXPECT_EQ(zmq::poll(&nothing, 1, 300ms), 0) << "a message without an envelope got a reply";
+
   auto socket = bus::connect_socket(context, zmq::socket_type::req,
                                     bus_.config.fetcher.dataset_endpoint, bus_.config.bus);
   ASSERT_TRUE(socket.ok());
@@ -117,6 +131,11 @@ TEST_F(DatasetServiceTest, MalformedRequestsGetAnErrorAndTheServiceLivesOn) {
   ASSERT_TRUE(dataset.ok()) << dataset.error();
   EXPECT_EQ((*dataset).bars->size(), 31u);
   EXPECT_EQ(fetcher_->stop(), 0);
+  EXPECT_NE(fetcher_->stderr_text().find("dropped a dataset request of 2 frames"),
+            std::string::npos)
+      << fetcher_->stderr_text();
+  EXPECT_NE(fetcher_->stderr_text().find("2 dropped"), std::string::npos)
+      << fetcher_->stderr_text();
 }
 
 TEST(DatasetClient, TimesOutThenRecoversWithAFreshSocket) {
