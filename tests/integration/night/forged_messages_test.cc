@@ -21,6 +21,7 @@
 #include "broker/bus.h"
 #include "schema/results_store.h"
 #include "schema/topics.h"
+#include "tests/integration/night/night_helpers.h"
 #include "tests/support/child_process.h"
 
 namespace nightshift {
@@ -49,13 +50,6 @@ telemetry:
 constexpr int kJobs = 36;
 const std::string kRun = "night";
 const std::string kLastStudy = "ETHUSDT.1h.h3.logreg_l2";  // runs last (lowest priority)
-
-int64_t query(const testing::TestBus& bus, const std::string& sql) {
-  auto store = ResultsStore::open_read_only(bus.config.storage.results_db);
-  if (!store || !store->has_schema()) return -1;
-  auto n = store->db().query_int(sql);
-  return n ? *n : -1;
-}
 
 std::set<std::string> column(const testing::TestBus& bus, const std::string& sql) {
   std::set<std::string> out;
@@ -208,11 +202,11 @@ TEST(ForgedMessages, ANightRunStoresOnlyWhatItsRealWorkersProduced) {
                     kRun, "--workers", "2"});
   // The attack starts once the plan is recorded, before any result is.
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (query(bus, "SELECT COUNT(*) FROM runs WHERE run = '" + kRun + "'") != 1 &&
+  while (testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM runs WHERE run = '" + kRun + "'") != 1 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
-  ASSERT_EQ(query(bus, "SELECT COUNT(*) FROM runs WHERE run = '" + kRun + "'"), 1)
+  ASSERT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM runs WHERE run = '" + kRun + "'"), 1)
       << run.stdout_text() << run.stderr_text();
   Attacker attacker(bus.config.bus);
   // Repeated for a few seconds: a new publisher's first events are lost
@@ -231,9 +225,9 @@ TEST(ForgedMessages, ANightRunStoresOnlyWhatItsRealWorkersProduced) {
 
   // Every job done, with exactly one row, from an attempt the scheduler counted.
   const std::string r = "'" + kRun + "'";
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM jobs WHERE run = " + r + " AND state = 'done'"), kJobs);
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM trials WHERE run = " + r), kJobs);
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM jobs j JOIN trials t ON t.run = j.run AND "
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM jobs WHERE run = " + r + " AND state = 'done'"), kJobs);
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM trials WHERE run = " + r), kJobs);
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM jobs j JOIN trials t ON t.run = j.run AND "
                        "t.study = j.study AND t.trial = j.trial WHERE j.run = " + r +
                        " AND (t.attempt < 1 OR t.attempt > j.attempts)"),
             0);
@@ -242,12 +236,12 @@ TEST(ForgedMessages, ANightRunStoresOnlyWhatItsRealWorkersProduced) {
   for (const std::string& worker : column(bus, "SELECT DISTINCT worker FROM trials")) {
     EXPECT_TRUE(real_workers.count(worker)) << "a row from " << worker;
   }
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM trials WHERE json_extract(metrics, '$.auc') > 1 OR "
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM trials WHERE json_extract(metrics, '$.auc') > 1 OR "
                        "json_extract(metrics, '$.accuracy') > 1 OR "
                        "json_extract(metrics, '$.brier') < 0"),
             0);
   // One model per study, its artifact in the artifacts folder; nothing else.
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM models"), 4);
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM models"), 4);
   std::string artifacts = std::filesystem::canonical(bus.config.storage.artifacts_dir).string();
   for (const std::string& path : column(bus, "SELECT artifact_path FROM models")) {
     std::error_code ec;
@@ -257,14 +251,14 @@ TEST(ForgedMessages, ANightRunStoresOnlyWhatItsRealWorkersProduced) {
   }
   // No trace of the forgeries anywhere.
   for (const char* table : {"trials", "failures", "models", "jobs", "studies"}) {
-    EXPECT_EQ(query(bus, std::string("SELECT COUNT(*) FROM ") + table + " WHERE run <> " + r +
+    EXPECT_EQ(testing::query_db(bus.config.storage.results_db, std::string("SELECT COUNT(*) FROM ") + table + " WHERE run <> " + r +
                              " OR study LIKE '%..%' OR study LIKE 'NOPE%'"),
               0)
         << table;
   }
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM runs"), 1);
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM failures WHERE worker = 'evil/9'"), 0);
-  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM events WHERE topic LIKE '%ghost%' OR topic LIKE "
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM runs"), 1);
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM failures WHERE worker = 'evil/9'"), 0);
+  EXPECT_EQ(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM events WHERE topic LIKE '%ghost%' OR topic LIKE "
                        "'%..%' OR instr(body, 'evil') > 0"),
             0);
   // Refused where they arrived, and no stage crashed over it.

@@ -4,7 +4,6 @@
 // while the first run finishes untouched.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 
 #include "schema/results_store.h"
 #include "tests/integration/night/cli_run.h"
+#include "tests/integration/night/night_helpers.h"
 #include "tests/support/child_process.h"
 
 namespace nightshift {
@@ -47,24 +47,17 @@ std::vector<std::string> night_args(const testing::TestBus& bus, const std::stri
   return args;
 }
 
-int64_t query(const std::string& db, const std::string& sql) {
-  auto store = ResultsStore::open_read_only(db);
-  if (!store) return -1;
-  auto n = store->db().query_int(sql);
-  return n ? *n : -1;
-}
-
 // Starts the first run and waits until it has stored a result: mid-run.
 std::unique_ptr<ChildProcess> start_first_run(const testing::TestBus& bus) {
   auto args = night_args(bus, "run", "first");
   args.insert(args.begin(), testing::nightshift_binary());
   auto run = std::make_unique<ChildProcess>(args);
   auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (query(bus.config.storage.results_db, "SELECT COUNT(*) FROM trials") < 1 &&
+  while (testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM trials") < 1 &&
          std::chrono::steady_clock::now() < deadline && run->running()) {
     std::this_thread::sleep_for(50ms);
   }
-  EXPECT_GE(query(bus.config.storage.results_db, "SELECT COUNT(*) FROM trials"), 1)
+  EXPECT_GE(testing::query_db(bus.config.storage.results_db, "SELECT COUNT(*) FROM trials"), 1)
       << run->stdout_text() << run->stderr_text();
   return run;
 }
@@ -74,10 +67,10 @@ void expect_first_run_untouched(ChildProcess& run, const testing::TestBus& bus) 
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << run.stdout_text() << run.stderr_text();
   const std::string& db = bus.config.storage.results_db;
-  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM trials WHERE run = 'first'"), kJobs);
-  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM jobs WHERE run = 'first' AND state = 'done'"), kJobs);
-  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM runs"), 1);
-  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM trials WHERE run <> 'first'"), 0);
+  EXPECT_EQ(testing::query_db(db, "SELECT COUNT(*) FROM trials WHERE run = 'first'"), kJobs);
+  EXPECT_EQ(testing::query_db(db, "SELECT COUNT(*) FROM jobs WHERE run = 'first' AND state = 'done'"), kJobs);
+  EXPECT_EQ(testing::query_db(db, "SELECT COUNT(*) FROM runs"), 1);
+  EXPECT_EQ(testing::query_db(db, "SELECT COUNT(*) FROM trials WHERE run <> 'first'"), 0);
   for (const char* needle : {"restarted ", "exited unexpectedly"}) {
     EXPECT_EQ(run.stderr_text().find(needle), std::string::npos) << run.stderr_text();
   }
@@ -122,38 +115,10 @@ TEST(OneRun, ASecondRunOnTheSameEndpointsCannotStartItsBrokerAndTouchesNothing) 
       second, {"broker could not start", "Address already in use"}, 1);
   EXPECT_LT(second.took, 10s);
   // None of the second run's stages joined the first run's bus.
-  EXPECT_EQ(query(other.config.storage.results_db, "SELECT COUNT(*) FROM trials"), 0);
+  EXPECT_EQ(testing::query_db(other.config.storage.results_db, "SELECT COUNT(*) FROM trials"), 0);
   ASSERT_TRUE(first->running()) << "the first run ended before the refusal was checked";
 
   expect_first_run_untouched(*first, bus);
-}
-
-// Live processes (not zombies) whose command line contains `needle`, and
-// optionally whose parent is `parent`.
-std::vector<pid_t> processes_with(const std::string& needle, pid_t parent = 0) {
-  std::vector<pid_t> out;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* entry = readdir(proc)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0 || pid == getpid()) continue;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state = 0;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (state == 'Z' || (parent != 0 && ppid != parent)) continue;
-    std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
-  }
-  closedir(proc);
-  return out;
 }
 
 // kill -9 of the supervisor: its stages hold the run lock too (they inherit
@@ -163,20 +128,20 @@ std::vector<pid_t> processes_with(const std::string& needle, pid_t parent = 0) {
 TEST(OneRun, AResumeAfterAKilledSupervisorNeverOverlapsItsStages) {
   auto bus = testing::make_test_bus(kNightYaml);
   auto first = start_first_run(bus);
-  ASSERT_EQ(processes_with(" scheduler ", first->pid()).size(), 1u);
+  ASSERT_EQ(testing::processes_with(" scheduler ", first->pid()).size(), 1u);
   first->signal(SIGKILL);
   ASSERT_TRUE(first->wait(5s).has_value());
   auto deadline = std::chrono::steady_clock::now() + 2s;
-  while (!processes_with(bus.config_path).empty() && std::chrono::steady_clock::now() < deadline) {
+  while (!testing::processes_with(bus.config_path).empty() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
   }
-  ASSERT_TRUE(processes_with(bus.config_path).empty())
+  ASSERT_TRUE(testing::processes_with(bus.config_path).empty())
       << "a stage of the killed run lives on 2 s after its supervisor";
   auto resumed = testing::run_cli(night_args(bus, "resume", "first"), 120s);
   EXPECT_EQ(resumed.exit_code, 0) << resumed.describe();
   const std::string& db = bus.config.storage.results_db;
-  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM trials WHERE run = 'first'"), kJobs);
-  EXPECT_EQ(query(db, "SELECT COUNT(*) FROM jobs WHERE run = 'first' AND state = 'done'"), kJobs);
+  EXPECT_EQ(testing::query_db(db, "SELECT COUNT(*) FROM trials WHERE run = 'first'"), kJobs);
+  EXPECT_EQ(testing::query_db(db, "SELECT COUNT(*) FROM jobs WHERE run = 'first' AND state = 'done'"), kJobs);
 }
 
 }  // namespace

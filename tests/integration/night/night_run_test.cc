@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <dirent.h>
 
 #include <algorithm>
 #include <fstream>
@@ -17,10 +16,15 @@
 #include <thread>
 
 #include "schema/results_store.h"
+#include "tests/integration/night/night_helpers.h"
 #include "tests/support/child_process.h"
 
 namespace nightshift {
 namespace {
+
+int64_t query(const testing::TestBus& bus, const std::string& sql) {
+  return testing::query_db(bus.config.storage.results_db, sql);
+}
 
 using namespace std::chrono_literals;
 using testing::ChildProcess;
@@ -53,40 +57,6 @@ std::vector<std::string> run_argv(const testing::TestBus& bus, const std::string
   return argv;
 }
 
-int64_t query(const testing::TestBus& bus, const std::string& sql) {
-  auto store = ResultsStore::open_read_only(bus.config.storage.results_db);
-  if (!store) return -1;
-  auto n = store->db().query_int(sql);
-  return n ? *n : -1;
-}
-
-// Children of `parent` whose command line contains `needle`.
-std::vector<pid_t> children_matching(pid_t parent, const std::string& needle) {
-  std::vector<pid_t> out;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* entry = readdir(proc)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    if (ppid != parent || state == 'Z') continue;
-    std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
-    if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
-  }
-  closedir(proc);
-  return out;
-}
-
 void expect_exactly_once(const testing::TestBus& bus, const std::string& run, int64_t jobs) {
   EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM jobs WHERE run = '" + run + "'"), jobs);
   EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM trials WHERE run = '" + run + "'"), jobs);
@@ -107,27 +77,6 @@ void expect_exactly_once(const testing::TestBus& bus, const std::string& run, in
   EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM runs WHERE run = '" + run +
                            "' AND status = 'completed' AND done_jobs = " + std::to_string(jobs)),
             1);
-}
-
-// Live processes (not zombies) whose command line contains `needle`.
-std::vector<pid_t> processes_mentioning(const std::string& needle) {
-  std::vector<pid_t> out;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) return out;
-  while (dirent* entry = readdir(proc)) {
-    pid_t pid = static_cast<pid_t>(std::atoi(entry->d_name));
-    if (pid <= 0 || pid == getpid()) continue;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    auto close = line.rfind(')');
-    if (close == std::string::npos || line.substr(close + 2, 1) == "Z") continue;
-    std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string cmdline((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
-    if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
-  }
-  closedir(proc);
-  return out;
 }
 
 std::set<std::string> persisted_keys(const testing::TestBus& bus) {
@@ -227,7 +176,7 @@ TEST(NightRun, SigtermStopsCleanlyAndResumeRunsOnlyUnpersistedJobs) {
   // scheduler.grace_s is 5: running jobs (60 ms each) finish well inside it,
   // then the checkpoint is confirmed and the stages stop in order.
   EXPECT_LT(stop_took, 5s + 5s);
-  EXPECT_TRUE(processes_mentioning(bus.config_path).empty()) << "a stage outlived the supervisor";
+  EXPECT_TRUE(testing::processes_with(bus.config_path).empty()) << "a stage outlived the supervisor";
   EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'"), 1);
   auto persisted_before = persisted_keys(bus);
   ASSERT_LT(persisted_before.size(), 216u);
@@ -259,7 +208,7 @@ struct KilledOnce {
 
 void kill_once(KilledOnce& k, pid_t supervisor, const std::string& needle,
                const testing::TestBus& bus) {
-  auto live = children_matching(supervisor, needle);
+  auto live = testing::processes_with(needle, supervisor);
   if (k.pid == 0) {
     if (live.empty()) return;
     k.rows_at_kill = query(bus, "SELECT COUNT(*) FROM trials");
@@ -318,13 +267,13 @@ TEST(NightRun, ChaosKillsEveryStageYetEveryJobHasOneRow) {
     auto now = std::chrono::steady_clock::now();
     auto elapsed = now - started;
     ASSERT_LT(elapsed, 150s) << "run did not finish under chaos";
-    auto workers = children_matching(run.pid(), "night_test_worker");
+    auto workers = testing::processes_with("night_test_worker", run.pid());
     workers_seen.insert(workers.begin(), workers.end());
     int64_t rows = query(bus, "SELECT COUNT(*) FROM trials WHERE run = 'chaos'");
     if (!fetcher.at_20 && rows >= 20) fetcher.at_20 = now;
     if (!fetcher.at_26 && rows >= 20 + kFetcherRecoveryRows) fetcher.at_26 = now;
     if (fetcher.pid == 0 && rows >= 30) {
-      auto live = children_matching(run.pid(), " fetcher");
+      auto live = testing::processes_with(" fetcher", run.pid());
       if (!live.empty()) {
         fetcher.pid = live.front();
         kill(fetcher.pid, SIGSTOP);
@@ -410,14 +359,14 @@ TEST(NightRun, KillingTheSupervisorLeavesNoStageAlive) {
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_GE(query(bus, "SELECT COUNT(*) FROM trials"), 10);
-  auto children = children_matching(run.pid(), "");
+  auto children = testing::processes_with("", run.pid());
   ASSERT_GE(children.size(), 6u);  // broker, fetcher, persister, 2 workers, scheduler
-  ASSERT_EQ(children_matching(run.pid(), " scheduler ").size(), 1u);
+  ASSERT_EQ(testing::processes_with(" scheduler ", run.pid()).size(), 1u);
   run.signal(SIGKILL);
   ASSERT_TRUE(run.wait(5s).has_value());
   std::this_thread::sleep_for(2s);
   for (pid_t pid : children) EXPECT_FALSE(alive(pid)) << "stage pid " << pid << " outlived the supervisor";
-  EXPECT_TRUE(processes_mentioning(bus.config_path).empty()) << "a stage outlived the supervisor";
+  EXPECT_TRUE(testing::processes_with(bus.config_path).empty()) << "a stage outlived the supervisor";
 }
 
 // A job that never ends while its worker's heartbeats go on: the worker's
@@ -434,7 +383,7 @@ TEST(NightRun, AHungJobEndsItsWorkerAndIsSkippedAfterMaxAttempts) {
   auto started = std::chrono::steady_clock::now();
   while (!(status = run.wait(100ms))) {
     ASSERT_LT(std::chrono::steady_clock::now() - started, 60s) << run.stdout_text() << run.stderr_text();
-    auto workers = children_matching(run.pid(), "night_test_worker");
+    auto workers = testing::processes_with("night_test_worker", run.pid());
     workers_seen.insert(workers.begin(), workers.end());
   }
   auto took = std::chrono::steady_clock::now() - started;
@@ -465,7 +414,7 @@ TEST(NightRun, ASchedulerKilledThreeTimesEndsTheRunWithThatCause) {
   auto started = std::chrono::steady_clock::now();
   while (!(status = run.wait(100ms))) {
     ASSERT_LT(std::chrono::steady_clock::now() - started, 60s) << run.stdout_text() << run.stderr_text();
-    for (pid_t pid : children_matching(run.pid(), " scheduler ")) {
+    for (pid_t pid : testing::processes_with(" scheduler ", run.pid())) {
       // Each one lives long enough to send jobs, so it is a restart that
       // failed, not a crash loop at start.
       if (killed.count(pid) || query(bus, "SELECT COUNT(*) FROM trials") < 3 * static_cast<int64_t>(killed.size() + 1)) continue;
@@ -481,7 +430,7 @@ TEST(NightRun, ASchedulerKilledThreeTimesEndsTheRunWithThatCause) {
   EXPECT_NE(last.find("nightshift: scheduler killed by signal 9 (Killed) 3 times within "),
             std::string::npos) << err;
   EXPECT_NE(last.find("giving up on the run"), std::string::npos) << last;
-  EXPECT_TRUE(processes_mentioning(bus.config_path).empty()) << "a stage outlived the run";
+  EXPECT_TRUE(testing::processes_with(bus.config_path).empty()) << "a stage outlived the run";
 }
 
 }  // namespace
