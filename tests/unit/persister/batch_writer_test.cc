@@ -5,33 +5,16 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "tests/support/result_rows.h"
+
 namespace nightshift::persister {
 namespace {
 
-std::string temp_db() {
-  char dir[] = "/tmp/nightshift-persister-XXXXXX";
-  EXPECT_NE(mkdtemp(dir), nullptr);
-  return std::string(dir) + "/nightshift.db";
-}
+std::string temp_db() { return testing::temp_results_db(); }
 
 JobResult result(const std::string& study, int64_t trial, uint32_t attempt = 1,
                  ResultStatus status = ResultStatus::ok) {
-  JobResult r;
-  r.key = JobKey{"r1", study, trial};
-  r.attempt = attempt;
-  r.status = status;
-  r.reason = r.status == nightshift::ResultStatus::ok ? "" : "boom";
-  r.worker = "host/1";
-  r.params = {{"C", 0.5}};
-  r.metrics = {{"auc", 0.6}};
-  r.folds = {FoldMetrics{{{"auc", 0.61}}, 100, 20}};
-  r.wall_s = 1.5;
-  if (trial < 0) {
-    r.promoted = true;
-    r.gates = {{"min_auc", "pass"}};
-    r.artifact_path = "models/x.bin";
-  }
-  return r;
+  return testing::sample_result(study, trial, attempt, status);
 }
 
 int64_t count(ResultsStore& store, const std::string& sql) { return *store.db().query_int(sql); }

@@ -17,31 +17,18 @@
 #include <unistd.h>
 
 #include "schema/migrations.h"
+#include "tests/support/result_rows.h"
 
 namespace nightshift {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_db() {
-  char dir[] = "/tmp/nightshift-results-store-XXXXXX";
-  EXPECT_NE(mkdtemp(dir), nullptr);
-  return std::string(dir) + "/nightshift.db";
-}
+std::string temp_db() { return testing::temp_results_db(); }
 
 JobResult result(const std::string& study, int64_t trial, uint32_t attempt = 1,
                  ResultStatus status = ResultStatus::ok) {
-  JobResult r;
-  r.key = JobKey{"r1", study, trial};
-  r.attempt = attempt;
-  r.status = status;
-  r.reason = status == ResultStatus::ok ? "" : "boom";
-  r.worker = "host/1";
-  r.params = {{"C", 0.5}};
-  r.metrics = {{"auc", 0.6}};
-  r.folds = {FoldMetrics{{{"auc", 0.61}}, 100, 20}};
-  r.wall_s = 1.5;
-  return r;
+  return testing::sample_result(study, trial, attempt, status);
 }
 
 // Writes `results` in one transaction; says whether each created its row.
