@@ -16,7 +16,8 @@ std::string local_key(const JobKey& key) { return key.study + "/" + std::to_stri
 // Metrics that are probabilities or fractions; every other one only finite,
 // log loss also not negative.
 bool unit_interval(const std::string& name) {
-  return name == "auc" || name == "accuracy" || name == "brier" || name == "auc_p_value";
+  return name == "auc" || name == "accuracy" || name == "brier" || name == "auc_p_value" ||
+         name == "auc_p_value_naive";
 }
 
 std::string metric_problem(const std::map<std::string, double>& metrics) {

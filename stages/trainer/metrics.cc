@@ -110,4 +110,73 @@ double auc_p_value(double auc, std::size_t positives, std::size_t negatives) {
   return 0.5 * std::erfc((auc - 0.5) / sd / std::sqrt(2.0));
 }
 
+namespace {
+
+// Mid-ranks (1-based) of `values`, ties sharing the mean of their ranks.
+std::vector<double> mid_ranks(const std::vector<double>& values) {
+  std::vector<std::size_t> order(values.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::vector<double> ranks(values.size());
+  for (std::size_t i = 0; i < order.size();) {
+    std::size_t j = i;
+    while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]]) ++j;
+    const double rank = (static_cast<double>(i) + static_cast<double>(j)) / 2 + 1;
+    for (std::size_t k = i; k <= j; ++k) ranks[order[k]] = rank;
+    i = j + 1;
+  }
+  return ranks;
+}
+
+}  // namespace
+
+HoldoutAucTest holdout_auc_test(const Eigen::VectorXd& labels, const Eigen::VectorXd& probabilities,
+                                std::size_t horizon) {
+  HoldoutAucTest out;
+  const auto n = static_cast<std::size_t>(labels.size());
+  std::vector<double> all(n), pos, neg;
+  for (std::size_t t = 0; t < n; ++t) {
+    all[t] = probabilities(static_cast<Eigen::Index>(t));
+    (labels(static_cast<Eigen::Index>(t)) > 0.5 ? pos : neg).push_back(all[t]);
+  }
+  if (pos.empty() || neg.empty() || !std::all_of(all.begin(), all.end(), [](double v) { return std::isfinite(v); })) {
+    return out;
+  }
+  const double n1 = static_cast<double>(pos.size()), n0 = static_cast<double>(neg.size());
+  // A row's rank among all rows less its rank within its class counts the
+  // other class's rows below it (ties half): the placement values.
+  const std::vector<double> rank_all = mid_ranks(all), rank_pos = mid_ranks(pos), rank_neg = mid_ranks(neg);
+  std::vector<double> psi(n);
+  double auc = 0;
+  std::size_t ip = 0, in = 0;
+  for (std::size_t t = 0; t < n; ++t) {
+    if (labels(static_cast<Eigen::Index>(t)) > 0.5) {
+      psi[t] = (rank_all[t] - rank_pos[ip++]) / n0;  // V10: negatives below
+      auc += psi[t];
+    } else {
+      psi[t] = 1 - (rank_all[t] - rank_neg[in++]) / n1;  // V01: positives above
+    }
+  }
+  auc /= n1;
+  for (std::size_t t = 0; t < n; ++t) {
+    psi[t] = labels(static_cast<Eigen::Index>(t)) > 0.5 ? (psi[t] - auc) / n1 : (psi[t] - auc) / n0;
+  }
+  double independent = 0;
+  for (double v : psi) independent += v * v;
+  double hac = independent;
+  for (std::size_t lag = 1; lag < horizon && lag < n; ++lag) {
+    double sum = 0;
+    for (std::size_t t = 0; t + lag < n; ++t) sum += psi[t] * psi[t + lag];
+    hac += 2 * sum;
+  }
+  out.auc = auc;
+  out.variance_ratio = independent > 0 ? std::max(1.0, hac / independent) : 1.0;
+  const double independent_sd = std::sqrt((n1 + n0 + 1.0) / (12.0 * n1 * n0));
+  out.z = (auc - 0.5) / (independent_sd * std::sqrt(out.variance_ratio));
+  out.naive_z = (auc - 0.5) / independent_sd;
+  out.p_value = 0.5 * std::erfc(out.z / std::sqrt(2.0));
+  out.naive_p_value = auc_p_value(auc, pos.size(), neg.size());
+  return out;
+}
+
 }  // namespace nightshift::trainer

@@ -118,10 +118,13 @@ Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec) {
   auto scored = fit_and_score(**model, data, train, holdout, &out.scaler);
   if (!scored) return scored.take_error();
   out.holdout_metrics = all_metrics(scored->labels, scored->probabilities);
-  // How likely the holdout AUC is by chance, for the max_auc_p_value gate.
-  const auto positives = static_cast<std::size_t>(scored->labels.sum());
-  out.holdout_metrics["auc_p_value"] = auc_p_value(out.holdout_metrics["auc"], positives,
-                                                   static_cast<std::size_t>(scored->labels.size()) - positives);
+  // How likely the holdout AUC is by chance, labels overlapping by H-1 bars
+  // (metrics.h): the max_auc_p_value gate and the run's FDR use auc_p_value.
+  const HoldoutAucTest test = holdout_auc_test(scored->labels, scored->probabilities, spec.horizon);
+  out.holdout_metrics["auc_p_value"] = test.p_value;
+  out.holdout_metrics["auc_p_value_naive"] = test.naive_p_value;
+  out.holdout_metrics["auc_z"] = test.z;
+  out.holdout_metrics["auc_variance_ratio"] = test.variance_ratio;
   out.model = std::move(*model);
   out.train_rows = train.front().size();
   out.holdout_rows = holdout.size();
