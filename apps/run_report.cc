@@ -14,6 +14,11 @@ std::string auc_text(const std::optional<double>& auc) {
   return auc ? fmt::format("{:.3f}", *auc) : std::string("-");
 }
 
+std::string p_text(const std::optional<double>& p) {
+  if (!p) return "-";
+  return *p < 1e-4 ? fmt::format("{:.0e}", *p) : fmt::format("{:.4f}", *p);
+}
+
 std::string short_params(const std::string& json) {
   auto parsed = nlohmann::json::parse(json, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) return "-";
@@ -23,6 +28,15 @@ std::string short_params(const std::string& json) {
     out += (out.empty() ? "" : " ") + fmt::format("{}={:.3g}", key, value.get<double>());
   }
   return out.empty() ? std::string("-") : out;
+}
+
+std::string promotion_line(const RunRow& r) {
+  if (!r.fdr_q) {
+    return "promotion: not decided yet (false-discovery control over the whole run when it completes)";
+  }
+  return fmt::format("promotion: {} studies tested on their holdout; Benjamini-Hochberg FDR q <= {} "
+                     "over the whole run, after the per-study gates",
+                     r.studies_tested.value_or(0), *r.fdr_q);
 }
 
 }  // namespace
@@ -60,14 +74,14 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
   if (!studies) return studies.take_error();
   std::size_t width = 5;
   for (const auto& s : *studies) width = std::max(width, s.study.size());
-  out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {}\n", "study", width, "best params",
-                     "cv auc", "holdout", "verdict");
+  out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {:>7}  {:>7}  {}\n", "study", width,
+                     "best params", "cv auc", "holdout", "p", "q", "verdict");
   int promoted = 0;
   for (const auto& s : *studies) {
     promoted += s.promoted.value_or(false);
-    out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {}\n", s.study, width,
+    out << fmt::format("{:<{}}  {:<26}  {:>6}  {:>7}  {:>7}  {:>7}  {}\n", s.study, width,
                        short_params(s.best_params), auc_text(s.cv_auc), auc_text(s.holdout_auc),
-                       s.verdict);
+                       p_text(s.p_value), p_text(s.q_value), s.verdict);
   }
   auto row = store.run(run);
   if (!row) return row.take_error();
@@ -76,6 +90,7 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
     out << fmt::format("run {} {}: {} of {} jobs done, {} skipped; {} of {} studies promoted\n",
                        r.run, wire_text(r.status), r.done_jobs, r.total_jobs, r.skipped_jobs, promoted,
                        studies->size());
+    out << promotion_line(r) << "\n";
   }
   out << "results database: " << config.storage.results_db
       << "\nmodel artifacts:  " << config.storage.artifacts_dir << "\n";
@@ -102,6 +117,11 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
   j["failed_attempts"] = counts->failed_attempts;
   j["models"] = counts->models;
   j["promoted"] = counts->promoted;
+  j["promotion"] = {{"decided", r.fdr_q.has_value()},
+                    {"fdr_q", r.fdr_q ? nlohmann::json(*r.fdr_q) : nlohmann::json()},
+                    {"studies_tested", r.studies_tested ? nlohmann::json(*r.studies_tested) : nlohmann::json()},
+                    {"gates_passed", counts->gates_passed},
+                    {"promoted", counts->promoted}};
   auto alerts = store.active_alerts();
   if (!alerts) return alerts.take_error();
   j["alerts"] = nlohmann::json::array();
@@ -121,6 +141,19 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
                      s["retried_results"].get<int64_t>(), s["failed_attempts"].get<int64_t>());
   out << fmt::format("  models: {} final fits, {} promoted\n", s["models"].get<int64_t>(),
                      s["promoted"].get<int64_t>());
+  if (s.contains("promotion")) {
+    const auto& p = s["promotion"];
+    if (p["decided"].get<bool>()) {
+      out << fmt::format("  promotion: {} studies tested, FDR q <= {} (Benjamini-Hochberg over the run); "
+                         "{} passed the per-study gates, {} promoted\n",
+                         p["studies_tested"].get<int64_t>(), p["fdr_q"].get<double>(),
+                         p["gates_passed"].get<int64_t>(), p["promoted"].get<int64_t>());
+    } else {
+      out << fmt::format("  promotion: not decided yet ({} of the final fits so far passed the "
+                         "per-study gates; FDR over the whole run when it completes)\n",
+                         p["gates_passed"].get<int64_t>());
+    }
+  }
   if (s.contains("persister_problem")) {
     out << "  persister: " << s["persister_problem"].get<std::string>() << "\n";
   }

@@ -7,3 +7,11 @@ target_compile_options(bench_trainer_vs_sklearn PRIVATE -O3)
 target_link_libraries(bench_trainer_vs_sklearn PRIVATE ns_trainer ns_fetcher)
 target_compile_definitions(bench_trainer_vs_sklearn PRIVATE
   TRAINER_PEER_SCRIPT="${CMAKE_CURRENT_LIST_DIR}/trainer_vs_sklearn_peer.py")
+
+# bench/false_promotions: null promotion rate, p-value calibration and power
+# of the promotion rules over many synthetic nights (not a speed benchmark;
+# the naive p-value is the peer printed beside the calibrated one).
+add_executable(bench_false_promotions ${CMAKE_CURRENT_LIST_DIR}/false_promotions.cc)
+nightshift_target(bench_false_promotions)
+target_compile_options(bench_false_promotions PRIVATE -O3)
+target_link_libraries(bench_false_promotions PRIVATE ns_trainer ns_fetcher ns_base)

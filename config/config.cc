@@ -19,6 +19,12 @@ void read_gates(ConfigReader r, PromotionGates& g) {
   r.field("max_brier", g.max_brier, 0, 1);
   r.field("min_acc", g.min_acc, 0, 1);
   r.field("max_auc_p_value", g.max_auc_p_value, 0, 1);
+  r.field("fdr_q", g.fdr_q, 0.0001, 1);
+  r.finish();
+}
+
+void read_cv(ConfigReader r, CvConfig& cv) {
+  r.choice("scheme", cv.scheme, {"purged_kfold", "walk_forward"});
   r.finish();
 }
 
@@ -111,9 +117,10 @@ void read_section(ConfigReader& r, Config& c) {
   r.field("num_workers", c.num_workers, 0, 1024);
   r.field("max_memory_per_process", c.max_memory_per_process, 0.05, 4096);
   r.field("memory_threshold", c.memory_threshold, 0.1, 1.0);
-  r.field("n_splits", c.n_splits, 2, 100);
+  r.field("n_splits", c.n_splits, kMinSplits, kMaxSplits);
   r.field("embargo_minutes", c.embargo_minutes, 0, 1'000'000);
-  r.field("holdout_fraction", c.holdout_fraction, 0.01, 0.9);
+  r.field("holdout_fraction", c.holdout_fraction, kMinHoldoutFraction, kMaxHoldoutFraction);
+  read_cv(r.section("cv"), c.cv);
   read_gates(r.section("promote_if"), c.promote_if);
   read_dashboard(r.section("dashboard"), c.dashboard);
   read_bus(r.section("bus"), c.bus);

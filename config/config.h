@@ -20,9 +20,26 @@ struct PromotionGates {
   double min_auc = 0.52;
   double max_brier = 0.26;
   double min_acc = 0.50;
-  // One-sided p-value of the holdout AUC under "no skill" (trainer/metrics.h):
-  // a small holdout passes min_auc by chance often; this gate does not let it.
+  // One-sided p-value of the holdout AUC under "no skill", calibrated for
+  // overlapping labels (trainer/metrics.h): a per-study cap.
   double max_auc_p_value = 0.05;
+  // False discovery rate over the run: a study is promoted when it passes
+  // the gates above and its Benjamini-Hochberg q-value over every tested
+  // study of the run is at most this (decided when the run completes).
+  double fdr_q = 0.05;
+};
+
+// The ranges a job accepts, shared by the config reader and the trainer, so
+// a config that validates never yields jobs every worker rejects.
+inline constexpr int kMinSplits = 2, kMaxSplits = 100;
+inline constexpr double kMinHoldoutFraction = 0.01, kMaxHoldoutFraction = 0.5;
+
+struct CvConfig {
+  // purged_kfold (default): every fold trains on both sides of its test
+  // fold, purged of overlapping labels, with embargo_minutes dropped after
+  // it; walk_forward: trains only on rows before the test fold, with
+  // embargo_minutes as a gap before it. See docs/trainer.md.
+  std::string scheme = "purged_kfold";
 };
 
 struct DashboardConfig {
@@ -90,6 +107,7 @@ struct Config {
   int n_splits = 5;
   int embargo_minutes = 30;
   double holdout_fraction = 0.2;
+  CvConfig cv;
   PromotionGates promote_if;
   DashboardConfig dashboard;
 

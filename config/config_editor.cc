@@ -25,7 +25,8 @@ promote_if:
   min_auc: 0.52
   max_brier: 0.26
   min_acc: 0.50
-  max_auc_p_value: 0.05       # the holdout AUC must be unlikely by chance
+  max_auc_p_value: 0.05       # the holdout AUC must be unlikely by chance (per study)
+  fdr_q: 0.05                 # false discovery rate over the whole run
 fetcher:
   history_days: 365           # how far back a dataset reaches, unless its timeframe is below
   history_days_by_timeframe: {1m: 29, 5m: 59, 15m: 59, 1d: 1825}   # Yahoo's limits; 5 y of 1d

@@ -171,6 +171,9 @@ struct JobResult {
   bool cache_hit = false;
   std::string data_fingerprint;
   std::optional<std::string> artifact_path;
+  // A final fit: whether every per-study gate passed. Promotion itself is
+  // decided over the whole run once it completes (false discovery rate;
+  // ResultsStore::decide_promotions), so this is a candidate, not a verdict.
   std::optional<bool> promoted;
   std::map<std::string, std::string> gates;  // gate -> "pass" / "fail: ..."
   // The job's token, echoed: the persister stores nothing without it.

@@ -1,7 +1,13 @@
 #include "schema/results_store.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "base/fdr.h"
 
 #include "schema/codec.h"
 #include "schema/json_columns.h"
@@ -82,7 +88,9 @@ Status ResultsStore::prepare_writes() {
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
            Item{&insert_model_,
                 "INSERT INTO models (run, study, artifact_path, promoted, gates, metrics, params, "
-                "persisted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING"},
+                "persisted_ns, gates_passed, p_value, decision) VALUES (?1, ?2, ?3, 0, ?5, ?6, "
+                "?7, ?8, ?4, ?9, 'pending: promotion is decided over the whole run when it "
+                "completes') ON CONFLICT DO NOTHING"},
            Item{&insert_event_,
                 "INSERT INTO events (ts_ns, topic, type, body) VALUES (?1, ?2, ?3, ?4)"},
        }) {
@@ -136,9 +144,79 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
   m.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.artifact_path);
   m.bind(4, r.promoted.value_or(false) ? 1 : 0).bind(5, json_object_text(r.gates));
   m.bind_unowned(6, json.metrics).bind_unowned(7, json.params).bind(8, ts_ns);
+  auto p = r.metrics.find("auc_p_value");
+  m.bind(9, p != r.metrics.end() ? std::optional<double>(p->second) : std::nullopt);
   st = m.run();
   if (!st) m.reset();
   return with_context(st, "storing model of " + job_key_text(r.key));
+}
+
+Status ResultsStore::decide_promotions(const std::string& run, double fdr_q) {
+  struct Candidate {
+    std::string study;
+    bool gates_passed = false;
+    double p = NAN;
+    std::string gates;
+  };
+  std::vector<Candidate> candidates;
+  {
+    auto select = db_.prepare(
+        "SELECT study, COALESCE(gates_passed, promoted), p_value, gates FROM models WHERE run = ?1 "
+        "ORDER BY study");
+    if (!select) return select.take_error();
+    select->bind(1, run);
+    while (true) {
+      auto has = select->step();
+      if (!has) return with_context(has.take_error(), "reading the models of run " + run);
+      if (!*has) break;
+      candidates.push_back({select->column_text(0), select->column_int(1) != 0,
+                            select->column_is_null(2) ? NAN : select->column_double(2),
+                            select->column_text(3)});
+    }
+  }
+  std::vector<double> p_values;
+  for (const auto& c : candidates) p_values.push_back(c.p);
+  const std::vector<double> q = benjamini_hochberg(p_values);
+  const auto tested = static_cast<int64_t>(
+      std::count_if(p_values.begin(), p_values.end(), [](double p) { return std::isfinite(p); }));
+  auto update = db_.prepare(
+      "UPDATE models SET q_value = ?3, promoted = ?4, decision = ?5, gates = ?6 "
+      "WHERE run = ?1 AND study = ?2");
+  if (!update) return update.take_error();
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const Candidate& c = candidates[i];
+    const bool fdr_pass = std::isfinite(q[i]) && q[i] <= fdr_q;
+    auto gates = nlohmann::json::parse(c.gates, nullptr, false);
+    if (!gates.is_object()) gates = nlohmann::json::object();
+    gates["fdr_q"] = std::isfinite(q[i])
+                         ? fmt::format("{}: q {:.4f} {} {:.4f} (BH over {} studies)",
+                                       fdr_pass ? "pass" : "fail", q[i], fdr_pass ? "<=" : ">", fdr_q,
+                                       tested)
+                         : std::string("fail: no holdout p-value");
+    const bool promoted = c.gates_passed && fdr_pass;
+    std::string decision;
+    if (promoted) {
+      decision = fmt::format("promoted: every gate passed, q {:.4f} <= {:.4f} (BH over {} studies)",
+                             q[i], fdr_q, tested);
+    } else {
+      for (const auto& [gate, verdict] : gates.items()) {
+        if (!verdict.is_string() || verdict.get<std::string>() == "pass") continue;
+        if (verdict.get<std::string>().rfind("pass:", 0) == 0) continue;
+        decision += (decision.empty() ? "not promoted: " : "; ") + gate + " " + verdict.get<std::string>();
+      }
+      if (decision.empty()) decision = "not promoted";
+    }
+    update->bind(1, run).bind(2, c.study);
+    update->bind(3, std::isfinite(q[i]) ? std::optional<double>(q[i]) : std::nullopt);
+    update->bind(4, promoted ? 1 : 0).bind(5, decision).bind(6, gates.dump());
+    auto st = update->run();
+    update->reset();
+    if (!st) return with_context(st, "deciding the promotion of " + run + "/" + c.study);
+  }
+  auto row = db_.prepare("UPDATE runs SET fdr_q = ?2, studies_tested = ?3 WHERE run = ?1");
+  if (!row) return row.take_error();
+  row->bind(1, run).bind(2, fdr_q).bind(3, tested);
+  return with_context(row->run(), "recording the promotion decision of run " + run);
 }
 
 Status ResultsStore::put_checkpoint(const RunCheckpoint& c, int64_t ts_ns) {

@@ -28,6 +28,10 @@ struct RunRow {
   int64_t total_jobs = 0;
   int64_t done_jobs = 0;
   int64_t skipped_jobs = 0;
+  // Set when the run completed and its promotions were decided: the FDR
+  // level and how many studies the family held (decide_promotions()).
+  std::optional<double> fdr_q;
+  std::optional<int64_t> studies_tested;
 };
 
 // One study's outcome, for the summary table.
@@ -37,6 +41,8 @@ struct StudyRow {
   std::optional<double> cv_auc;
   std::optional<double> holdout_auc;
   std::optional<bool> promoted;
+  std::optional<double> p_value;  // the holdout AUC test's (calibrated) p-value
+  std::optional<double> q_value;  // BH-adjusted over the run, once it completed
   std::string verdict;  // "promoted", the failed gates, or why there is no model
 };
 
@@ -47,6 +53,7 @@ struct RunCounts {
   int64_t failed_attempts = 0;  // failures rows
   int64_t models = 0;           // final fits stored
   int64_t promoted = 0;         // of those, promoted
+  int64_t gates_passed = 0;     // of those, passing the per-study gates
 };
 
 // An alert whose latest message says it is firing.
@@ -93,6 +100,12 @@ class ResultsStore {
   Status put_result(const JobResult& result, const ResultJson& json, int64_t ts_ns,
                     bool& inserted);
   Status put_checkpoint(const RunCheckpoint& checkpoint, int64_t ts_ns);
+  // The run's promotions, decided over all its final fits (call when it
+  // completed; idempotent, so a resumed run is decided over the whole run):
+  // Benjamini-Hochberg q-values of the studies' holdout p-values; a study is
+  // promoted when it passed the per-study gates and q <= fdr_q. Each model
+  // row keeps p, q and its decision; the run row keeps fdr_q and the count.
+  Status decide_promotions(const std::string& run, double fdr_q);
   Status put_event(std::string_view topic, std::string_view type, int64_t ts_ns,
                    std::string_view body);
   Status put_alert(std::string_view topic, int64_t ts_ns, const std::string& json);

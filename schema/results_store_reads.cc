@@ -24,12 +24,14 @@ Result<RunRow> read_run(const sql::Statement& s) {
   r.total_jobs = s.column_int(6);
   r.done_jobs = s.column_int(7);
   r.skipped_jobs = s.column_int(8);
+  if (!s.column_is_null(9)) r.fdr_q = s.column_double(9);
+  if (!s.column_is_null(10)) r.studies_tested = s.column_int(10);
   return r;
 }
 
 constexpr const char* kRunColumns =
     "SELECT run, status, config_path, started_ns, updated_ns, finished_ns, total_jobs, "
-    "done_jobs, skipped_jobs FROM runs ";
+    "done_jobs, skipped_jobs, fdr_q, studies_tested FROM runs ";
 
 std::optional<double> json_number(const std::string& text, const char* key) {
   auto parsed = nlohmann::json::parse(text, nullptr, false);
@@ -43,7 +45,8 @@ std::string failed_gates(const std::string& gates_json) {
   if (gates.is_discarded() || !gates.is_object()) return "rejected";
   std::string out;
   for (const auto& [gate, verdict] : gates.items()) {
-    if (verdict.is_string() && verdict.get<std::string>() != "pass") {
+    if (verdict.is_string() && verdict.get<std::string>() != "pass" &&
+        verdict.get<std::string>().rfind("pass:", 0) != 0) {
       out += (out.empty() ? "" : "; ") + gate + " " + verdict.get<std::string>();
     }
   }
@@ -151,7 +154,8 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
       "(SELECT COUNT(*) FROM trials WHERE run = ?1 AND attempt > 1), "
       "(SELECT COUNT(*) FROM failures WHERE run = ?1), "
       "(SELECT COUNT(*) FROM models WHERE run = ?1), "
-      "(SELECT COUNT(*) FROM models WHERE run = ?1 AND promoted = 1)");
+      "(SELECT COUNT(*) FROM models WHERE run = ?1 AND promoted = 1), "
+      "(SELECT COUNT(*) FROM models WHERE run = ?1 AND COALESCE(gates_passed, promoted) = 1)");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   auto has = stmt->step();
@@ -163,6 +167,7 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
   c.failed_attempts = stmt->column_int(2);
   c.models = stmt->column_int(3);
   c.promoted = stmt->column_int(4);
+  c.gates_passed = stmt->column_int(5);
   return c;
 }
 
@@ -195,7 +200,8 @@ Result<std::vector<StudyRow>> ResultsStore::studies(const std::string& run_id) {
       "  t.kind = 'trial' ORDER BY COALESCE(json_extract(t.metrics, '$.auc'), 0) DESC LIMIT 1),"
       " m.metrics, m.promoted, m.gates, "
       " (SELECT group_concat(DISTINCT reason) FROM jobs j WHERE j.run = s.run AND "
-      "  j.study = s.study AND j.state = 'skipped') "
+      "  j.study = s.study AND j.state = 'skipped'), "
+      " m.p_value, m.q_value, m.decision "
       "FROM studies s LEFT JOIN models m ON m.run = s.run AND m.study = s.study "
       "WHERE s.run = ?1 ORDER BY s.study");
   if (!stmt) return stmt.take_error();
@@ -212,7 +218,16 @@ Result<std::vector<StudyRow>> ResultsStore::studies(const std::string& run_id) {
     if (!stmt->column_is_null(3)) {
       row.holdout_auc = json_number(stmt->column_text(3), "auc");
       row.promoted = stmt->column_int(4) != 0;
-      row.verdict = *row.promoted ? "promoted" : failed_gates(stmt->column_text(5));
+      if (!stmt->column_is_null(7)) row.p_value = stmt->column_double(7);
+      if (!stmt->column_is_null(8)) row.q_value = stmt->column_double(8);
+      const std::string decision = stmt->column_is_null(9) ? "" : stmt->column_text(9);
+      if (*row.promoted) {
+        row.verdict = "promoted";
+      } else if (decision.rfind("pending", 0) == 0) {
+        row.verdict = "pending (decided when the run completes)";
+      } else {
+        row.verdict = failed_gates(stmt->column_text(5));
+      }
     } else if (!stmt->column_is_null(6)) {
       row.verdict = "skipped: " + stmt->column_text(6);
     } else {

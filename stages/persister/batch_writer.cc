@@ -48,6 +48,11 @@ Status BatchWriter::write(Pending& item, int64_t now_ns, CommitOutcome& outcome)
     ++outcome.checkpoints;
     auto st = store_.put_checkpoint(*checkpoint, now_ns);
     if (st && guard_ != nullptr) guard_->learn(*checkpoint);
+    // Every final fit of the run is in: promotions are decided over all of
+    // them (again, after a resume: over the whole run).
+    if (st && checkpoint->status == RunStatus::completed) {
+      st = store_.decide_promotions(checkpoint->run, fdr_q_);
+    }
     return st;
   }
   const auto& event = std::get<EventRecord>(item);

@@ -103,6 +103,11 @@ class BatchWriter {
   explicit BatchWriter(ResultsStore& store, ResultGuard* guard = nullptr)
       : store_(store), guard_(guard) {}
 
+  // A checkpoint that says its run completed also decides the run's
+  // promotions (ResultsStore::decide_promotions at promote_if.fdr_q), in the
+  // same transaction. Until this is set, the default level (0.05) applies.
+  void set_fdr_q(double fdr_q) { fdr_q_ = fdr_q; }
+
   void add(Pending item) { pending_.add(std::move(item)); }
   // Appends a whole batch (the persister's intake hands them over).
   void add(Batch batch);
@@ -119,6 +124,7 @@ class BatchWriter {
   Status write(Pending& item, int64_t now_ns, CommitOutcome& outcome);
 
   ResultsStore& store_;
+  double fdr_q_ = 0.05;
   ResultGuard* guard_;
   Batch pending_;
 };

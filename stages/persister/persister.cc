@@ -54,7 +54,9 @@ Persister::Persister(const config::Config& config, PersisterTuning tuning, const
       checkpointer_(std::move(checkpointer)),
       guard_(store_, run),
       batch_(store_, &guard_),
-      publisher_(std::move(publisher)) {}
+      publisher_(std::move(publisher)) {
+  batch_.set_fdr_q(config.promote_if.fdr_q);
+}
 
 Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
                                                     const config::Config& config,

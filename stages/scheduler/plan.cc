@@ -18,6 +18,8 @@ Job study_job(const config::Config& c, const std::string& run, const std::string
   job.horizon = static_cast<uint32_t>(horizon);
   job.model = model;
   job.source = c.fetcher.source;
+  // The config reader admits only the scheme names parse_wire knows.
+  job.cv.scheme = parse_wire<CvScheme>(c.cv.scheme).value_or(CvScheme::purged_kfold);
   job.cv.n_splits = static_cast<uint32_t>(c.n_splits);
   job.cv.embargo_minutes = static_cast<uint32_t>(c.embargo_minutes);
   job.cv.holdout_fraction = c.holdout_fraction;

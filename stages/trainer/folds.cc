@@ -10,12 +10,20 @@ void add_range(std::vector<RowRange>& out, std::size_t begin, std::size_t end) {
   if (end > begin) out.push_back(RowRange{begin, end});
 }
 
-// Training rows for one test fold, after purge (before it) and embargo (after it).
+// Training rows for one test fold, after purge and embargo.
+//  - purged k-fold: rows before the fold whose label window reaches into it
+//    are purged (t + H >= test.begin), and the embargo_bars rows after it
+//    are dropped;
+//  - walk-forward: only rows before the fold, and the embargo is a gap:
+//    the last training row is embargo_bars (>= H, so purged too) before it.
 std::vector<RowRange> training_ranges(std::size_t begin, std::size_t end, RowRange test,
                                       const CvSpec& spec) {
   std::vector<RowRange> train;
-  // Row t is kept when t + H < test.begin, i.e. t < test.begin - H.
-  std::size_t before_end = test.begin >= begin + spec.horizon ? test.begin - spec.horizon : begin;
+  const std::size_t gap = spec.scheme == CvScheme::walk_forward
+                              ? std::max(spec.horizon, spec.embargo_bars)
+                              : spec.horizon;
+  // Row t is kept when t + gap < test.begin, i.e. t < test.begin - gap.
+  std::size_t before_end = test.begin >= begin + gap ? test.begin - gap : begin;
   add_range(train, begin, before_end);
   if (spec.scheme == CvScheme::purged_kfold) {
     add_range(train, std::min(end, test.end + spec.embargo_bars), end);

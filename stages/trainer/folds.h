@@ -7,8 +7,10 @@
 //    [test_begin, test_end) is dropped;
 //  - embargo: the `embargo_bars` rows right after a test fold are dropped
 //    from training, because features there still overlap the test labels.
-// Walk-forward (the default) trains only on rows before the test fold, so
-// its embargo never bites; purged k-fold trains on both sides.
+// Purged k-fold (the night's default, cv.scheme) trains on both sides of the
+// test fold. Walk-forward trains only on rows before it; there the embargo
+// is a gap: the last training row ends embargo_bars (never fewer than H)
+// before the test fold, so the setting is applied by both schemes.
 #pragma once
 
 #include <cstddef>
@@ -35,7 +37,7 @@ struct Fold {
 };
 
 struct CvSpec {
-  CvScheme scheme = CvScheme::walk_forward;
+  CvScheme scheme = CvScheme::purged_kfold;
   int n_splits = 5;
   std::size_t horizon = 1;
   std::size_t embargo_bars = 1;

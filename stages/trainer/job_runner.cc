@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "stages/trainer/artifact.h"
 #include "stages/trainer/labels.h"
 #include "stages/trainer/model_registry.h"
@@ -79,11 +81,17 @@ Result<TrialSpec> trial_spec_for(const Job& job) {
   spec.model = job.model;
   spec.params = job.params;
   const CvPlan& cv = job.cv;
-  if (cv.n_splits < 2 || cv.n_splits > 100) {
-    return make_error(ErrorKind::invalid_input, "cv.n_splits must be in [2, 100]");
+  // The config reader's ranges (config/config.h): a valid config never
+  // yields a job every worker rejects.
+  if (cv.n_splits < config::kMinSplits || cv.n_splits > config::kMaxSplits) {
+    return make_error(ErrorKind::invalid_input, fmt::format("cv.n_splits must be in [{}, {}]",
+                                                            config::kMinSplits, config::kMaxSplits));
   }
-  if (!(cv.holdout_fraction > 0 && cv.holdout_fraction < 0.9)) {
-    return make_error(ErrorKind::invalid_input, "cv.holdout_fraction must be in (0, 0.9)");
+  if (!(cv.holdout_fraction >= config::kMinHoldoutFraction &&
+        cv.holdout_fraction <= config::kMaxHoldoutFraction)) {
+    return make_error(ErrorKind::invalid_input,
+                      fmt::format("cv.holdout_fraction must be in [{}, {}]", config::kMinHoldoutFraction,
+                                  config::kMaxHoldoutFraction));
   }
   spec.cv.scheme = cv.scheme;
   spec.cv.n_splits = static_cast<int>(cv.n_splits);

@@ -127,7 +127,7 @@ TEST(ResultsStore, RunReadsCountWhatWasStored) {
   JobResult final_fit = result("S", -1);
   final_fit.promoted = true;
   final_fit.gates = {{"min_auc", "pass"}};
-  final_fit.metrics = {{"holdout_auc", 0.66}, {"auc", 0.66}};
+  final_fit.metrics = {{"holdout_auc", 0.66}, {"auc", 0.66}, {"auc_p_value", 0.001}};
   final_fit.artifact_path = "models/x.bin";
   put(*store, {result("S", 0), best, retried, failed, other_run, final_fit});
   RunCheckpoint plan;  // studies are the plan's
@@ -156,6 +156,24 @@ TEST(ResultsStore, RunReadsCountWhatWasStored) {
   EXPECT_EQ(counts->retried_results, 1);
   EXPECT_EQ(counts->failed_attempts, 1);
   EXPECT_EQ(counts->models, 1);
+  EXPECT_EQ(counts->gates_passed, 1);
+  EXPECT_EQ(counts->promoted, 0);  // decided over the run once it completes
+  {
+    auto pending = reader->studies("r1");
+    ASSERT_TRUE(pending.ok()) << pending.error();
+    ASSERT_EQ(pending->size(), 1u);
+    EXPECT_FALSE(*(*pending)[0].promoted);
+    EXPECT_EQ((*pending)[0].verdict, "pending (decided when the run completes)");
+    EXPECT_EQ((*pending)[0].p_value, 0.001);
+  }
+  {
+    auto tx = sql::Transaction::begin(store->db());
+    ASSERT_TRUE(tx.ok());
+    ASSERT_TRUE(store->decide_promotions("r1", 0.05).ok());
+    ASSERT_TRUE(tx->commit().ok());
+  }
+  counts = reader->run_counts("r1");
+  ASSERT_TRUE(counts.ok()) << counts.error();
   EXPECT_EQ(counts->promoted, 1);
   auto persisted = reader->persisted_jobs("r1");
   ASSERT_TRUE(persisted.ok()) << persisted.error();
@@ -174,6 +192,87 @@ TEST(ResultsStore, RunReadsCountWhatWasStored) {
   EXPECT_EQ((*studies)[0].study, "S");
   ASSERT_TRUE((*studies)[0].promoted.has_value());
   EXPECT_TRUE(*(*studies)[0].promoted);
+}
+
+// Promotions are decided over every tested study of the run (Benjamini-
+// Hochberg), after the per-study gates; deciding again after more final fits
+// came in (a resumed run) decides over the whole run, not the new part.
+TEST(ResultsStore, PromotionsAreDecidedOverTheWholeRun) {
+  std::string path = temp_db();
+  auto store = ResultsStore::open_for_writing(path);
+  ASSERT_TRUE(store.ok()) << store.error();
+  auto final_fit = [](const std::string& study, double p, bool gates_pass) {
+    JobResult r = testing::sample_result(study, -1);
+    r.metrics = {{"auc", 0.6}, {"auc_p_value", p}};
+    r.promoted = gates_pass;
+    r.gates = {{"min_auc", gates_pass ? "pass" : "fail: 0.5100 < 0.5200"}, {"max_auc_p_value", "pass"}};
+    return r;
+  };
+  auto decide = [&] {
+    auto tx = sql::Transaction::begin(store->db());
+    ASSERT_TRUE(tx.ok());
+    RunCheckpoint done;
+    done.run = "r1";
+    done.status = RunStatus::completed;
+    ASSERT_TRUE(store->put_checkpoint(done, 9).ok());
+    ASSERT_TRUE(store->decide_promotions("r1", 0.05).ok());
+    ASSERT_TRUE(tx->commit().ok());
+  };
+  auto verdicts = [&] {
+    std::map<std::string, std::pair<bool, double>> out;
+    auto studies = store->studies("r1");
+    EXPECT_TRUE(studies.ok()) << studies.error();
+    auto stmt = store->db().prepare("SELECT study, promoted, q_value, decision FROM models WHERE run = 'r1'");
+    EXPECT_TRUE(stmt.ok());
+    while (*stmt->step()) out[stmt->column_text(0)] = {stmt->column_int(1) != 0, stmt->column_double(2)};
+    return out;
+  };
+  // p = 0.001, 0.02, 0.04, 0.3 (m = 4): q = 0.004, 0.04, 0.0533, 0.3.
+  put(*store, {final_fit("A", 0.001, true), final_fit("B", 0.02, true), final_fit("C", 0.04, true),
+               final_fit("D", 0.3, true), final_fit("E", 0.0001, false)});
+  // E has the smallest p but failed min_auc: tested (m = 5), never promoted.
+  // p sorted: E 0.0001, A 0.001, B 0.02, C 0.04, D 0.3 -> q 0.0005, 0.0025, 0.0333, 0.05, 0.3.
+  decide();
+  auto v = verdicts();
+  EXPECT_TRUE(v["A"].first);
+  EXPECT_TRUE(v["B"].first);
+  EXPECT_TRUE(v["C"].first);  // q = 0.05 <= 0.05
+  EXPECT_FALSE(v["D"].first);
+  EXPECT_FALSE(v["E"].first);
+  EXPECT_NEAR(v["B"].second, 0.02 * 5 / 3, 1e-12);
+  auto run = store->run("r1");
+  ASSERT_TRUE(run.ok() && *run);
+  EXPECT_EQ((*run)->fdr_q, 0.05);
+  EXPECT_EQ((*run)->studies_tested, 5);
+  auto decision_of = [&](const std::string& study) {
+    auto stmt = store->db().prepare("SELECT decision FROM models WHERE run = 'r1' AND study = ?1");
+    EXPECT_TRUE(stmt.ok());
+    stmt->bind(1, study);
+    return *stmt->step() ? stmt->column_text(0) : std::string();
+  };
+  EXPECT_NE(decision_of("D").find("fdr_q fail: q 0.3000 > 0.0500 (BH over 5 studies)"), std::string::npos)
+      << decision_of("D");
+  EXPECT_NE(decision_of("E").find("min_auc fail"), std::string::npos) << decision_of("E");
+  EXPECT_EQ(decision_of("A").rfind("promoted: every gate passed, q 0.0025", 0), 0u) << decision_of("A");
+
+  // Resumed: three more null-looking studies came in; the family is now 8 and
+  // C (p = 0.04) no longer makes it: q = 0.04 * 8 / 4 = 0.08.
+  put(*store, {final_fit("F", 0.5, true), final_fit("G", 0.7, true), final_fit("H", 0.9, true)});
+  decide();
+  v = verdicts();
+  EXPECT_TRUE(v["A"].first);
+  EXPECT_TRUE(v["B"].first);
+  EXPECT_FALSE(v["C"].first);
+  EXPECT_NEAR(v["C"].second, 0.08, 1e-12);
+  run = store->run("r1");
+  EXPECT_EQ((*run)->studies_tested, 8);
+  // A second final fit of a study (a redelivery or a retried final) does not
+  // change its verdict: the first row is the one judged.
+  auto again = final_fit("C", 0.00001, true);
+  again.attempt = 2;
+  EXPECT_EQ(put(*store, {again}), std::vector<bool>{false});
+  decide();
+  EXPECT_FALSE(verdicts()["C"].first);
 }
 
 TEST(ResultsStore, CheckpointRoundTripsThePlanAndStates) {

@@ -57,7 +57,7 @@ TEST(TrainerFolds, EmbargoGapIsExact) {
 
 TEST(TrainerFolds, WalkForwardTrainsOnlyOnThePastWithPurge) {
   const std::size_t horizon = 4;
-  auto folds = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, 8));
+  auto folds = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, horizon));
   ASSERT_TRUE(folds.ok());
   ASSERT_EQ(folds->size(), 5u);  // 6 blocks, first is training only
   std::size_t previous_end = 20;
@@ -70,6 +70,27 @@ TEST(TrainerFolds, WalkForwardTrainsOnlyOnThePastWithPurge) {
     EXPECT_LT(fold.train[0].end - 1 + horizon, fold.test.begin);
   }
   EXPECT_EQ(previous_end, 120u);
+}
+
+// The embargo is never silently ignored: in walk-forward it is a gap of
+// exactly embargo_bars rows between the last training row and the test fold.
+TEST(TrainerFolds, WalkForwardAppliesTheEmbargoAsAGap) {
+  const std::size_t horizon = 2;
+  for (std::size_t embargo : {2u, 5u, 9u}) {
+    auto folds = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, embargo));
+    ASSERT_TRUE(folds.ok());
+    for (const Fold& fold : *folds) {
+      ASSERT_EQ(fold.train.size(), 1u);
+      EXPECT_EQ(fold.train[0].end + embargo, fold.test.begin) << "embargo " << embargo;
+      for (std::size_t t = 0; t < 120; ++t) {
+        EXPECT_EQ(in_train(fold, t), t + embargo < fold.test.begin) << "row " << t;
+      }
+    }
+  }
+  // A wider embargo trains on fewer rows: the setting changes the folds.
+  auto narrow = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, 2));
+  auto wide = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, 9));
+  EXPECT_EQ((*narrow)[2].train_rows(), (*wide)[2].train_rows() + 7);
 }
 
 TEST(TrainerFolds, EmbargoBarsFromMinutesNeverBelowHorizon) {
