@@ -89,7 +89,7 @@ Status ResultsStore::prepare_writes() {
            Item{&insert_model_,
                 "INSERT INTO models (run, study, artifact_path, promoted, gates, metrics, params, "
                 "persisted_ns, gates_passed, p_value, decision) VALUES (?1, ?2, ?3, 0, ?5, ?6, "
-                "?7, ?8, ?4, ?9, 'pending: promotion is decided over the whole run when it "
+                "?7, ?8, ?4, json_extract(?6, '$.auc_p_value'), 'pending: promotion is decided over the whole run when it "
                 "completes') ON CONFLICT DO NOTHING"},
            Item{&insert_event_,
                 "INSERT INTO events (ts_ns, topic, type, body) VALUES (?1, ?2, ?3, ?4)"},
@@ -144,8 +144,6 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
   m.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.artifact_path);
   m.bind(4, r.promoted.value_or(false) ? 1 : 0).bind(5, json_object_text(r.gates));
   m.bind_unowned(6, json.metrics).bind_unowned(7, json.params).bind(8, ts_ns);
-  auto p = r.metrics.find("auc_p_value");
-  m.bind(9, p != r.metrics.end() ? std::optional<double>(p->second) : std::nullopt);
   st = m.run();
   if (!st) m.reset();
   return with_context(st, "storing model of " + job_key_text(r.key));

@@ -35,7 +35,33 @@ TEST(BatchWriter, RedeliveredResultsKeepExactlyOneRow) {
   ASSERT_TRUE(batch.commit(2).ok());
   EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials"), 2);
   EXPECT_EQ(count(*store, "SELECT attempt FROM trials WHERE trial = 0"), 1);
-  EXPECT_EQ(count(*store, "SELECT promoted FROM models"), 1);
+  EXPECT_EQ(count(*store, "SELECT gates_passed FROM models"), 1);
+  EXPECT_EQ(count(*store, "SELECT promoted FROM models"), 0);  // until the run completes
+}
+
+// A checkpoint saying the run completed decides its promotions in the same
+// transaction: the final fit's p-value against the run's FDR level.
+TEST(BatchWriter, ACompletedCheckpointDecidesThePromotions) {
+  for (double fdr_q : {0.05, 0.001}) {
+    auto store = ResultsStore::open_for_writing(temp_db());
+    ASSERT_TRUE(store.ok()) << store.error();
+    BatchWriter batch(*store);
+    batch.set_fdr_q(fdr_q);
+    JobResult final_fit = result("S", -1);
+    final_fit.metrics = {{"auc", 0.6}, {"auc_p_value", 0.01}};
+    batch.add(final_fit);
+    RunCheckpoint running;
+    running.run = "r1";
+    batch.add(running);
+    ASSERT_TRUE(batch.commit(1).ok());
+    EXPECT_EQ(count(*store, "SELECT promoted FROM models"), 0);
+    RunCheckpoint completed = running;
+    completed.status = RunStatus::completed;
+    batch.add(completed);
+    ASSERT_TRUE(batch.commit(2).ok());
+    EXPECT_EQ(count(*store, "SELECT promoted FROM models"), fdr_q >= 0.01 ? 1 : 0) << fdr_q;
+    EXPECT_EQ(count(*store, "SELECT studies_tested FROM runs WHERE run = 'r1'"), 1);
+  }
 }
 
 // The persister gathers before it commits: many deliveries of the same jobs
