@@ -113,6 +113,23 @@ TEST(Config, WrongTypeAndOutOfRangeAreReportedTogether) {
   EXPECT_NE(loaded.error().find("unknown timeframe '2h'"), std::string::npos);
 }
 
+// A config that validates never yields jobs every worker rejects: the
+// holdout and fold ranges are the ones the trainer accepts (config.h), and
+// the CV scheme is one the wire knows.
+TEST(Config, CvRangesAndSchemeAreWhatAJobAccepts) {
+  auto loaded = load_config_text("holdout_fraction: 0.9\ncv:\n  scheme: kfold\n", "c.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("c.yaml:1: holdout_fraction: 0.9 is out of range"), std::string::npos)
+      << loaded.error();
+  EXPECT_NE(loaded.error().find("c.yaml:3: cv.scheme"), std::string::npos) << loaded.error();
+  auto edges = load_config_text("holdout_fraction: 0.5\nn_splits: 100\ncv:\n  scheme: walk_forward\n"
+                                "promote_if:\n  fdr_q: 1\n", "c.yaml");
+  ASSERT_TRUE(edges) << edges.error();
+  EXPECT_EQ(edges->cv.scheme, "walk_forward");
+  EXPECT_DOUBLE_EQ(edges->holdout_fraction, kMaxHoldoutFraction);
+  EXPECT_FALSE(load_config_text("promote_if:\n  fdr_q: 0\n", "c.yaml"));
+}
+
 TEST(Config, PipelineHighWaterMarkMustLetAMessageThrough) {
   auto loaded = load_config_text("bus:\n  pipeline_hwm: 0\n", "c.yaml");
   ASSERT_FALSE(loaded);

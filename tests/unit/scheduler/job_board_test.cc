@@ -36,6 +36,22 @@ TEST(Plan, StudiesHaveTrialsThenABlockedFinalInVolumeOrder) {
   EXPECT_NE(jobs[1].job.params.at("C"), 1.0);
 }
 
+// cv.scheme and the CV settings reach every job: a setting the night
+// accepted is one the worker applies.
+TEST(Plan, JobsCarryTheConfiguredCv) {
+  for (const char* scheme : {"purged_kfold", "walk_forward"}) {
+    config::Config c = small_config();
+    c.cv.scheme = scheme;
+    c.embargo_minutes = 45;
+    c.holdout_fraction = 0.3;
+    for (const auto& j : plan_run(c, "r1")) {
+      EXPECT_EQ(wire_text(j.job.cv.scheme), std::string(scheme));
+      EXPECT_EQ(j.job.cv.embargo_minutes, 45u);
+      EXPECT_EQ(j.job.cv.holdout_fraction, 0.3);
+    }
+  }
+}
+
 TEST(Plan, ARepeatedConfigEntryPlansEachStudyOnce) {
   config::Config c = small_config();
   c.symbols = {"AAA", "BBB", "AAA"};  // the loader rejects this; the plan survives it anyway

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "stages/trainer/folds.h"
+#include "stages/trainer/job_runner.h"
 
 namespace nightshift::trainer {
 namespace {
@@ -91,6 +92,35 @@ TEST(TrainerFolds, WalkForwardAppliesTheEmbargoAsAGap) {
   auto narrow = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, 2));
   auto wide = make_folds(0, 120, spec(CvScheme::walk_forward, horizon, 9));
   EXPECT_EQ((*narrow)[2].train_rows(), (*wide)[2].train_rows() + 7);
+}
+
+// What the config admits, a job accepts, and nothing beyond it: the config
+// reader and trial_spec_for share their ranges (config/config.h).
+TEST(TrainerFolds, JobsAcceptExactlyTheConfigsRanges) {
+  Job job;
+  job.horizon = 1;
+  job.timeframe = "1h";
+  job.model = "logreg_l2";
+  job.cv.scheme = CvScheme::walk_forward;
+  for (double fraction : {config::kMinHoldoutFraction, 0.2, config::kMaxHoldoutFraction}) {
+    for (uint32_t splits : {uint32_t(config::kMinSplits), uint32_t(config::kMaxSplits)}) {
+      job.cv.holdout_fraction = fraction;
+      job.cv.n_splits = splits;
+      auto spec = trial_spec_for(job);
+      ASSERT_TRUE(spec.ok()) << fraction << " " << splits << ": " << spec.error();
+      EXPECT_EQ(spec->cv.scheme, CvScheme::walk_forward);
+    }
+  }
+  job.cv.n_splits = 5;
+  for (double fraction : {0.0, 0.009, 0.51, 0.9}) {
+    job.cv.holdout_fraction = fraction;
+    auto spec = trial_spec_for(job);
+    ASSERT_FALSE(spec.ok()) << fraction;
+    EXPECT_NE(spec.error().find("cv.holdout_fraction must be in [0.01, 0.5]"), std::string::npos) << spec.error();
+  }
+  job.cv.holdout_fraction = 0.2;
+  job.cv.n_splits = 101;
+  EXPECT_FALSE(trial_spec_for(job).ok());
 }
 
 TEST(TrainerFolds, EmbargoBarsFromMinutesNeverBelowHorizon) {
