@@ -178,6 +178,10 @@ TEST(NightRun, SigtermStopsCleanlyAndResumeRunsOnlyUnpersistedJobs) {
   EXPECT_LT(stop_took, 5s + 5s);
   EXPECT_TRUE(testing::processes_with(bus.config_path).empty()) << "a stage outlived the supervisor";
   EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM runs WHERE status = 'interrupted'"), 1);
+  // Promotion waits for the whole run: nothing is promoted yet.
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM models WHERE promoted = 1"), 0);
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM runs WHERE fdr_q IS NULL"), 1);
+  const int64_t models_before = query(bus, "SELECT COUNT(*) FROM models");
   auto persisted_before = persisted_keys(bus);
   ASSERT_LT(persisted_before.size(), 216u);
 
@@ -186,6 +190,15 @@ TEST(NightRun, SigtermStopsCleanlyAndResumeRunsOnlyUnpersistedJobs) {
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, 0) << resume.stdout_text() << resume.stderr_text();
   expect_exactly_once(bus, "night", 216);
+  // Decided once the resumed run completed, over every study of the run
+  // (those whose final fit came before the SIGTERM too).
+  const int64_t models = query(bus, "SELECT COUNT(*) FROM models WHERE run = 'night'");
+  EXPECT_EQ(query(bus, "SELECT studies_tested FROM runs WHERE run = 'night'"), models);
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM models WHERE decision LIKE 'pending%'"), 0);
+  EXPECT_EQ(query(bus, "SELECT COUNT(*) FROM models WHERE promoted = 1"),
+            query(bus, "SELECT COUNT(*) FROM models WHERE gates_passed = 1"));
+  EXPECT_GT(query(bus, "SELECT COUNT(*) FROM models WHERE promoted = 1"), 0);
+  std::cout << "[ figures  ] final fits before SIGTERM: " << models_before << " of " << models << "\n";
   // Counted: no job handled after the resume had a stored result before it.
   auto second = handled_jobs(second_log);
   std::size_t reran = 0;

@@ -70,6 +70,7 @@ ns::JobResult answer(const ns::Job& job, const Options& options, const std::stri
   if (job.kind == nightshift::JobKind::final_fit) {
     bool pass = auc >= 0.52;
     r.promoted = pass;
+    r.metrics["auc_p_value"] = pass ? 0.001 : 0.5;
     r.gates = {{"min_auc", pass ? "pass" : "fail: auc below 0.52"}};
     r.artifact_path = write_artifact(artifacts_dir, job);
   }
