@@ -132,7 +132,7 @@ void run_study(Study& s, const ns::config::Config& config, int trials) {
   s.z = m.at("auc_z");
   // z with rows taken as independent: the same AUC over the unscaled sd.
   s.naive_z = s.z * std::sqrt(m.at("auc_variance_ratio"));
-  s.gates_passed = tr::judge_gates(m, config.promote_if).promoted;
+  s.gates_passed = tr::judge_gates(m, config.promote_if).passed;
   s.ok = true;
 }
 

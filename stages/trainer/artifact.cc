@@ -47,7 +47,8 @@ FeatureSpec spec_from_json(const json& j) {
 json info_to_json(const ArtifactInfo& i) {
   return {{"run", i.run}, {"study", i.study}, {"source", i.source}, {"symbol", i.symbol},
           {"timeframe", i.timeframe}, {"horizon", i.horizon}, {"data_fingerprint", i.data_fingerprint},
-          {"metrics", i.metrics}, {"gates", i.gates}, {"promoted", i.promoted},
+          {"metrics", i.metrics}, {"gates", i.gates}, {"gates_passed", i.gates_passed},
+          {"promotion", "decided over the run: models.promoted in the results database"},
           {"train_rows", i.train_rows}, {"holdout_rows", i.holdout_rows}};
 }
 
@@ -62,7 +63,8 @@ ArtifactInfo info_from_json(const json& j) {
   i.data_fingerprint = j.at("data_fingerprint").get<std::string>();
   i.metrics = j.at("metrics").get<std::map<std::string, double>>();
   i.gates = j.at("gates").get<std::map<std::string, std::string>>();
-  i.promoted = j.at("promoted").get<bool>();
+  // Artifacts written before run-wide promotion called it "promoted".
+  i.gates_passed = (j.contains("gates_passed") ? j.at("gates_passed") : j.at("promoted")).get<bool>();
   i.train_rows = j.at("train_rows").get<std::size_t>();
   i.holdout_rows = j.at("holdout_rows").get<std::size_t>();
   return i;

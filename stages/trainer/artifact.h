@@ -29,7 +29,10 @@ struct ArtifactInfo {
   std::string data_fingerprint;
   std::map<std::string, double> metrics;      // holdout metrics
   std::map<std::string, std::string> gates;   // gate -> verdict
-  bool promoted = false;
+  // Every per-study gate passed. Whether the model was promoted is decided
+  // over the whole run afterwards and lives in the results database
+  // (models.promoted, .q_value, .decision), not in the artifact.
+  bool gates_passed = false;
   std::size_t train_rows = 0, holdout_rows = 0;
 };
 

@@ -55,10 +55,10 @@ void finish_final(const Job& job, const std::string& fingerprint, FinalFit& fit,
   GateVerdict verdict = judge_gates(fit.holdout_metrics, config.promote_if);
   result.metrics = fit.holdout_metrics;
   result.gates = verdict.gates;
-  result.promoted = verdict.promoted;
+  result.promoted = verdict.passed;  // on the wire: "passed the gates"
   Artifact artifact;
   artifact.info = {job.key.run, job.key.study, job.source, job.symbol, job.timeframe, job.horizon,
-                   fingerprint, fit.holdout_metrics, verdict.gates, verdict.promoted,
+                   fingerprint, fit.holdout_metrics, verdict.gates, verdict.passed,
                    fit.train_rows, fit.holdout_rows};
   artifact.feature_names = features.names;
   artifact.scaler = fit.scaler;

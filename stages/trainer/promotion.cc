@@ -28,8 +28,8 @@ GateVerdict judge_gates(const std::map<std::string, double>& holdout_metrics,
   v.gates["min_acc"] = verdict(metric(holdout_metrics, "accuracy"), gates.min_acc, true);
   v.gates["max_auc_p_value"] =
       verdict(metric(holdout_metrics, "auc_p_value"), gates.max_auc_p_value, false);
-  v.promoted = true;
-  for (const auto& [gate, result] : v.gates) v.promoted = v.promoted && result == "pass";
+  v.passed = true;
+  for (const auto& [gate, result] : v.gates) v.passed = v.passed && result == "pass";
   return v;
 }
 

@@ -12,7 +12,7 @@ namespace nightshift::trainer {
 
 struct GateVerdict {
   std::map<std::string, std::string> gates;  // gate -> "pass" / "fail: ..."
-  bool promoted = false;                      // every gate passed
+  bool passed = false;  // every per-study gate passed: a candidate for the run's FDR decision
 };
 
 GateVerdict judge_gates(const std::map<std::string, double>& holdout_metrics,

@@ -131,7 +131,7 @@ TEST(TrainerLeakage, RandomWalksLookLikeNoiseAndASmallLeakDoesNot) {
     leaked.push_back(leaky_trial->oof_metrics["auc"]);
     auto final_fit = run_final({d.features, d.labels}, spec);
     ASSERT_TRUE(final_fit.ok()) << final_fit.error();
-    if (judge_gates(final_fit->holdout_metrics, gates).promoted) ++promoted;
+    if (judge_gates(final_fit->holdout_metrics, gates).passed) ++promoted;
   }
   LeakCheck clean = check_no_leak(honest, rows), dirty = check_no_leak(leaked, rows);
   RecordProperty("mean_oof_auc", std::to_string(clean.mean_auc));

@@ -115,13 +115,13 @@ TEST(TrainerPromotion, AnAucLikelyByChanceIsNotPromoted) {
   std::map<std::string, double> lucky = {
       {"auc", 0.53}, {"brier", 0.249}, {"accuracy", 0.52}, {"auc_p_value", 0.2}};
   auto verdict = judge_gates(lucky, gates);
-  EXPECT_FALSE(verdict.promoted);
+  EXPECT_FALSE(verdict.passed);
   EXPECT_EQ(verdict.gates.at("max_auc_p_value"), "fail: 0.2000 > 0.0500");
   EXPECT_EQ(verdict.gates.at("min_auc"), "pass");
   lucky["auc_p_value"] = 0.01;
-  EXPECT_TRUE(judge_gates(lucky, gates).promoted);
+  EXPECT_TRUE(judge_gates(lucky, gates).passed);
   lucky.erase("auc_p_value");  // a model judged without it is not promoted
-  EXPECT_FALSE(judge_gates(lucky, gates).promoted);
+  EXPECT_FALSE(judge_gates(lucky, gates).passed);
 }
 
 }  // namespace
