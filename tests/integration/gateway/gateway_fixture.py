@@ -205,19 +205,19 @@ def raw_request(port, data, read_timeout=5, shutdown=False):
     """Sends raw bytes; returns what came back before the server closed or
     the timeout (bytes)."""
     with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
-        s.sendall(data)
-        if shutdown:
-            s.shutdown(socket.SHUT_WR)
         chunks = []
+        try:
+            s.sendall(data)
+            if shutdown:
+                s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the server may answer and hang up before it has read everything
         try:
             while True:
                 chunk = s.recv(65536)
                 if not chunk:
                     break
                 chunks.append(chunk)
-                if b"\r\n\r\n" in b"".join(chunks) and not shutdown:
-                    # one response is enough unless the server must close
-                    pass
         except (socket.timeout, ConnectionResetError):
             pass
         return b"".join(chunks)
