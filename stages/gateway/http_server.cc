@@ -23,6 +23,7 @@ namespace {
 constexpr std::size_t kMaxTopics = 32;
 constexpr std::size_t kMaxTopicBytes = 256;
 constexpr auto kSlowClientGrace = std::chrono::seconds(2);
+constexpr int kStreamSendBufferBytes = 64 * 1024;
 
 std::string_view view(beast::string_view text) { return {text.data(), text.size()}; }
 
@@ -236,6 +237,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return reply(error_response(503, "too many stream clients"), false, request.version());
     }
     stream_.expires_never();
+    // The kernel's send buffer holds what a slow client has not read, in
+    // front of our queue; keep it small so that the cap is what bounds it.
+    beast::error_code ignored;
+    stream_.socket().set_option(net::socket_base::send_buffer_size(kStreamSendBufferBytes), ignored);
     auto session = std::make_shared<WsSession>(stream_.release_socket(), server_, gpu,
                                                std::move(*prefixes));
     session->run(parser_->release());
