@@ -38,7 +38,7 @@ timeframes: [1h]
 horizons: [1]
 num_workers: 1
 scheduler:
-  trials_per_study: 2
+  trials_per_study: {trials}
 fetcher:
   source: synthetic
   history_days: 120
@@ -106,13 +106,13 @@ class Stage:
 class Night:
     """A folder, a config and the processes started in it."""
 
-    def __init__(self, binary, interval_ms=100, temps="60, 75, 85", extra=""):
+    def __init__(self, binary, interval_ms=100, temps="60, 75, 85", extra="", trials=2):
         self.binary = binary
         self.dir = tempfile.mkdtemp(prefix="nightshift-gateway-")
         self.port = free_port()
         self.config = os.path.join(self.dir, "night.yaml")
         with open(self.config, "w") as f:
-            f.write(CONFIG_YAML.format(interval_ms=interval_ms, temps=temps, port=self.port,
+            f.write(CONFIG_YAML.format(interval_ms=interval_ms, temps=temps, port=self.port, trials=trials,
                                        extra=extra))
         self.env = dict(os.environ)
         self.env.pop("NIGHTSHIFT_DASHBOARD_TOKEN", None)
