@@ -219,10 +219,19 @@ Response Api::route(const Target& target) {
 }
 
 Response Api::gpu_stats() {
+  {
+    std::lock_guard lock(gpu_stats_mutex_);
+    if (gpu_stats_version_ != 0 && gpu_stats_version_ == live_.gpus_version())
+      return Response{200, "application/json", gpu_stats_body_, false};
+  }
   auto gpus = live_.gpus();
   nlohmann::json list = nlohmann::json::array();
   for (const auto& gpu : gpus.samples) list.push_back(gpu_json(gpu, judge_gpu(gpu, live_.rules())));
-  return json_response(200, {{"timestamp", seconds(gpus.ts_ns)}, {"gpus", list}});
+  Response response = json_response(200, {{"timestamp", seconds(gpus.ts_ns)}, {"gpus", list}});
+  std::lock_guard lock(gpu_stats_mutex_);
+  gpu_stats_version_ = gpus.version;
+  gpu_stats_body_ = response.body;
+  return response;
 }
 
 Response Api::gpu_info() {

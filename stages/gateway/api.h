@@ -88,6 +88,11 @@ class Api {
   Metrics& metrics_;
   const StreamCounters& streams_;
   int64_t started_ns_;
+  // /gpu/stats is the most polled path: its body is rendered once per GPU
+  // sample, not once per request.
+  std::mutex gpu_stats_mutex_;
+  uint64_t gpu_stats_version_ = 0;
+  std::string gpu_stats_body_;
 };
 
 Response json_response(int status, const nlohmann::json& body);

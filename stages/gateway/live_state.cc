@@ -138,6 +138,7 @@ void LiveState::take_gpu(int64_t ts_ns, GpuSample sample) {
   auto key = std::make_pair(sample.host, sample.index);
   if (gpus_.size() >= kMaxGpus && !gpus_.count(key)) return;
   gpus_ts_ns_ = std::max(gpus_ts_ns_, ts_ns);
+  ++gpus_version_;
   gpu_history_.emplace_back(ts_ns, sample);
   gpus_[key] = std::move(sample);
   while (!gpu_history_.empty() && (gpu_history_.front().first < ts_ns - history_ns_ ||
@@ -174,8 +175,14 @@ LiveState::Gpus LiveState::gpus() const {
   std::lock_guard lock(mutex_);
   Gpus out;
   out.ts_ns = gpus_ts_ns_;
+  out.version = gpus_version_;
   for (const auto& [key, sample] : gpus_) out.samples.push_back(sample);
   return out;
+}
+
+uint64_t LiveState::gpus_version() const {
+  std::lock_guard lock(mutex_);
+  return gpus_version_;
 }
 
 std::optional<GpuInventory> LiveState::inventory() const {

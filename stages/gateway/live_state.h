@@ -64,8 +64,10 @@ class LiveState {
   struct Gpus {
     std::vector<GpuSample> samples;  // latest per (host, index), in key order
     int64_t ts_ns = 0;               // of the newest one
+    uint64_t version = 0;            // grows with every sample taken
   };
   Gpus gpus() const;
+  uint64_t gpus_version() const;
   std::optional<GpuInventory> inventory() const;
   std::optional<HostSample> host() const;
   std::optional<RunProgress> progress() const;
@@ -93,6 +95,7 @@ class LiveState {
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, uint32_t>, GpuSample> gpus_;
   int64_t gpus_ts_ns_ = 0;
+  uint64_t gpus_version_ = 0;
   std::deque<std::pair<int64_t, GpuSample>> gpu_history_;
   std::optional<GpuInventory> inventory_;
   std::optional<HostSample> host_;
