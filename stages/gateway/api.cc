@@ -363,10 +363,7 @@ Response Api::status() {
   nlohmann::json out;
   auto progress = live_.progress();
   std::optional<RunRow> stored;
-  if (!progress) {
-    auto runs = history_.with_store([](ResultsStore& s) { return s.runs(); });
-    if (runs && *runs && !(*runs)->empty()) stored = (**runs)[0];
-  }
+  if (!progress) stored = latest_stored_run();
   if (progress) {
     const RunProgress& p = *progress;
     uint64_t finished = p.done + p.skipped;
@@ -424,6 +421,16 @@ Response Api::status() {
   out["active_alerts"] = live_.active_alerts().size();
   out["workers"] = live_.workers().size();
   return json_response(200, out);
+}
+
+std::optional<RunRow> Api::latest_stored_run() {
+  std::lock_guard lock(latest_run_mutex_);
+  auto now = std::chrono::steady_clock::now();
+  if (now < latest_run_read_) return latest_run_;
+  latest_run_read_ = now + std::chrono::seconds(1);
+  auto runs = history_.with_store([](ResultsStore& s) { return s.runs(); });
+  latest_run_ = runs && *runs && !(*runs)->empty() ? std::optional<RunRow>((**runs)[0]) : std::nullopt;
+  return latest_run_;
 }
 
 Response Api::runs() {

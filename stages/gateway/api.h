@@ -93,6 +93,12 @@ class Api {
   std::mutex gpu_stats_mutex_;
   uint64_t gpu_stats_version_ = 0;
   std::string gpu_stats_body_;
+  // With no live run, /api/status shows the latest stored one, read from
+  // the database at most once a second.
+  std::optional<RunRow> latest_stored_run();
+  std::mutex latest_run_mutex_;
+  std::optional<RunRow> latest_run_;
+  std::chrono::steady_clock::time_point latest_run_read_{};
 };
 
 Response json_response(int status, const nlohmann::json& body);
