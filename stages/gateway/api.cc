@@ -28,8 +28,9 @@ Result<std::string> percent_decode(std::string_view text, bool plus_is_space) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     if (c == '%') {
-      int hi = i + 2 < text.size() + 0 ? hex_value(text[i + 1]) : -1;
-      int lo = i + 2 < text.size() + 0 ? hex_value(text[i + 2]) : -1;
+      bool whole = i + 2 < text.size();
+      int hi = whole ? hex_value(text[i + 1]) : -1;
+      int lo = whole ? hex_value(text[i + 2]) : -1;
       if (hi < 0 || lo < 0) return make_error(ErrorKind::invalid_input, "bad percent-escape");
       out.push_back(static_cast<char>(hi * 16 + lo));
       i += 2;

@@ -105,7 +105,7 @@ int run_gateway_stage(const config::Config& config) {
     follow_bus(context, config.bus, *subscriber, live, server);
     server.stop();
   });
-  server.run(1);
+  server.run();
   bus_thread.join();
   spdlog::info("gateway stopping (signal {}) after {} bus messages", stop_signal(), live.messages());
   return 0;

@@ -279,7 +279,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 };
 
 void Server::Impl::accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(ioc, [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
     if (!ec) {
       if (http_connections.load() >= limits.max_connections) {
@@ -314,12 +314,9 @@ Status Server::listen(const std::string& address, int port) {
   return Status::success();
 }
 
-void Server::run(int threads) {
+void Server::run() {
   impl_->accept();
-  std::vector<std::thread> extra;
-  for (int i = 1; i < threads; ++i) extra.emplace_back([this] { impl_->ioc.run(); });
   impl_->ioc.run();
-  for (auto& t : extra) t.join();
 }
 
 void Server::stop() { impl_->ioc.stop(); }

@@ -37,8 +37,9 @@ class Server {
   ~Server();
   // Binds and listens; an error names the address.
   Status listen(const std::string& address, int port);
-  // Serves on `threads` threads until stop(); returns when they end.
-  void run(int threads);
+  // Serves on the calling thread until stop(). One thread: the sessions and
+  // the set of WebSocket clients are touched only from it, without locks.
+  void run();
   void stop();
   // Thread-safe: queues `message` for every WebSocket client that wants it.
   void broadcast(StreamMessage message);
