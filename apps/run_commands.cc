@@ -111,6 +111,10 @@ void add_supervisor_options(CLI::App* cmd, SupervisorOptions& options) {
   cmd->add_option("--workers", options.workers, "Trainer workers (default: num_workers, or cores - 1)")
       ->check(CLI::Range(1, 1024));
   cmd->add_flag("!--no-telemetry", options.telemetry, "Do not start the telemetry stage");
+  cmd->add_flag("--dashboard", options.dashboard,
+                "Start the gateway (dashboard, API, /metrics) even when dashboard.enabled is false");
+  cmd->add_option("--port", options.dashboard_port, "The gateway's port (implies --dashboard)")
+      ->check(CLI::Range(1, 65535));
   cmd->add_option("--worker-program", options.worker_program,
                   "Test hook: start PROGRAM --config F --id N instead of `nightshift worker`")
       ->group("");

@@ -24,6 +24,7 @@
 #include "base/file_lock.h"
 #include "base/process.h"
 #include "base/run_instance.h"
+#include "stages/gateway/gateway_stage.h"
 #include "stages/trainer/job_watchdog.h"
 #include "stages/trainer/worker.h"
 
@@ -75,6 +76,9 @@ class NightRun {
                                       const std::vector<std::string>& extra) const;
   void add(const std::string& name, std::vector<std::string> argv, bool restart);
   void plan_stages(int workers);
+  bool dashboard_wanted() const {
+    return config_.dashboard.enabled || options_.dashboard || options_.dashboard_port != 0;
+  }
   Status lock_run();
   Status check_results_database() const;
   bool start(StageProcess& stage);
@@ -129,6 +133,11 @@ void NightRun::plan_stages(int workers) {
   bool test_workers = !options_.worker_program.empty();
   add("fetcher", stage_argv("fetcher", {}), true);  // test workers may ask it too (--fetch)
   add("persister", stage_argv("persister", {"--run", options_.run}), true);
+  if (dashboard_wanted()) {
+    std::vector<std::string> port;
+    if (options_.dashboard_port != 0) port = {"--port", std::to_string(options_.dashboard_port)};
+    add("gateway", stage_argv("gateway", port), true);
+  }
   for (int i = 1; i <= workers; ++i) {
     std::string id = std::to_string(i);
     std::vector<std::string> argv;
@@ -378,6 +387,7 @@ void NightRun::stop_stages() {
   auto is = [](const char* name) { return [name](const std::string& n) { return n == name; }; };
   stop_if([](const std::string& n) { return n.rfind("worker-", 0) == 0; }, std::chrono::seconds(5));
   stop_if(is("fetcher"), std::chrono::seconds(5));
+  stop_if(is("gateway"), std::chrono::seconds(5));
   stop_if(is("telemetry"), std::chrono::seconds(5));
   stop_if(is("persister"), std::chrono::seconds(15));
   stop_if(is("broker"), std::chrono::seconds(5));
@@ -447,6 +457,11 @@ int NightRun::run() {
   plan_stages(workers);
   std::cout << "night run " << options_.run << (options_.resume ? " (resumed)" : "") << ": "
             << workers << " workers; logs in " << log_dir_ << "\n";
+  if (dashboard_wanted()) {
+    config::DashboardConfig dashboard = config_.dashboard;
+    if (options_.dashboard_port != 0) dashboard.port = options_.dashboard_port;
+    std::cout << "dashboard: " << gateway::gateway_url(dashboard) << "\n";
+  }
   zmq::context_t context(1);
   auto progress = bus::RunWatch::connect(context, config_.bus, options_.run);
   if (!progress) {

@@ -1,5 +1,5 @@
 // The night-run supervisor behind `nightshift run` and `nightshift resume`:
-// starts broker, telemetry, fetcher, persister, N workers and the scheduler
+// starts broker, telemetry, fetcher, persister, the gateway, N workers and the scheduler
 // as child processes of this same binary (/proc/self/exe --config F <stage>),
 // restarts any stage that crashes (a scheduler restarts with --resume, so it
 // rebuilds from the database; one that keeps dying ends the run with the
@@ -32,6 +32,10 @@ struct SupervisorOptions {
   std::string worker_program;
   std::vector<std::string> worker_args;
   bool telemetry = true;
+  // The gateway starts when dashboard.enabled or `--dashboard`; `--port`
+  // (0: dashboard.port) implies --dashboard.
+  bool dashboard = false;
+  int dashboard_port = 0;
 };
 
 // Exit codes of `nightshift run` / `resume`.

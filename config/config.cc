@@ -32,6 +32,9 @@ void read_dashboard(ConfigReader r, DashboardConfig& d) {
   r.field("enabled", d.enabled);
   r.field("bind", d.bind);
   r.field("port", d.port, 1, 65535);
+  r.field("token", d.token);
+  r.field("ws_client_buffer_bytes", d.ws_client_buffer_bytes, 4096, int64_t{1} << 30);
+  r.field("history_minutes", d.history_minutes, 1, 10'080);
   r.finish();
 }
 
@@ -180,6 +183,7 @@ const std::vector<EnvOverride>& env_overrides() {
   static const std::vector<EnvOverride> overrides = {
       {"NIGHTSHIFT_WORKERS", "num_workers", "number of trainer workers"},
       {"NIGHTSHIFT_DASHBOARD_PORT", "dashboard.port", "dashboard HTTP port"},
+      {"NIGHTSHIFT_DASHBOARD_TOKEN", "dashboard.token", "dashboard bearer token"},
       {"NIGHTSHIFT_LOG_LEVEL", "logging.level", "log level"},
       {"NIGHTSHIFT_LOG_FILE", "logging.file", "rotating log file path"},
       {"NIGHTSHIFT_RESULTS_DB", "storage.results_db", "results database path"},

@@ -46,6 +46,12 @@ struct DashboardConfig {
   bool enabled = true;
   std::string bind = "127.0.0.1";
   int port = 5000;
+  // Required for a bind address other than loopback: every request must then
+  // carry "Authorization: Bearer TOKEN" (or ?token=TOKEN).
+  std::string token;
+  // What the gateway queues for one WebSocket client before it drops it.
+  int64_t ws_client_buffer_bytes = 1 << 20;
+  int history_minutes = 60;  // longest /gpu/history?minutes= served
 };
 
 // Only the broker binds these; every other stage connects. The defaults are

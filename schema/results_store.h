@@ -64,6 +64,39 @@ struct ActiveAlert {
   std::string message;
 };
 
+// One stored trial result, for the gateway's /api/runs/{id}/trials.
+struct TrialRow {
+  std::string study;
+  int64_t trial = 0;
+  std::string kind;
+  int64_t attempt = 0;
+  std::string worker;
+  std::string params;   // JSON object
+  std::string metrics;  // JSON object
+  double wall_s = 0;
+  double cpu_s = 0;
+  int64_t peak_rss_bytes = 0;
+  bool cache_hit = false;
+  int64_t persisted_ns = 0;
+};
+
+// One failed attempt.
+struct FailureRow {
+  std::string study;
+  int64_t trial = 0;
+  int64_t attempt = 0;
+  std::string reason;
+  std::string worker;
+  int64_t persisted_ns = 0;
+};
+
+// A stored telemetry sample: the JSON the persister kept (frame_to_json).
+struct TelemetryRow {
+  int64_t ts_ns = 0;
+  std::string topic;
+  std::string json;
+};
+
 struct TimeframeTiming {
   std::string timeframe;
   int64_t trials = 0;
@@ -134,6 +167,13 @@ class ResultsStore {
                                                                          const std::string& study);
   Result<std::vector<StudyRow>> studies(const std::string& run);
   Result<std::vector<TimeframeTiming>> timeframe_timings();
+  // History for the gateway (schema/results_store_history.cc).
+  Result<std::vector<TrialRow>> trials(const std::string& run, const std::string& study);
+  Result<std::vector<FailureRow>> failures(const std::string& run, int limit);
+  // The scheduler's jobs of a run by state (pending, running, done, ...).
+  Result<std::map<std::string, int64_t>> job_states(const std::string& run);
+  // GPU samples stored since `since_ns`, oldest first, at most `limit`.
+  Result<std::vector<TelemetryRow>> gpu_history(int64_t since_ns, int limit);
   // Alerts are published on change (firing, then resolved): those whose
   // latest stored message is a firing one.
   Result<std::vector<ActiveAlert>> active_alerts();

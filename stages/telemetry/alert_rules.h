@@ -15,29 +15,20 @@
 #include <utility>
 #include <vector>
 
-#include "config/telemetry_config.h"
+#include "config/alert_rules.h"
 #include "schema/telemetry_messages.h"
 
 namespace nightshift::telemetry {
 
-// Metric kinds the stage evaluates; an instance adds a prefix ("gpu0.").
-inline constexpr std::string_view kGpuTemp = "temp_c";
-inline constexpr std::string_view kGpuVram = "vram_pct";
-inline constexpr std::string_view kHostMem = "mem_pct";
-inline constexpr std::string_view kHostCpu = "cpu_pct";
-inline constexpr std::string_view kDiskUsed = "used_pct";
-
-struct AlertRule {
-  std::string kind;   // one of the kinds above
-  std::string level;  // warning, critical
-  double threshold = 0;
-  double clear_below = 0;  // threshold - hysteresis
-  std::string unit;        // "°C" or "%"
-};
-
-// The rules users know: GPU temperature > 70 warning, > 80 critical; VRAM,
-// host memory > 90 %, CPU > 95 %, disk > 85 % (all from config).
-std::vector<AlertRule> rules_from_config(const config::AlertThresholds& thresholds);
+// The rules and metric kinds live in config/alert_rules.h, shared with the
+// gateway, which judges GPU health by the same rules.
+using config::AlertRule;
+using config::kDiskUsed;
+using config::kGpuTemp;
+using config::kGpuVram;
+using config::kHostCpu;
+using config::kHostMem;
+using config::rules_from_config;
 
 class AlertTracker {
  public:
