@@ -1,0 +1,53 @@
+// Deleting old rows of the history tables (telemetry, the event log) without
+// stalling the writer: `nightshift prune` runs beside a live persister, and
+// the persister prunes while it commits.
+//
+// Rows go in small transactions over rowid ranges (rows arrive in time
+// order, so a rowid range is a time range), and each batch is timed: the
+// next batch grows while batches take under a quarter of the budget and
+// shrinks when one takes over half, so no transaction holds the write lock
+// much longer than `max_batch` (the persister's commits wait at most that).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "schema/result.h"
+#include "schema/sqlite.h"
+
+namespace nightshift {
+
+// Which table a retention setting applies to.
+struct RetentionRule {
+  std::string table;  // telemetry_host, telemetry_gpu or events
+  int64_t older_than_ns = 0;
+};
+
+struct PruneOutcome {
+  std::string table;
+  int64_t rows = 0;         // deleted (or, dry run, that would be)
+  int64_t bytes = 0;        // their body bytes
+  int64_t batches = 0;
+  double longest_batch_ms = 0;
+  bool finished = true;     // false: the time budget ran out first
+};
+
+struct PruneLimits {
+  std::chrono::milliseconds max_batch{50};
+  // Stop after this much time in total (the persister prunes a little per
+  // housekeeping round); zero: until done.
+  std::chrono::milliseconds budget{0};
+  int64_t first_batch_rows = 1000;
+};
+
+// The tables and cutoffs for retention settings in days (0: keep all).
+std::vector<RetentionRule> retention_rules(int telemetry_days, int events_days, int64_t now_ns);
+
+// Counts what `rule` would delete, without deleting.
+Result<PruneOutcome> count_prunable(sql::Database& db, const RetentionRule& rule);
+// Deletes it in batches under `limits`.
+Result<PruneOutcome> prune(sql::Database& db, const RetentionRule& rule, const PruneLimits& limits);
+
+}  // namespace nightshift
