@@ -24,9 +24,9 @@ Result<HistoryRows> HistoryRows::open(sql::Database& db, HistoryKind kind, const
       break;
     case HistoryKind::telemetry:
       sql_parts = {
-          "SELECT ts_ns, 'host' AS device, 'telemetry.host.' || host AS topic, body "
+          "SELECT ts_ns, 'host' AS device, host AS name, body "
           "FROM telemetry_host WHERE ts_ns >= ?1 AND ts_ns <= ?2 ORDER BY ts_ns",
-          "SELECT ts_ns, 'gpu' AS device, topic, body "
+          "SELECT ts_ns, 'gpu' AS device, topic AS name, body "
           "FROM telemetry_gpu WHERE ts_ns >= ?1 AND ts_ns <= ?2 ORDER BY ts_ns"};
       break;
     case HistoryKind::alerts:
