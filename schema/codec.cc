@@ -113,7 +113,9 @@ bool append_replay_position(std::string_view body, const ReplayPosition& positio
     return false;
   }
   if (entries >= 0xffffffffu) return false;
-  msgpack::sbuffer buffer(256);
+  // One buffer per thread, reused: a replay calls this for every event.
+  static thread_local msgpack::sbuffer buffer(256);
+  buffer.clear();
   wire::Packer pk(buffer);
   pk.pack_map(static_cast<uint32_t>(entries + 1));  // the smallest header that holds the count
   const std::size_t new_header = buffer.size();

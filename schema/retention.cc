@@ -69,6 +69,19 @@ Result<PruneOutcome> prune(sql::Database& db, const RetentionRule& rule, const P
 
   const double max_ms = std::chrono::duration<double, std::milli>(limits.max_batch).count();
   int64_t rows = std::clamp(limits.first_batch_rows, kMinBatchRows, kMaxBatchRows);
+  // Our commits must not copy the log back while they hold the write lock
+  // (SQLite's automatic checkpoint runs inside COMMIT): we do it between
+  // batches, and the setting is put back at the end.
+  auto autocheckpoint = db.query_int("PRAGMA wal_autocheckpoint");
+  struct Restore {
+    sql::Database& db;
+    int64_t pages;
+    bool active;
+    ~Restore() {
+      if (active) (void)db.exec("PRAGMA wal_autocheckpoint=" + std::to_string(pages));
+    }
+  } restore{db, autocheckpoint ? *autocheckpoint : 1000, limits.checkpoint_between_batches};
+  if (restore.active) (void)db.exec("PRAGMA wal_autocheckpoint=0");
   auto started = Clock::now();
   auto first = next_old(std::numeric_limits<int64_t>::min());
   if (!first) return first.take_error();
@@ -92,13 +105,18 @@ Result<PruneOutcome> prune(sql::Database& db, const RetentionRule& rule, const P
     remove->reset();
     if (auto st = tx->commit(); !st) return st.take_error();
     double held_ms = std::chrono::duration<double, std::milli>(Clock::now() - held_from).count();
+    // Copy the log back without the write lock (a PASSIVE checkpoint never
+    // blocks writers), so no commit of ours does it while holding the lock.
+    if (limits.checkpoint_between_batches) (void)db.exec("PRAGMA wal_checkpoint(PASSIVE)");
     out.longest_batch_ms = std::max(out.longest_batch_ms, held_ms);
     ++out.batches;
     auto next = next_old(*low + rows);
     if (!next) return next.take_error();
     low = *next;
-    if (held_ms > max_ms / 2) rows = std::max(kMinBatchRows, rows / 2);
-    else if (held_ms < max_ms / 4) rows = std::min(kMaxBatchRows, rows * 2);
+    // Aim well under the limit: a batch on a busy machine can be descheduled
+    // while it holds the lock, and the writer's wait is that plus its own commit.
+    if (held_ms > max_ms / 4) rows = std::max(kMinBatchRows, rows / 2);
+    else if (held_ms < max_ms / 8) rows = std::min(kMaxBatchRows, rows * 2);
   }
   return out;
 }

@@ -4,9 +4,10 @@
 //
 // Rows go in small transactions over rowid ranges (rows arrive in time
 // order, so a rowid range is a time range), and each batch is timed: the
-// next batch grows while batches take under a quarter of the budget and
-// shrinks when one takes over half, so no transaction holds the write lock
-// much longer than `max_batch` (the persister's commits wait at most that).
+// next batch doubles while batches take under an eighth of `max_batch` and
+// halves when one takes over a quarter, so transactions hold the write lock
+// for a fraction of `max_batch` and none much longer (the persister's
+// commits wait at most that).
 #pragma once
 
 #include <chrono>
@@ -39,7 +40,11 @@ struct PruneLimits {
   // Stop after this much time in total (the persister prunes a little per
   // housekeeping round); zero: until done.
   std::chrono::milliseconds budget{0};
-  int64_t first_batch_rows = 1000;
+  int64_t first_batch_rows = 256;
+  // Copy the write-ahead log back between batches (PASSIVE: never blocks a
+  // writer) instead of inside our commits. Off for the persister, whose
+  // WalCheckpointer does it on a thread of its own.
+  bool checkpoint_between_batches = true;
 };
 
 // The tables and cutoffs for retention settings in days (0: keep all).

@@ -175,7 +175,7 @@ Result<bool> Replay::load() {
       ++skipped_;
       continue;
     }
-    topic_ = topics::replay(e->topic);
+    topic_.assign("replay.").append(e->topic);  // topics::replay(), without a new string
     loaded_ts_ = e->ts_ns;
     loaded_ = true;
   }
