@@ -328,5 +328,68 @@ TEST_F(ReplayTest, UnknownRunEmptyRangeAndNewerDatabaseAreOneLineErrors) {
   testing::expect_one_line_error(newer, {"newer"}, 1);
 }
 
+// Old rows: 10 days before now, 300 telemetry samples and 300 events.
+void write_old_rows(const std::string& db) {
+  auto store = ResultsStore::open_for_writing(db);
+  ASSERT_TRUE(store) << store.error();
+  auto tx = sql::Transaction::begin(store->db());
+  int64_t old = now_ns() - 10 * 86'400LL * 1'000'000'000LL;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(store->put_telemetry("telemetry.host.old", old + i, "{}"));
+    ASSERT_TRUE(store->put_event("telemetry.host.old", "telemetry.host", old + i, "old"));
+  }
+  ASSERT_TRUE(tx->commit());
+}
+
+int64_t count_rows(const std::string& db, const std::string& sql) {
+  auto store = ResultsStore::open_read_only(db);
+  if (!store) return -1;
+  auto n = store->db().query_int(sql);
+  return n ? *n : -1;
+}
+
+TEST_F(ReplayTest, PruneCountsThenDeletesWhatRetentionSays) {
+  start_bus("storage:\n  telemetry_retention_days: 7\n  events_retention_days: 7\n");
+  const auto& db = bus_.config.storage.results_db;
+  write_old_rows(db);
+  write_run(db, "fresh", {100}, {"run.fresh.progress"});  // kStart is years ago: old too
+  auto dry = cli({"prune", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.describe();
+  EXPECT_NE(dry.stdout_text.find("events          would delete 302 rows"), std::string::npos) << dry.stdout_text;
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM events"), 302);
+  auto pruned = cli({"prune", "--vacuum"});
+  ASSERT_EQ(pruned.exit_code, 0) << pruned.describe();
+  EXPECT_NE(pruned.stdout_text.find("telemetry_host  deleted 300 rows"), std::string::npos) << pruned.stdout_text;
+  EXPECT_NE(pruned.stdout_text.find("VACUUM"), std::string::npos) << pruned.stdout_text;
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM events"), 0);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM telemetry_host"), 0);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM runs"), 1);  // results are never pruned
+}
+
+TEST_F(ReplayTest, ThePersisterAppliesRetentionDuringARun) {
+  start_bus(R"(
+symbols: [BTCUSDT]
+timeframes: [1h]
+horizons: [1]
+scheduler:
+  lease_s: 3
+  grace_s: 2
+  trials_per_study: 30
+telemetry:
+  interval_ms: 50
+storage:
+  telemetry_retention_days: 7
+  events_retention_days: 7
+)");
+  broker_.reset();
+  const auto& db = bus_.config.storage.results_db;
+  write_old_rows(db);
+  auto out = cli({"run", "--run-id", "kept", "--workers", "1", "--worker-program", NIGHT_TEST_WORKER}, 90s);
+  ASSERT_EQ(out.exit_code, 0) << out.describe();
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM events WHERE topic = 'telemetry.host.old'"), 0);
+  EXPECT_EQ(count_rows(db, "SELECT COUNT(*) FROM telemetry_host WHERE host = 'old'"), 0);
+  EXPECT_GT(count_rows(db, "SELECT COUNT(*) FROM events"), 0);  // this run's events stay
+}
+
 }  // namespace
 }  // namespace nightshift
