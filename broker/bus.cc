@@ -125,7 +125,13 @@ Result<Publisher> Publisher::connect(zmq::context_t& context, const config::BusC
   if (!socket) return socket.take_error();
   // ZMQ_XPUB_NODROP applies to PUB sockets too: at the mark a send then
   // fails with EAGAIN instead of dropping, and send_raw waits for room.
-  if (at_mark == AtMark::wait) socket->set(zmq::sockopt::xpub_nodrop, 1);
+  // Such a publisher also gives its queue time to drain when it closes (a
+  // replay at max speed ends with up to a high-water mark of messages
+  // queued): at least 5 s of linger.
+  if (at_mark == AtMark::wait) {
+    socket->set(zmq::sockopt::xpub_nodrop, 1);
+    socket->set(zmq::sockopt::linger, std::max(bus.linger_ms, 5000));
+  }
   return Publisher(std::move(*socket), std::move(self));
 }
 

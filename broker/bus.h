@@ -98,7 +98,8 @@ class FrameReader {
 
 // What a publisher does at its send high-water mark: drop (the bus's rule
 // for live events: a slow consumer must not stall a stage), or wait for room
-// (a replay, which has nothing better to do and should not lose events).
+// (a replay, which has nothing better to do and should not lose events;
+// its socket also lingers at least 5 s on close, so the queue drains).
 enum class AtMark { drop, wait };
 
 class Publisher {

@@ -266,7 +266,8 @@ void Replay::progress(bool final_line) {
   last_progress_ = now;
   sent_at_last_progress_ = sent_;
   next_progress_ = now + kProgressInterval;
-  std::string state = final_line ? "done" : clock_.paused() ? "paused" : "playing";
+  std::string state = final_line ? (quit_ || stop_requested() ? "stopped" : "done")
+                                 : clock_.paused() ? "paused" : "playing";
   std::string speed = clock_.max_speed() ? "max" : fmt::format("{:g}x", clock_.speed());
   std::cerr << fmt::format("replay {}: {} {}  sent {}/{}  {:.0f} events/s  speed {}{}",
                            options_.run, state, format_offset(position_ts_ - range_.first_ts_ns),

@@ -188,9 +188,9 @@ telemetry:
 
 TEST_F(ReplayTest, SpeedTenDividesTheStoredGapsByTen) {
   start_bus();
-  // 41 events over 8 s, gaps of 100, 200 and 300 ms in turn.
+  // 41 events over 16 s, gaps of 200, 400 and 600 ms in turn.
   std::vector<int64_t> gaps;
-  for (int i = 0; i < 40; ++i) gaps.push_back(100 * (1 + i % 3));
+  for (int i = 0; i < 40; ++i) gaps.push_back(200 * (1 + i % 3));
   write_run(bus_.config.storage.results_db, "timed", gaps, {"telemetry.host.stored"});
   auto sub = subscribe({"replay."});
   auto replay = nightshift_child({"replay", "timed", "--speed", "10"});
@@ -202,7 +202,7 @@ TEST_F(ReplayTest, SpeedTenDividesTheStoredGapsByTen) {
   double replayed_s = std::chrono::duration<double>(heard.back().at - heard.front().at).count();
   EXPECT_NEAR(replayed_s, stored_s / 10, stored_s / 10 * 0.10)
       << "stored " << stored_s << " s, replayed " << replayed_s << " s";
-  // And the shape: each third gap (300 ms stored) is longer than the first (100 ms).
+  // And the shape: each third gap (600 ms stored) is longer than the first (200 ms).
   int longer = 0;
   for (std::size_t i = 0; i + 3 < heard.size(); i += 3) {
     auto short_gap = heard[i + 1].at - heard[i].at;
