@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
+#include <thread>
 
 namespace nightshift {
 namespace {
@@ -108,6 +109,10 @@ Result<PruneOutcome> prune(sql::Database& db, const RetentionRule& rule, const P
     // Copy the log back without the write lock (a PASSIVE checkpoint never
     // blocks writers), so no commit of ours does it while holding the lock.
     if (limits.checkpoint_between_batches) (void)db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (limits.yield_between_batches) {
+      std::this_thread::sleep_for(std::max(std::chrono::duration<double, std::milli>(10),
+                                           std::chrono::duration<double, std::milli>(2 * held_ms)));
+    }
     out.longest_batch_ms = std::max(out.longest_batch_ms, held_ms);
     ++out.batches;
     auto next = next_old(*low + rows);

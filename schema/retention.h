@@ -45,6 +45,11 @@ struct PruneLimits {
   // writer) instead of inside our commits. Off for the persister, whose
   // WalCheckpointer does it on a thread of its own.
   bool checkpoint_between_batches = true;
+  // Step aside after each batch (twice its time, at least 10 ms) so a writer
+  // waiting for the lock gets it: SQLite's busy handler sleeps in growing
+  // steps, and a prune that takes the lock again at once can make a waiting
+  // commit sleep through several batches. Off for the persister itself.
+  bool yield_between_batches = true;
 };
 
 // The tables and cutoffs for retention settings in days (0: keep all).

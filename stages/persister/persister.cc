@@ -357,6 +357,7 @@ void Persister::housekeeping() {
   limits.max_batch = std::chrono::milliseconds(20);
   limits.budget = std::chrono::milliseconds(50);
   limits.checkpoint_between_batches = false;  // the WalCheckpointer's job
+  limits.yield_between_batches = false;       // we are the writer it would yield to
   for (const auto& rule : retention_rules(config_.storage.telemetry_retention_days,
                                           config_.storage.events_retention_days, now_ns())) {
     if (auto pruned = prune(store_.db(), rule, limits); !pruned) {
