@@ -46,5 +46,8 @@ void add_operator_commands(CLI::App& app, GlobalOptions& options, int& exit_code
 void add_fetcher_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_trainer_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_gateway_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
+// replay, replay-ctl, export, prune (apps/replay_commands.cc, apps/history_commands.cc).
+void add_replay_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_history_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

@@ -120,9 +120,18 @@ void FrameReader::reject(std::string_view why) {
 }
 
 Result<Publisher> Publisher::connect(zmq::context_t& context, const config::BusConfig& bus,
-                                     Source self) {
+                                     Source self, AtMark at_mark) {
   auto socket = connect_socket(context, zmq::socket_type::pub, bus.events_in, bus);
   if (!socket) return socket.take_error();
+  // ZMQ_XPUB_NODROP applies to PUB sockets too: at the mark a send then
+  // fails with EAGAIN instead of dropping, and send_raw waits for room.
+  // Such a publisher also gives its queue time to drain when it closes (a
+  // replay at max speed ends with up to a high-water mark of messages
+  // queued): at least 5 s of linger.
+  if (at_mark == AtMark::wait) {
+    socket->set(zmq::sockopt::xpub_nodrop, 1);
+    socket->set(zmq::sockopt::linger, std::max(bus.linger_ms, 5000));
+  }
   return Publisher(std::move(*socket), std::move(self));
 }
 
@@ -134,8 +143,9 @@ Header Publisher::next_header() {
   return header;
 }
 
-bool Publisher::publish_raw(std::string_view topic, std::string_view body) {
-  return send_raw(socket_, topic, body);
+bool Publisher::publish_raw(std::string_view topic, std::string_view body,
+                            std::chrono::milliseconds timeout) {
+  return send_raw(socket_, topic, body, timeout);
 }
 
 Result<Subscriber> Subscriber::connect(zmq::context_t& context, const config::BusConfig& bus,

@@ -96,17 +96,25 @@ class FrameReader {
   Envelope in_place_;
 };
 
+// What a publisher does at its send high-water mark: drop (the bus's rule
+// for live events: a slow consumer must not stall a stage), or wait for room
+// (a replay, which has nothing better to do and should not lose events;
+// its socket also lingers at least 5 s on close, so the queue drains).
+enum class AtMark { drop, wait };
+
 class Publisher {
  public:
   static Result<Publisher> connect(zmq::context_t& context, const config::BusConfig& bus,
-                                   Source self);
+                                   Source self, AtMark at_mark = AtMark::drop);
 
   template <typename Payload>
   bool publish(const std::string& topic, const Payload& payload) {
     return publish_raw(topic, encode(next_header(), payload));
   }
-  // Publishes an already-encoded body (replay, forwarding).
-  bool publish_raw(std::string_view topic, std::string_view body);
+  // Publishes an already-encoded body (replay, forwarding). With
+  // AtMark::wait it waits up to `timeout` for room; false if none came.
+  bool publish_raw(std::string_view topic, std::string_view body,
+                   std::chrono::milliseconds timeout = std::chrono::milliseconds(0));
 
   Header next_header();
   uint64_t sent() const { return seq_; }

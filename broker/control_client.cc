@@ -14,6 +14,16 @@ namespace nightshift::bus {
 
 Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig& bus,
                                std::chrono::milliseconds timeout, const std::string& command) {
+  auto reply = ask_endpoint(context, bus.control, bus, timeout, command);
+  if (!reply && reply.error_kind() == ErrorKind::unavailable) {
+    return make_error(ErrorKind::unavailable, "broker unreachable: " + reply.error());
+  }
+  return reply;
+}
+
+Result<std::string> ask_endpoint(zmq::context_t& context, const std::string& endpoint,
+                                 const config::BusConfig& bus, std::chrono::milliseconds timeout,
+                                 const std::string& command) {
   using namespace std::chrono;
   auto deadline = steady_clock::now() + timeout;
   // Each wait is cut to what is left of `timeout` (at least 100 ms).
@@ -22,7 +32,7 @@ Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig&
     return std::clamp(rest, milliseconds(100), most);
   };
   while (true) {
-    auto socket = connect_socket(context, zmq::socket_type::req, bus.control, bus);
+    auto socket = connect_socket(context, zmq::socket_type::req, endpoint, bus);
     if (!socket) return socket.take_error();
     try {
       // Sockets are "immediate": wait until the connection is up before
@@ -43,7 +53,7 @@ Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig&
     if (steady_clock::now() >= deadline || stop_requested()) break;
   }
   return make_error(ErrorKind::unavailable,
-                    "broker unreachable: nothing answered on " + bus.control + " within " +
+                    "nothing answered on " + endpoint + " within " +
                         fmt::format("{:g}", duration<double>(timeout).count()) + " s");
 }
 

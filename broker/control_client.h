@@ -28,6 +28,13 @@ Result<std::string> ask_broker(zmq::context_t& context, const config::BusConfig&
                                std::chrono::milliseconds timeout,
                                const std::string& command = "stats");
 
+// The same request/reply exchange with any control endpoint that answers
+// the REQ way (a ROUTER reading [envelope][empty][command]): the replay
+// stage's, for `nightshift replay-ctl`. The error names `endpoint`.
+Result<std::string> ask_endpoint(zmq::context_t& context, const std::string& endpoint,
+                                 const config::BusConfig& bus, std::chrono::milliseconds timeout,
+                                 const std::string& command);
+
 // Is a broker up at bus.control, and is it this run's? With an instance
 // token (NIGHTSHIFT_INSTANCE) set, a broker answering with another token is
 // an error of kind busy naming both; without one, any broker will do.

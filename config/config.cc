@@ -66,6 +66,12 @@ void read_storage(ConfigReader r, StorageConfig& s) {
   r.field("backups_dir", s.backups_dir);
   r.field("checkpoints_dir", s.checkpoints_dir);
   r.field("telemetry_retention_days", s.telemetry_retention_days, 0, 36'500);
+  r.field("events_retention_days", s.events_retention_days, 0, 36'500);
+  r.finish();
+}
+
+void read_replay(ConfigReader r, ReplayConfig& c) {
+  r.endpoint("control", c.control);
   r.finish();
 }
 
@@ -134,6 +140,7 @@ void read_section(ConfigReader& r, Config& c) {
   read_section(telemetry, c.telemetry);
   ConfigReader fetcher = r.section("fetcher");
   read_section(fetcher, c.fetcher);
+  read_replay(r.section("replay"), c.replay);
   r.finish();
 }
 

@@ -85,6 +85,14 @@ struct StorageConfig {
   std::string backups_dir = "var/backups";
   std::string checkpoints_dir = "var/checkpoints";
   int telemetry_retention_days = 7;
+  int events_retention_days = 30;  // the raw event log (replay's source); 0: keep all
+};
+
+// The replay stage (stages/replay): where its control endpoint binds. For an
+// ipc:// endpoint each replay binds "<endpoint>-<run>", so replays of
+// different runs can be steered at once; a tcp:// endpoint is used as given.
+struct ReplayConfig {
+  std::string control = "ipc://var/bus/replay";
 };
 
 using LoggingConfig = ::nightshift::LogSettings;
@@ -123,6 +131,7 @@ struct Config {
   SchedulerConfig scheduler;
   TelemetryConfig telemetry;
   FetcherConfig fetcher;
+  ReplayConfig replay;
 
   std::string source_file;  // where it was loaded from; empty for built-in defaults
 };

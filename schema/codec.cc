@@ -78,6 +78,10 @@ Result<DecodedFrame> frame_of(const msgpack::object& root) {
   if (data == nullptr) return make_error("field 'data': missing");
   if (data->type != msgpack::type::MAP) return make_error("field 'data': expected a map");
   frame.data = *data;
+  if (const msgpack::object* replay = find_key(root, "replay");
+      replay != nullptr && replay->type == msgpack::type::MAP) {
+    frame.replay = *replay;
+  }
   return frame;
 }
 
@@ -88,6 +92,42 @@ bool is_known_type(std::string_view type) {
     if (known == type) return true;
   }
   return false;
+}
+
+bool append_replay_position(std::string_view body, const ReplayPosition& position,
+                            std::string& out) {
+  if (body.empty()) return false;
+  const auto* b = reinterpret_cast<const unsigned char*>(body.data());
+  uint64_t entries = 0;
+  std::size_t header_bytes = 0;
+  if ((b[0] & 0xf0) == 0x80) {
+    entries = b[0] & 0x0f;
+    header_bytes = 1;
+  } else if (b[0] == 0xde && body.size() >= 3) {
+    entries = (uint64_t{b[1]} << 8) | b[2];
+    header_bytes = 3;
+  } else if (b[0] == 0xdf && body.size() >= 5) {
+    entries = (uint64_t{b[1]} << 24) | (uint64_t{b[2]} << 16) | (uint64_t{b[3]} << 8) | b[4];
+    header_bytes = 5;
+  } else {
+    return false;
+  }
+  if (entries >= 0xffffffffu) return false;
+  // One buffer per thread, reused: a replay calls this for every event.
+  static thread_local msgpack::sbuffer buffer(256);
+  buffer.clear();
+  wire::Packer pk(buffer);
+  pk.pack_map(static_cast<uint32_t>(entries + 1));  // the smallest header that holds the count
+  const std::size_t new_header = buffer.size();
+  pk.pack_str(6);
+  pk.pack_str_body("replay", 6);
+  wire::pack_value(pk, position);
+  out.clear();
+  out.reserve(body.size() + buffer.size());
+  out.append(buffer.data(), new_header);
+  out.append(body.substr(header_bytes));
+  out.append(buffer.data() + new_header, buffer.size() - new_header);
+  return true;
 }
 
 Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits) {

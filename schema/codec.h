@@ -33,6 +33,7 @@ struct DecodedFrame {
   Header header;
   std::shared_ptr<msgpack::object_handle> handle;  // owns the memory of data
   msgpack::object data;                            // payload map
+  msgpack::object replay;  // a replayed message's ReplayPosition map; nil otherwise
 };
 
 Result<DecodedFrame> decode_frame(std::string_view bytes, const DecodeLimits& limits = {});
@@ -47,6 +48,12 @@ Result<DecodedFrame> decode_frame(std::string_view bytes, msgpack::zone& zone,
                                   const DecodeLimits& limits = {});
 
 bool is_known_type(std::string_view type);
+
+// A stored body with `position` added as the last entry ("replay") of its
+// top-level map, written to `out` (reused). False when `body` does not start
+// with a map header (it was not a message body).
+bool append_replay_position(std::string_view body, const ReplayPosition& position,
+                            std::string& out);
 
 template <typename Payload>
 Result<Payload> decode_payload(const DecodedFrame& frame) {

@@ -44,7 +44,7 @@ nlohmann::json to_json(const msgpack::object& o) {
 
 nlohmann::json frame_to_json(std::string_view topic, const DecodedFrame& frame) {
   const Header& h = frame.header;
-  return nlohmann::json{
+  nlohmann::json out{
       {"topic", std::string(topic)},
       {"v", h.v},
       {"type", h.type},
@@ -53,6 +53,8 @@ nlohmann::json frame_to_json(std::string_view topic, const DecodedFrame& frame) 
       {"seq", h.seq},
       {"data", to_json(frame.data)},
   };
+  if (frame.replay.type == msgpack::type::MAP) out["replay"] = to_json(frame.replay);
+  return out;
 }
 
 std::string dump_json(const nlohmann::json& value, int indent) {

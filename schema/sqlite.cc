@@ -166,6 +166,24 @@ std::vector<uint8_t> Statement::column_blob(int index) const {
   return std::vector<uint8_t>(data, data + size);
 }
 
+std::string_view Statement::column_view(int index) const {
+  // sqlite3_column_blob first, then _bytes: the order SQLite documents for
+  // reading a value without a conversion.
+  const void* data = sqlite3_column_blob(stmt_, index);
+  int size = sqlite3_column_bytes(stmt_, index);
+  if (data == nullptr || size <= 0) return {};
+  return std::string_view(static_cast<const char*>(data), static_cast<std::size_t>(size));
+}
+
+int Statement::column_count() const { return sqlite3_column_count(stmt_); }
+
+std::string Statement::column_name(int index) const {
+  const char* name = sqlite3_column_name(stmt_, index);
+  return name == nullptr ? std::string() : std::string(name);
+}
+
+int Statement::column_type(int index) const { return sqlite3_column_type(stmt_, index); }
+
 bool Statement::column_is_null(int index) const {
   return sqlite3_column_type(stmt_, index) == SQLITE_NULL;
 }

@@ -59,6 +59,12 @@ class Statement {
   double column_double(int index) const;
   std::string column_text(int index) const;
   std::vector<uint8_t> column_blob(int index) const;
+  // Text or blob bytes without a copy: valid until the next step or reset.
+  std::string_view column_view(int index) const;
+  // Result columns: how many, a column's name, and its value's type (SQLITE_*).
+  int column_count() const;
+  std::string column_name(int index) const;
+  int column_type(int index) const;
   bool column_is_null(int index) const;
 
  private:

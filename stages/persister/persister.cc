@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "schema/event_messages.h"
+#include "schema/retention.h"
 #include "schema/json.h"
 #include "schema/telemetry_messages.h"
 #include "schema/topics.h"
@@ -36,7 +37,6 @@ constexpr auto kStopWait = std::chrono::seconds(5);
 // telemetry and data events.
 const std::vector<std::string> kEventPrefixes = {
     "job." + std::string(wire_text(JobStep::started)), "run.", "alert.", "telemetry.", "data."};
-constexpr int64_t kNsPerDay = 86'400LL * 1'000'000'000LL;
 
 }  // namespace
 
@@ -351,10 +351,20 @@ void Persister::housekeeping() {
                  {"stalled", stalled_ ? "true" : "false"}};
   if (stalled_) alive.attrs["problem"] = stall_problem_;
   publisher_.publish("stage." + topics::segment(host_name()) + ".persister", alive);
-  if (stalled_ || config_.storage.telemetry_retention_days <= 0) return;
-  int64_t cutoff = now_ns() - config_.storage.telemetry_retention_days * kNsPerDay;
-  if (auto st = store_.prune_telemetry(cutoff); !st) {
-    io_error_log_.warn("pruning telemetry history: " + st.error());
+  if (stalled_) return;
+  // Retention a little at a time, between commits on this thread: batches
+  // of at most ~20 ms, 50 ms per round (schema/retention.h), so a backlog of
+  // old rows never delays a commit by more than that.
+  PruneLimits limits;
+  limits.max_batch = std::chrono::milliseconds(20);
+  limits.budget = std::chrono::milliseconds(50);
+  limits.checkpoint_between_batches = false;  // the WalCheckpointer's job
+  limits.yield_between_batches = false;       // we are the writer it would yield to
+  for (const auto& rule : retention_rules(config_.storage.telemetry_retention_days,
+                                          config_.storage.events_retention_days, now_ns())) {
+    if (auto pruned = prune(store_.db(), rule, limits); !pruned) {
+      io_error_log_.warn("pruning " + rule.table + ": " + pruned.error());
+    }
   }
 }
 
