@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -90,7 +91,23 @@ void read_scheduler(ConfigReader r, SchedulerConfig& s) {
   r.field("grace_s", s.grace_s, 0, 86'400);
   r.field("job_timeout_s", s.job_timeout_s, 1, 604'800);
   r.field("trials_per_study", s.trials_per_study, 1, 100'000);
+  r.field("study_timeout_s", s.study_timeout_s, 0, 604'800);
+  if (r.field("deadline", s.deadline) && !s.deadline.empty()) {
+    const std::string& d = s.deadline;
+    bool ok = d.size() == 5 && d[2] == ':' && std::isdigit(static_cast<unsigned char>(d[0])) &&
+              std::isdigit(static_cast<unsigned char>(d[1])) &&
+              std::isdigit(static_cast<unsigned char>(d[3])) &&
+              std::isdigit(static_cast<unsigned char>(d[4])) && std::stoi(d.substr(0, 2)) < 24 &&
+              std::stoi(d.substr(3, 2)) < 60;
+    if (!ok) r.error("deadline", "'" + d + "' is not a local time HH:MM (e.g. 06:00)");
+  }
   r.choice("sampler", s.sampler, {"random", "grid", "tpe"});
+  ConfigReader tpe = r.section("tpe");
+  tpe.field("n_startup_trials", s.tpe.n_startup_trials, 0, 100'000);
+  tpe.field("gamma", s.tpe.gamma, 0.01, 0.99);
+  tpe.field("n_candidates", s.tpe.n_candidates, 1, 10'000);
+  tpe.field("seed", s.tpe.seed, 0, INT64_MAX);
+  tpe.finish();
   r.field("symbol_failure_limit", s.symbol_failure_limit, 1, 1'000'000);
   r.finish();
 }
@@ -118,7 +135,7 @@ void read_section(ConfigReader& r, Config& c) {
   for (const auto& [name, minutes] : known_timeframes()) known.push_back(name);
   r.list("timeframes", c.timeframes, known, "timeframe", true);
   r.list("horizons", c.horizons, 1, 10'000, true);
-  r.list("models", c.models, true);
+  r.list("models", c.models, model_names(), "model", true);
   reject_duplicates(r, "symbols", c.symbols);
   reject_duplicates(r, "timeframes", c.timeframes);
   reject_duplicates(r, "horizons", c.horizons);
@@ -131,6 +148,7 @@ void read_section(ConfigReader& r, Config& c) {
   r.field("holdout_fraction", c.holdout_fraction, kMinHoldoutFraction, kMaxHoldoutFraction);
   read_cv(r.section("cv"), c.cv);
   read_gates(r.section("promote_if"), c.promote_if);
+  read_search(r, c.search);
   read_dashboard(r.section("dashboard"), c.dashboard);
   read_bus(r.section("bus"), c.bus);
   read_storage(r.section("storage"), c.storage);

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "base/log_settings.h"
 #include "config/fetcher_config.h"
+#include "config/search_space.h"
 #include "config/telemetry_config.h"
 #include "schema/result.h"
 
@@ -97,6 +99,14 @@ struct ReplayConfig {
 
 using LoggingConfig = ::nightshift::LogSettings;
 
+// The TPE sampler (stages/scheduler/tpe_sampler.h).
+struct TpeConfig {
+  int n_startup_trials = 10;  // random trials of a study before TPE takes over
+  double gamma = 0.1;         // share of finished trials that count as good
+  int n_candidates = 24;      // draws from the good trials' density per suggestion
+  int64_t seed = 0;           // with the study name and trial number, seeds every draw
+};
+
 struct SchedulerConfig {
   int max_attempts = 3;
   int lease_s = 600;
@@ -104,7 +114,10 @@ struct SchedulerConfig {
   int grace_s = 30;
   int job_timeout_s = 500;  // a worker kills itself when one job runs longer (keep < lease_s)
   int trials_per_study = 1;
+  int study_timeout_s = 0;  // 0: none; after it a study sends no new trials
+  std::string deadline;     // "HH:MM" local; after it no new trials (finals still run); "": none
   std::string sampler = "random";  // random, grid, tpe
+  TpeConfig tpe;
   int symbol_failure_limit = 5;    // failures before a symbol is skipped for the run
 };
 
@@ -123,6 +136,8 @@ struct Config {
   double holdout_fraction = 0.2;
   CvConfig cv;
   PromotionGates promote_if;
+  // Per model: the hyperparameters its studies tune (config/search_space.h).
+  std::map<std::string, ModelSpace> search = default_search_spaces();
   DashboardConfig dashboard;
 
   BusConfig bus;

@@ -65,6 +65,19 @@ void ConfigReader::error(const char* key, const std::string& what) {
   diag_.errors.push_back(where(key, node ? &*node : nullptr) + what);
 }
 
+void ConfigReader::key_error(const char* key, const std::string& what) {
+  known_.insert(key);
+  if (node_ && node_.IsMap()) {
+    for (const auto& kv : node_) {
+      if (kv.first.Scalar() != key) continue;
+      YAML::Node key_node = kv.first;
+      diag_.errors.push_back(where(key, &key_node) + what);
+      return;
+    }
+  }
+  diag_.errors.push_back(where(key, nullptr) + what);
+}
+
 std::optional<YAML::Node> ConfigReader::get(const char* key) {
   known_.insert(key);
   if (!valid_ || !node_ || !node_.IsMap()) return std::nullopt;
@@ -281,11 +294,15 @@ bool ConfigReader::list(const char* key, std::vector<std::string>& out,
   bool set = list(key, values, non_empty);
   diag_.declarations = declarations;
   if (!set) return false;
-  for (const auto& value : values) {
+  auto node = get(key);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string& value = values[i];
     if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) continue;
-    auto node = get(key);
-    diag_.errors.push_back(where(key, node ? &*node : nullptr) + "unknown " + noun + " '" + value +
-                           "' (known: " + joined(allowed, ", ") + ")");
+    YAML::Node item = (*node)[i];
+    std::string nearest = closest_name(value, allowed);
+    diag_.errors.push_back(where(key, &item) + "unknown " + noun + " '" + value + "' (" +
+                           (nearest.empty() ? "" : "did you mean '" + nearest + "'? ") +
+                           "known: " + joined(allowed, ", ") + ")");
     return false;
   }
   out = std::move(values);
@@ -308,6 +325,36 @@ bool ConfigReader::list(const char* key, std::vector<int>& out, int min, int max
     int value = 0;
     if (!scalar_as(item, value) || value < min || value > max) {
       diag_.errors.push_back(where(key, &item) + "expected integers in " + range(min, max));
+      return false;
+    }
+    values.push_back(value);
+  }
+  if (non_empty && values.empty()) {
+    diag_.errors.push_back(where(key, &*node) + "must not be empty");
+    return false;
+  }
+  out = std::move(values);
+  return true;
+}
+
+bool ConfigReader::list(const char* key, std::vector<double>& out, double min, double max,
+                        bool non_empty) {
+  YAML::Node shown(YAML::NodeType::Sequence);
+  for (double item : out) shown.push_back(number_node(item));
+  shown.SetStyle(YAML::EmitterStyle::Flow);
+  declare(key, "list of numbers",
+          std::string(non_empty ? "at least one, " : "") + "each in " + range(min, max), shown);
+  auto node = get(key);
+  if (!node) return false;
+  if (!node->IsSequence()) {
+    diag_.errors.push_back(where(key, &*node) + "expected a list");
+    return false;
+  }
+  std::vector<double> values;
+  for (const auto& item : *node) {
+    double value = 0;
+    if (!scalar_as(item, value) || !std::isfinite(value) || value < min || value > max) {
+      diag_.errors.push_back(where(key, &item) + "expected numbers in " + range(min, max));
       return false;
     }
     values.push_back(value);
@@ -379,6 +426,19 @@ void ConfigReader::finish() {
     if (key_node.Mark().line >= 0) location += ":" + std::to_string(key_node.Mark().line + 1);
     diag_.errors.push_back(location + ": " + join(key.c_str()) + ": " + message);
   }
+}
+
+std::string closest_name(const std::string& name, const std::vector<std::string>& known) {
+  std::string best;
+  std::size_t best_distance = 3;  // suggest only close matches
+  for (const auto& candidate : known) {
+    std::size_t d = edit_distance(name, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  return best;
 }
 
 }  // namespace nightshift::config

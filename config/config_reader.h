@@ -61,6 +61,8 @@ class ConfigReader {
   bool list(const char* key, std::vector<std::string>& out, const std::vector<std::string>& allowed,
             const char* noun, bool non_empty = false);
   bool list(const char* key, std::vector<int>& out, int min, int max, bool non_empty = false);
+  bool list(const char* key, std::vector<double>& out, double min, double max,
+            bool non_empty = false);
   // A nested mapping; absent leaves defaults in place.
   ConfigReader section(const char* key);
   // A nested mapping whose keys are free, each a `what` (e.g. "symbol").
@@ -74,6 +76,9 @@ class ConfigReader {
   void finish();
 
   void error(const char* key, const std::string& what);
+  // The same, on the line of the key itself (a name that is wrong) rather
+  // than of its value.
+  void key_error(const char* key, const std::string& what);
 
  private:
   std::optional<YAML::Node> get(const char* key);
@@ -90,5 +95,7 @@ class ConfigReader {
 
 // Levenshtein distance, for "did you mean" suggestions.
 std::size_t edit_distance(const std::string& a, const std::string& b);
+// The entry of `known` nearest to `name` (edit distance under 3), or "".
+std::string closest_name(const std::string& name, const std::vector<std::string>& known);
 
 }  // namespace nightshift::config

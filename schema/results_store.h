@@ -165,6 +165,10 @@ class ResultsStore {
   // The params of the trial with the best out-of-fold AUC in a study.
   Result<std::optional<std::map<std::string, double>>> best_trial_params(const std::string& run,
                                                                          const std::string& study);
+  // Every finished trial of a study, by trial number: its params and its
+  // out-of-fold AUC (what the TPE sampler learns from).
+  Result<std::vector<std::pair<std::map<std::string, double>, double>>> finished_trials(
+      const std::string& run, const std::string& study);
   Result<std::vector<StudyRow>> studies(const std::string& run);
   Result<std::vector<TimeframeTiming>> timeframe_timings();
   // History for the gateway (schema/results_store_history.cc).

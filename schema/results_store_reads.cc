@@ -191,6 +191,30 @@ Result<std::optional<std::map<std::string, double>>> ResultsStore::best_trial_pa
   return std::optional<std::map<std::string, double>>(std::move(params));
 }
 
+Result<std::vector<std::pair<std::map<std::string, double>, double>>>
+ResultsStore::finished_trials(const std::string& run_id, const std::string& study) {
+  auto stmt = db_.prepare(
+      "SELECT params, json_extract(metrics, '$.auc') FROM trials WHERE run = ?1 AND study = ?2 "
+      "AND kind = 'trial' AND json_extract(metrics, '$.auc') IS NOT NULL ORDER BY trial");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, run_id).bind(2, study);
+  std::vector<std::pair<std::map<std::string, double>, double>> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return has.take_error();
+    if (!*has) break;
+    auto parsed = nlohmann::json::parse(stmt->column_text(0), nullptr, false);
+    std::map<std::string, double> params;
+    if (parsed.is_object()) {
+      for (const auto& [key, value] : parsed.items()) {
+        if (value.is_number()) params[key] = value.get<double>();
+      }
+    }
+    out.emplace_back(std::move(params), stmt->column_double(1));
+  }
+  return out;
+}
+
 Result<std::vector<StudyRow>> ResultsStore::studies(const std::string& run_id) {
   auto stmt = db_.prepare(
       "SELECT s.study, "

@@ -171,4 +171,10 @@ bool JobBoard::finished() const {
   return c.blocked == 0 && c.pending == 0 && c.running == 0;
 }
 
+void JobBoard::skip_pending(JobState& job, const std::string& reason) {
+  if (job.state != WorkState::pending) return;
+  job.state = WorkState::skipped;
+  job.reason = reason;
+}
+
 }  // namespace nightshift::scheduler

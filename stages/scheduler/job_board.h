@@ -61,6 +61,8 @@ class JobBoard {
   // Gives a blocked final its params and makes it pending (or skips it when
   // no trial of the study succeeded). No-op while trials are unsettled.
   void release_final(const std::string& study, std::optional<std::map<std::string, double>> params);
+  // A pending trial that will not be sent (a search budget ran out).
+  void skip_pending(JobState& job, const std::string& reason);
   // After a restart: running jobs lose their lease and go back to pending.
   void requeue_running();
 

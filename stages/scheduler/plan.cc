@@ -47,11 +47,11 @@ std::vector<JobState> plan_run(const config::Config& c, const std::string& run) 
           if (!planned.insert(study).second) continue;
           Job base = study_job(c, run, study, symbol, tf, horizon, model);
           base.priority = priority++;
-          for (int64_t t = 0; t < c.scheduler.trials_per_study; ++t) {
+          for (int64_t t = 0, n = planned_trials(c, model); t < n; ++t) {
             Job trial = base;
             trial.key.trial = t;
             trial.kind = JobKind::trial;
-            trial.params = sample_params(c.scheduler.sampler, model, study, t);
+            trial.params = plan_params(c, model, study, t);
             jobs.push_back(JobState{std::move(trial), WorkState::pending, ""});
           }
           Job final_fit = base;

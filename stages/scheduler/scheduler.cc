@@ -13,6 +13,8 @@
 #include "schema/topics.h"
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
+#include "stages/scheduler/budget.h"
+#include "stages/scheduler/tpe_sampler.h"
 
 namespace nightshift::scheduler {
 namespace {
@@ -77,6 +79,7 @@ Scheduler::Scheduler(const config::Config& config, std::string run, RunCheckpoin
       started_ns_(initial.started_ns),
       dispatch_key_(std::move(*initial.dispatch_key)),
       signer_(dispatch_key_),
+      budget_(initial.started_ns, config.scheduler.deadline, config.scheduler.study_timeout_s),
       board_(std::move(initial.jobs),
              BoardLimits{static_cast<uint32_t>(config.scheduler.max_attempts),
                          static_cast<uint32_t>(config.scheduler.symbol_failure_limit)}),
@@ -201,8 +204,17 @@ void Scheduler::dispatch() {
   if (!plan_recorded()) return;
   auto now = Clock::now();
   while (JobState* next = board_.next_ready()) {
+    if (next->job.kind == JobKind::trial) {
+      std::string over = budget_.trial_problem(next->job.key.study, now_ns());
+      if (!over.empty()) {
+        board_.skip_pending(*next, over);
+        dirty_ = true;
+        continue;
+      }
+    }
     auto credit = slots_.take(now);  // no free slot announced: nothing to send
     if (!credit) return;
+    if (next->job.kind == JobKind::trial && next->job.params.empty()) suggest(*next);
     Job job = JobBoard::next_attempt(*next);
     job.dispatch_token = signer_.token(job.key, job.attempt);
     if (!jobs_.send(job, kSendTimeout)) {  // broker not reachable: try later
@@ -212,6 +224,34 @@ void Scheduler::dispatch() {
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     dirty_ = true;
   }
+}
+
+// A TPE trial's params are chosen when it goes out, from the study's
+// finished trials in the database and its trials in flight on the board;
+// once chosen they stay with the job (retries, checkpoints, resume).
+void Scheduler::suggest(JobState& state) {
+  const std::string& study = state.job.key.study;
+  std::vector<FinishedTrial> finished;
+  if (ResultsStore* db = store()) {
+    auto rows = db->finished_trials(run_, study);
+    if (!rows) spdlog::warn("finished trials of {}: {}", study, rows.error());
+    if (rows) {
+      for (auto& [params, auc] : *rows) finished.push_back(FinishedTrial{std::move(params), auc});
+    }
+  }
+  std::vector<Params> in_flight;
+  for (const JobState& other : board_.jobs()) {
+    bool open = other.state == WorkState::running || other.state == WorkState::pending;
+    if (&other != &state && open && other.job.kind == JobKind::trial &&
+        other.job.key.study == study && !other.job.params.empty()) {
+      in_flight.push_back(other.job.params);
+    }
+  }
+  auto space = config_.search.find(state.job.model);
+  if (space == config_.search.end()) return;
+  auto rng = trial_rng(config_.scheduler.tpe.seed, study, state.job.key.trial);
+  state.job.params = tpe_suggest(space->second, finished, in_flight, config_.scheduler.tpe, rng);
+  dirty_ = true;
 }
 
 // job.persisted is an event and may be lost; the database is the truth.

@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "schema/dispatch_token.h"
 #include "schema/results_store.h"
+#include "stages/scheduler/budget.h"
 #include "stages/scheduler/job_board.h"
 #include "stages/scheduler/worker_slots.h"
 
@@ -57,6 +58,7 @@ class Scheduler {
   void look_up(const PersistedResult& event);
   bool plan_recorded();
   void dispatch();
+  void suggest(JobState& state);
   void expire_leases();
   void release_finals();
   void reconcile_with_database();
@@ -73,6 +75,7 @@ class Scheduler {
   int64_t started_ns_ = 0;
   std::string dispatch_key_;  // schema/dispatch_token.h; recorded with the plan
   DispatchSigner signer_;     // tokens under dispatch_key_
+  SearchBudget budget_;       // study_timeout_s and deadline
   bool plan_recorded_ = false;
   RateLimitedLog unbacked_log_{std::chrono::seconds(5)};
   JobBoard board_;

@@ -277,3 +277,50 @@ TEST(Config, EditDistance) {
 
 }  // namespace
 }  // namespace nightshift::config
+
+namespace nightshift::config {
+namespace {
+
+TEST(ConfigSearch, UnknownModelInModelsNamesFileLineAndSuggestion) {
+  auto loaded = load_config_text("models:\n  - logreg_l2\n  - logreg_l3\n", "m.yaml");
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("m.yaml:3: models: unknown model 'logreg_l3' (did you mean "
+                                "'logreg_l2'? known: "),
+            std::string::npos)
+      << loaded.error();
+}
+
+TEST(ConfigSearch, UnknownModelAndParameterInSearchAreErrors) {
+  auto model = load_config_text("search:\n  logreg_l22:\n    C: {low: 0.1, high: 1}\n", "s.yaml");
+  ASSERT_FALSE(model);
+  EXPECT_NE(model.error().find("s.yaml:2: search.logreg_l22: unknown model 'logreg_l22' (did you "
+                               "mean 'logreg_l2'?"),
+            std::string::npos)
+      << model.error();
+  auto param = load_config_text("search:\n  logreg_enet:\n    l1_ratoi: {low: 0, high: 1}\n", "p.yaml");
+  ASSERT_FALSE(param);
+  EXPECT_NE(param.error().find("p.yaml:3: search.logreg_enet.l1_ratoi: unknown parameter "
+                               "'l1_ratoi' (did you mean 'l1_ratio'?"),
+            std::string::npos)
+      << param.error();
+  // l1_ratio belongs to logreg_enet only.
+  EXPECT_FALSE(load_config_text("search:\n  logreg_l2:\n    l1_ratio: {low: 0, high: 1}\n", "q.yaml"));
+}
+
+TEST(ConfigSearch, RangesAreChecked) {
+  auto log_at_zero = load_config_text("search:\n  logreg_l2:\n    C: {low: 0, high: 1, log: true}\n", "r.yaml");
+  ASSERT_FALSE(log_at_zero);
+  EXPECT_NE(log_at_zero.error().find("r.yaml:3: search.logreg_l2.C: a log-scaled range needs low > 0"),
+            std::string::npos)
+      << log_at_zero.error();
+  EXPECT_FALSE(load_config_text("search:\n  logreg_l2:\n    C: {low: 2, high: 1}\n", "r.yaml"));
+  EXPECT_FALSE(load_config_text("search:\n  logreg_l2:\n    C: {type: categorical, values: []}\n", "r.yaml"));
+  auto ok = load_config_text(
+      "search:\n  logreg_enet:\n    l1_ratio: {type: categorical, values: [0, 1]}\n", "ok.yaml");
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_EQ(ok->search.at("logreg_enet").at("l1_ratio").values, (std::vector<double>{0, 1}));
+  EXPECT_EQ(ok->search.at("logreg_enet").at("C").high, 100);  // the shipped range stays
+}
+
+}  // namespace
+}  // namespace nightshift::config

@@ -63,9 +63,10 @@ TEST(Plan, ARepeatedConfigEntryPlansEachStudyOnce) {
 }
 
 TEST(Sampler, IsDeterministicPerStudyAndTrial) {
-  auto a = sample_params("random", "logreg_enet", "S", 3);
-  EXPECT_EQ(a, sample_params("random", "logreg_enet", "S", 3));
-  EXPECT_NE(a, sample_params("random", "logreg_enet", "S", 4));
+  config::Config c;
+  auto a = plan_params(c, "logreg_enet", "S", 3);
+  EXPECT_EQ(a, plan_params(c, "logreg_enet", "S", 3));
+  EXPECT_NE(a, plan_params(c, "logreg_enet", "S", 4));
   EXPECT_TRUE(a.count("l1_ratio"));
   EXPECT_GE(a.at("C"), 1e-3);
   EXPECT_LE(a.at("C"), 1e2);
