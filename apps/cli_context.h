@@ -45,5 +45,6 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& options, int& exit_cod
 void add_operator_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_fetcher_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_trainer_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_keys_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   nightshift::cli::add_scheduler_commands(app, options, exit_code);
   nightshift::cli::add_fetcher_commands(app, options, exit_code);
   nightshift::cli::add_trainer_commands(app, options, exit_code);
+  nightshift::cli::add_keys_commands(app, options, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -108,8 +108,10 @@ int run_history(const GlobalOptions& global) {
 }
 
 void add_supervisor_options(CLI::App* cmd, SupervisorOptions& options) {
-  cmd->add_option("--workers", options.workers, "Trainer workers (default: num_workers, or cores - 1)")
-      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--workers", options.workers,
+                  "Trainer workers on this host (default: num_workers, or cores - 1); 0: none, "
+                  "workers on other hosts only (scripts/start-workers)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("!--no-telemetry", options.telemetry, "Do not start the telemetry stage");
   cmd->add_option("--worker-program", options.worker_program,
                   "Test hook: start PROGRAM --config F --id N instead of `nightshift worker`")
