@@ -36,7 +36,13 @@ bool address_matches(const std::string& address, const std::string& allowed) {
 // The authorized keys, re-read when the folder's modification time changes.
 class KeyRing {
  public:
-  explicit KeyRing(std::string dir) : dir_(std::move(dir)) {}
+  // The binder's own key is always admitted (role head): the head's stages
+  // connect with the key pair the broker and the dataset service hold.
+  KeyRing(std::string dir, std::string own_key) : dir_(std::move(dir)) {
+    own_.name = "(this host)";
+    own_.public_key = std::move(own_key);
+    own_.role = "head";
+  }
 
   const std::vector<PublicKeyFile>& keys() {
     struct stat st{};
@@ -46,8 +52,9 @@ class KeyRing {
     if (mtime != mtime_ns_ || !loaded_) {
       std::vector<std::string> problems;
       keys_ = read_authorized_keys(dir_, &problems);
+      keys_.push_back(own_);
       for (const auto& p : problems) spdlog::warn("authorized keys: {} (ignored)", p);
-      spdlog::info("authorized keys: {} in {}", keys_.size(), dir_);
+      spdlog::info("authorized keys: {} in {} (and this host's own)", keys_.size() - 1, dir_);
       mtime_ns_ = mtime;
       loaded_ = true;
     }
@@ -56,6 +63,7 @@ class KeyRing {
 
  private:
   std::string dir_;
+  PublicKeyFile own_;
   std::vector<PublicKeyFile> keys_;
   int64_t mtime_ns_ = -1;
   bool loaded_ = false;
@@ -70,14 +78,14 @@ Result<std::unique_ptr<ZapHandler>> ZapHandler::start(zmq::context_t& context,
     socket.set(zmq::sockopt::linger, 0);
     socket.bind(kZapEndpoint);
     return std::unique_ptr<ZapHandler>(
-        new ZapHandler(std::move(socket), bus.curve.authorized_keys_dir));
+        new ZapHandler(std::move(socket), bus.curve.authorized_keys_dir, bus.curve.public_key));
   } catch (const zmq::error_t& e) {
     return make_error(std::string("cannot start the ZAP handler: ") + e.what());
   }
 }
 
-ZapHandler::ZapHandler(zmq::socket_t socket, std::string keys_dir)
-    : socket_(std::move(socket)), keys_dir_(std::move(keys_dir)) {
+ZapHandler::ZapHandler(zmq::socket_t socket, std::string keys_dir, std::string own_key)
+    : socket_(std::move(socket)), keys_dir_(std::move(keys_dir)), own_key_(std::move(own_key)) {
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -95,7 +103,7 @@ nlohmann::json ZapHandler::stats_json() const {
 }
 
 void ZapHandler::serve() {
-  KeyRing ring(keys_dir_);
+  KeyRing ring(keys_dir_, own_key_);
   RateLimitedLog refusals;
   while (!stop_) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};

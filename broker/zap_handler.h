@@ -5,7 +5,8 @@
 // It answers ZeroMQ's authentication requests (ZAP, RFC 27) on
 // inproc://zeromq.zap.01 of the binder's context, on its own thread, so a
 // handshake is never held up by the binder's work. A client is admitted when
-// its public key is one of the files in authorized_keys_dir (re-read when the
+// its public key is the binder's own (the head's stages) or one of the files
+// in authorized_keys_dir (re-read when the
 // folder changes, so `keys authorize` needs no restart), its role may use the
 // endpoint (each bound socket's ZAP domain names it: jobs_out, results_in, …;
 // bus::role_may) and, when the key lists addresses, it connects from one.
@@ -41,11 +42,12 @@ class ZapHandler {
   nlohmann::json stats_json() const;
 
  private:
-  ZapHandler(zmq::socket_t socket, std::string keys_dir);
+  ZapHandler(zmq::socket_t socket, std::string keys_dir, std::string own_key);
   void serve();
 
   zmq::socket_t socket_;
   std::string keys_dir_;
+  std::string own_key_;  // the binder's public key, always admitted (role head)
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> admitted_{0};
   std::atomic<uint64_t> refused_{0};

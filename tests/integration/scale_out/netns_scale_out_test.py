@@ -47,9 +47,13 @@ def sh(*cmd, check=True):
     return run
 
 
-def in_ns(ns, *cmd, env=None, check=True, timeout=120):
-    run = subprocess.run(["ip", "netns", "exec", ns, *cmd], capture_output=True, text=True,
-                         env=env, timeout=timeout)
+def in_ns(ns, *cmd, env=None, check=True, timeout=120, hostname=None):
+    # `ip netns exec` shares the host name; a UTS namespace gives each host its own.
+    prefix = ["ip", "netns", "exec", ns]
+    if hostname:
+        prefix += ["unshare", "--uts", "sh", "-c", f"hostname {hostname} && exec \"$@\"", "-"]
+    run = subprocess.run([*prefix, *cmd], capture_output=True, text=True, env=env,
+                         timeout=timeout)
     if check and run.returncode != 0:
         raise RuntimeError(f"[{ns}] {' '.join(cmd)}: {run.returncode}:\n{run.stdout}{run.stderr}")
     return run
@@ -168,12 +172,13 @@ def main():
             if name != "head":
                 sh(*ns("keys", "authorize", f"{folder}/keys/{name}.key"))
         in_ns(NS["head"], f"{scripts}/start-head", "--config", config, "--state",
-              f"{folder}/head", "--run-id", "netns", "--workers", "0", "--no-telemetry", env=env)
+              f"{folder}/head", "--run-id", "netns", "--workers", "0", "--no-telemetry", env=env,
+              hostname="head")
         for host in ("A", "B"):
             key = f"{folder}/keys/host{host}.key_secret"
             in_ns(NS[host], f"{scripts}/start-workers", "--head", HEAD_IP, "--workers", "1",
                   "--config", config, "--state", f"{folder}/{host}", "--key", key,
-                  "--host-tag", host, "--no-telemetry", env=env)
+                  "--host-tag", host, "--no-telemetry", env=env, hostname=f"host{host}")
         db = f"{folder}/head/nightshift.db"
         # Cut host A once it has stored results, while jobs are still out.
         cut_at = None
@@ -184,7 +189,7 @@ def main():
             if not os.path.exists(db):
                 continue
             try:
-                a_rows = rows(db, "SELECT count(*) FROM trials WHERE worker LIKE '%A-1%'")[0][0]
+                a_rows = rows(db, "SELECT count(*) FROM trials WHERE worker LIKE 'hostA/%'")[0][0]
                 done = rows(db, "SELECT count(*) FROM trials")[0][0]
             except sqlite3.Error:
                 continue
@@ -209,15 +214,22 @@ def main():
         expect(len(trials) >= 200, f"at least 200 jobs stored ({len(trials)})")
         expect(planned == len(trials), f"every planned job stored ({len(trials)}/{planned})")
         expect(not_done[0][0] == 0, f"no job left undone or skipped ({not_done[0][0]})")
-        by_host = {h: sum(1 for _, _, w, _ in trials if w.startswith(h + "-")) for h in "AB"}
+        # worker: HOST/ID (the worker's host name and its id, TAG-N)
+        by_host = {h: sum(1 for _, _, w, _ in trials if w == f"host{h}/{h}-1") for h in "AB"}
         print("rows by host:", by_host, flush=True)
         expect(by_host["A"] > 0 and by_host["B"] > 0, f"jobs ran on both hosts ({by_host})")
-        expect(by_host["A"] <= a_before_cut + 5,  # a few may be in the persister's batch
-               f"nothing from A after its cut ({a_before_cut} before, {by_host['A']} in the end)")
-        retried = sum(1 for _, _, w, attempt in trials if attempt > 1 and w.startswith("B-"))
+        # Results A sent before the cut may still sit in the persister's batch
+        # for a moment; nothing of A's may be stored 2 s after it.
+        late = rows(db, "SELECT count(*) FROM trials WHERE worker = 'hostA/A-1' AND "
+                        "persisted_ns > ?", int((cut_at + 2) * 1e9))[0][0]
+        expect(late == 0, f"nothing from A stored 2 s after its cut ({a_before_cut} before, "
+                          f"{by_host['A']} in the end, {late} late)")
+        retried = sum(1 for _, _, w, attempt in trials if attempt > 1 and w == "hostB/B-1")
         print("jobs B ran again after an expired lease (attempt > 1):", retried, flush=True)
         expect(retried >= 1, "host A's leased jobs were re-run on B")
         status = rows(db, "SELECT status FROM runs WHERE run = 'netns'")
+        health = in_ns(NS["head"], binary, "-c", config, "runs", check=False)
+        print(health.stdout[-800:])
         expect(status == [("completed",)], f"the run is completed ({status})")
     finally:
         for host in ("A", "B", "head"):
