@@ -63,6 +63,10 @@ int run_health(const GlobalOptions& global, double window_s) {
     }
     std::cout << "\n";
   }
+  for (const auto& [host, seen] : heard.hosts) {
+    std::cout << fmt::format("host {}: {} worker(s){}\n", host, seen.workers.size(),
+                             seen.telemetry ? ", telemetry" : "");
+  }
   for (const char* expected : {"persister", "scheduler"}) {
     if (!heard.stages.count(expected)) std::cout << fmt::format("{:<10} not heard in {} s\n", expected, window_s);
   }

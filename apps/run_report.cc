@@ -102,6 +102,7 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
   j["failed_attempts"] = counts->failed_attempts;
   j["models"] = counts->models;
   j["promoted"] = counts->promoted;
+  j["results_by_host"] = counts->results_by_host;
   auto alerts = store.active_alerts();
   if (!alerts) return alerts.take_error();
   j["alerts"] = nlohmann::json::array();
@@ -121,6 +122,13 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
                      s["retried_results"].get<int64_t>(), s["failed_attempts"].get<int64_t>());
   out << fmt::format("  models: {} final fits, {} promoted\n", s["models"].get<int64_t>(),
                      s["promoted"].get<int64_t>());
+  if (s.contains("results_by_host") && !s["results_by_host"].empty()) {
+    std::string hosts;
+    for (const auto& [host, n] : s["results_by_host"].items()) {
+      hosts += fmt::format("{}{} {}", hosts.empty() ? "" : ", ", host, n.get<int64_t>());
+    }
+    out << "  results by host: " << hosts << "\n";
+  }
   if (s.contains("persister_problem")) {
     out << "  persister: " << s["persister_problem"].get<std::string>() << "\n";
   }

@@ -202,6 +202,7 @@ const std::vector<EnvOverride>& env_overrides() {
       {"NIGHTSHIFT_CURVE", "security.curve", "CURVE + ZAP on every bound endpoint (true/false)"},
       {"NIGHTSHIFT_SECRET_KEY", "security.secret_key_file", "this process's CURVE key pair"},
       {"NIGHTSHIFT_SERVER_KEY", "security.server_key_file", "the head's CURVE public key"},
+      {"NIGHTSHIFT_DATASET_CACHE", "fetcher.host_cache_dir", "host-local dataset cache folder"},
       {"NIGHTSHIFT_DATASET_ENDPOINT", "fetcher.dataset_endpoint", "fetcher dataset service"},
   };
   return overrides;

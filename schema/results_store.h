@@ -47,6 +47,8 @@ struct RunCounts {
   int64_t failed_attempts = 0;  // failures rows
   int64_t models = 0;           // final fits stored
   int64_t promoted = 0;         // of those, promoted
+  // Result rows per host: the part of trials.worker ("host/id") before '/'.
+  std::map<std::string, int64_t> results_by_host;
 };
 
 // An alert whose latest message says it is firing.

@@ -227,9 +227,16 @@ def main():
         retried = sum(1 for _, _, w, attempt in trials if attempt > 1 and w == "hostB/B-1")
         print("jobs B ran again after an expired lease (attempt > 1):", retried, flush=True)
         expect(retried >= 1, "host A's leased jobs were re-run on B")
+        for host in "AB":
+            cache = f"{folder}/{host}/dataset-cache"
+            files = [f for f in os.listdir(cache) if f.endswith(".dataset")] \
+                if os.path.isdir(cache) else []
+            expect(1 <= len(files) <= 2, f"host {host} keeps its datasets (of 2) in its host cache ({files})")
         status = rows(db, "SELECT status FROM runs WHERE run = 'netns'")
-        health = in_ns(NS["head"], binary, "-c", config, "runs", check=False)
-        print(health.stdout[-800:])
+        status_out = in_ns(NS["head"], binary, "-c", config, "status", "netns", check=False).stdout
+        print(status_out)
+        expect(f"results by host: hostA {by_host['A']}, hostB {by_host['B']}" in status_out,
+               "`status` shows the results per host")
         expect(status == [("completed",)], f"the run is completed ({status})")
     finally:
         for host in ("A", "B", "head"):
