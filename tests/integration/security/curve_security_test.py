@@ -190,6 +190,21 @@ def check_refusals(setup):
         heard = None
     expect(heard is not None, "a telemetry key publishes events")
 
+    # Source addresses: a key limited to 10.9.9.9 is refused from loopback, one
+    # limited to 127.0.0.0/8 is admitted.
+    for name, fence in (("fenced", "10.9.9.9"), ("local", "127.0.0.0/8")):
+        setup.nightshift("keys", "generate", name, "--role", "worker")
+        with open(f"{setup.keys}/{name}.key", "a") as f:
+            f.write(f'from = "{fence}"\n')
+        setup.nightshift("keys", "authorize", f"{setup.keys}/{name}.key")
+    good_pull.close()  # the next job must have only `local` to go to
+    fenced = setup.client(zmq.PULL, "jobs_out", "fenced")
+    local = setup.client(zmq.PULL, "jobs_out", "local")
+    time.sleep(0.5)
+    push.send_multipart([b"job", b"\x81"])
+    expect(receive(local, 5000) is not None and receive(fenced, 500) is None,
+           "a key's 'from' addresses: 127.0.0.0/8 admitted from loopback, 10.9.9.9 refused")
+
     # Dataset service: a stranger's request gets no answer.
     req = setup.client(zmq.REQ, "dataset", "stranger")
     req.send_multipart([b"dataset.request", b"\x80"])
@@ -200,13 +215,13 @@ def check_refusals(setup):
     by = security.get("refused_by_endpoint", {})
     print("broker security stats:", json.dumps(security))
     expect(security.get("curve") is True, "broker --stats says curve is on")
-    for endpoint in ("events_out", "jobs_out"):
-        expect(by.get(endpoint, 0) >= 1, f"the broker counts the refusal on {endpoint}")
+    expect(by.get("events_out", 0) >= 1, "the broker counts the refusal on events_out")
+    expect(by.get("jobs_out", 0) >= 2, "the broker counts the refusals on jobs_out (stranger, fenced)")
     expect(by.get("results_in", 0) >= 2,
            "the broker counts both refusals on results_in (stranger, telemetry role)")
     expect(security.get("admitted", 0) >= 5, "the broker counts admitted keys")
     for s in (pub, good_sub, bad_sub, bad_pull, push, good_pull, consumer, worker_push, tele_pub,
-              req, *pushers):
+              req, fenced, local, *pushers):
         s.close()
 
 
