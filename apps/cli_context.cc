@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "base/process.h"
+#include "broker/curve_keys.h"
 
 namespace nightshift::cli {
 
@@ -22,11 +23,25 @@ std::optional<config::Config> load_config_or_report(const GlobalOptions& options
   return std::move(*loaded);
 }
 
+std::optional<config::Config> load_bus_config_or_report(const GlobalOptions& options) {
+  auto config = load_config_or_report(options);
+  if (!config) return std::nullopt;
+  if (Status secure = bus::load_security(*config); !secure) {
+    std::cerr << "nightshift: " << secure.error() << "\n";
+    return std::nullopt;
+  }
+  return config;
+}
+
 std::optional<config::Config> begin_command(const std::string& name, const GlobalOptions& options,
                                             StopSignals signals) {
   auto config = load_config_or_report(options);
   if (!config) return std::nullopt;
   setup_logging(name, config->logging, options.log_level);
+  if (Status secure = bus::load_security(*config); !secure) {
+    std::cerr << "nightshift: " << secure.error() << "\n";
+    return std::nullopt;
+  }
   if (signals == StopSignals::flag) install_stop_signals();
   return config;
 }

@@ -20,6 +20,11 @@ struct GlobalOptions {
 // KEY: what") and returns nullopt; the caller exits non-zero (2).
 std::optional<config::Config> load_config_or_report(const GlobalOptions& options);
 
+// load_config_or_report, then the security preamble (bus::load_security: the
+// CURVE key pair, or the check of endpoints reachable from other hosts), for
+// commands that talk to the bus without being a stage. A problem is one line.
+std::optional<config::Config> load_bus_config_or_report(const GlobalOptions& options);
+
 // How a command treats SIGINT/SIGTERM.
 enum class StopSignals {
   flag,     // set stop_requested(): the command polls it and stops cleanly
@@ -49,5 +54,6 @@ void add_gateway_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
 // replay, replay-ctl, export, prune (apps/replay_commands.cc, apps/history_commands.cc).
 void add_replay_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_history_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+void add_keys_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

@@ -25,7 +25,7 @@ namespace {
 constexpr double kUnknownJobSeconds = 5.0;  // a guess for timeframes with no history
 
 int run_watch(const GlobalOptions& global, double interval_s, int count) {
-  auto config = load_config_or_report(global);
+  auto config = load_bus_config_or_report(global);
   if (!config) return 2;
   install_stop_signals();
   for (int i = 0; !stop_requested() && (count == 0 || i < count); ++i) {
@@ -44,7 +44,7 @@ int run_watch(const GlobalOptions& global, double interval_s, int count) {
 }
 
 int run_health(const GlobalOptions& global, double window_s) {
-  auto config = load_config_or_report(global);
+  auto config = load_bus_config_or_report(global);
   if (!config) return 2;
   install_stop_signals();
   zmq::context_t context(1);
@@ -62,6 +62,10 @@ int run_health(const GlobalOptions& global, double window_s) {
       std::cout << "; " << heard.persister_refused << " forged or invalid messages refused";
     }
     std::cout << "\n";
+  }
+  for (const auto& [host, seen] : heard.hosts) {
+    std::cout << fmt::format("host {}: {} worker(s){}\n", host, seen.workers.size(),
+                             seen.telemetry ? ", telemetry" : "");
   }
   for (const char* expected : {"persister", "scheduler"}) {
     if (!heard.stages.count(expected)) std::cout << fmt::format("{:<10} not heard in {} s\n", expected, window_s);
@@ -86,7 +90,7 @@ int run_health(const GlobalOptions& global, double window_s) {
 }
 
 int run_estimate(const GlobalOptions& global, int workers) {
-  auto config = load_config_or_report(global);
+  auto config = load_bus_config_or_report(global);
   if (!config) return 2;
   if (workers <= 0) workers = config->num_workers > 0 ? config->num_workers : default_workers();
   std::map<std::string, double> mean_s;

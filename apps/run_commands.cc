@@ -26,7 +26,7 @@ std::string new_run_id() {
 }
 
 int run_night(const GlobalOptions& global, SupervisorOptions options) {
-  auto config = load_config_or_report(global);
+  auto config = load_bus_config_or_report(global);
   if (!config) return 2;
   config::LoggingConfig quiet = config->logging;
   setup_logging("run", quiet, global.log_level);
@@ -52,7 +52,7 @@ std::optional<ResultsStore> open_store(const config::Config& config) {
 }
 
 int show_status(const GlobalOptions& global, std::string run, bool json) {
-  auto config = load_config_or_report(global);
+  auto config = load_bus_config_or_report(global);
   if (!config) return 2;
   auto store = open_store(*config);
   if (!store) return 1;
@@ -87,7 +87,7 @@ int show_status(const GlobalOptions& global, std::string run, bool json) {
 }
 
 int run_history(const GlobalOptions& global) {
-  auto config = load_config_or_report(global);
+  auto config = load_bus_config_or_report(global);
   if (!config) return 2;
   auto store = open_store(*config);
   if (!store) return 1;
@@ -108,8 +108,10 @@ int run_history(const GlobalOptions& global) {
 }
 
 void add_supervisor_options(CLI::App* cmd, SupervisorOptions& options) {
-  cmd->add_option("--workers", options.workers, "Trainer workers (default: num_workers, or cores - 1)")
-      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--workers", options.workers,
+                  "Trainer workers on this host (default: num_workers, or cores - 1); 0: none, "
+                  "workers on other hosts only (scripts/start-workers)")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("!--no-telemetry", options.telemetry, "Do not start the telemetry stage");
   cmd->add_flag("--dashboard", options.dashboard,
                 "Start the gateway (dashboard, API, /metrics) even when dashboard.enabled is false");

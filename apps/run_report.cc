@@ -122,6 +122,7 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
                     {"studies_tested", r.studies_tested ? nlohmann::json(*r.studies_tested) : nlohmann::json()},
                     {"gates_passed", counts->gates_passed},
                     {"promoted", counts->promoted}};
+  j["results_by_host"] = counts->results_by_host;
   auto alerts = store.active_alerts();
   if (!alerts) return alerts.take_error();
   j["alerts"] = nlohmann::json::array();
@@ -153,6 +154,13 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
                          "per-study gates; FDR over the whole run when it completes)\n",
                          p["gates_passed"].get<int64_t>());
     }
+  }
+  if (s.contains("results_by_host") && !s["results_by_host"].empty()) {
+    std::string hosts;
+    for (const auto& [host, n] : s["results_by_host"].items()) {
+      hosts += fmt::format("{}{} {}", hosts.empty() ? "" : ", ", host, n.get<int64_t>());
+    }
+    out << "  results by host: " << hosts << "\n";
   }
   if (s.contains("persister_problem")) {
     out << "  persister: " << s["persister_problem"].get<std::string>() << "\n";

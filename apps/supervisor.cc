@@ -451,12 +451,13 @@ int NightRun::run() {
     std::cerr << "nightshift: cannot create log folder " << log_dir_ << ": " << ec.message() << "\n";
     return kRunFailed;
   }
-  int workers = options_.workers > 0 ? options_.workers
+  int workers = options_.workers >= 0 ? options_.workers
                 : config_.num_workers > 0 ? config_.num_workers
                                           : default_workers();
   plan_stages(workers);
   std::cout << "night run " << options_.run << (options_.resume ? " (resumed)" : "") << ": "
-            << workers << " workers; logs in " << log_dir_ << "\n";
+            << workers << " workers" << (workers == 0 ? " here (slots from remote workers' heartbeats)" : "")
+            << "; logs in " << log_dir_ << "\n";
   if (dashboard_wanted()) {
     config::DashboardConfig dashboard = config_.dashboard;
     if (options_.dashboard_port != 0) dashboard.port = options_.dashboard_port;

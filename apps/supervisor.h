@@ -26,7 +26,7 @@ struct SupervisorOptions {
   std::string log_level;
   std::string run;          // run id
   bool resume = false;
-  int workers = 0;          // 0: num_workers from config, else cores - 1
+  int workers = -1;  // -1: num_workers from config, else cores - 1; 0: remote workers only
   // Test hook: a program to start instead of `nightshift worker` (given
   // --config F). The exactly-once machinery is tested with it.
   std::string worker_program;

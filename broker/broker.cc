@@ -49,6 +49,12 @@ Result<std::unique_ptr<Broker>> Broker::bind(zmq::context_t& context,
                                              std::string instance) {
   std::unique_ptr<Broker> broker(new Broker(context));
   broker->instance_ = std::move(instance);
+  if (bus.curve.enabled) {
+    // Before any bind: a CURVE socket with no ZAP handler admits every key.
+    auto zap = ZapHandler::start(context, bus);
+    if (!zap) return zap.take_error();
+    broker->zap_ = std::move(*zap);
+  }
   broker->devices_.reserve(3);
   Status s = broker->add_device("events", zmq::socket_type::xsub, bus.events_in,
                                 zmq::socket_type::xpub, bus.events_out, bus);
@@ -61,9 +67,12 @@ Result<std::unique_ptr<Broker>> Broker::bind(zmq::context_t& context,
                            zmq::socket_type::push, bus.results_out, bus);
   }
   if (!s.ok()) return s.take_error();
-  auto control = bind_socket(context, zmq::socket_type::router, bus.control, bus);
+  auto control = bind_socket(context, zmq::socket_type::router, bus.control, bus, "control");
   if (!control) return control.take_error();
   broker->control_ = std::move(*control);
+  s = broker->add_monitor(broker->control_, "control", nullptr,
+                          &broker->control_handshakes_failed_);
+  if (!s.ok()) return s.take_error();
   broker->started_ns_ = now_ns();
   return broker;
 }
@@ -73,14 +82,15 @@ Broker::~Broker() {
     zmq_socket_monitor(device.in.handle(), nullptr, 0);
     zmq_socket_monitor(device.out.handle(), nullptr, 0);
   }
+  if (control_) zmq_socket_monitor(control_.handle(), nullptr, 0);
 }
 
 Status Broker::add_device(const std::string& name, zmq::socket_type in_type,
                           const std::string& in_endpoint, zmq::socket_type out_type,
                           const std::string& out_endpoint, const config::BusConfig& bus) {
-  auto in = bind_socket(context_, in_type, in_endpoint, bus);
+  auto in = bind_socket(context_, in_type, in_endpoint, bus, name + "_in");
   if (!in) return in.take_error();
-  auto out = bind_socket(context_, out_type, out_endpoint, bus);
+  auto out = bind_socket(context_, out_type, out_endpoint, bus, name + "_out");
   if (!out) return out.take_error();
   Device device;
   device.name = name;
@@ -92,18 +102,30 @@ Status Broker::add_device(const std::string& name, zmq::socket_type in_type,
 
   for (auto [socket, counter] : {std::pair{&stored.in, &stored.stats.peers_in},
                                  std::pair{&stored.out, &stored.stats.peers_out}}) {
-    std::string address = "inproc://monitor-" + name + "-" + std::to_string(monitors_.size());
-    if (zmq_socket_monitor(socket->handle(), address.c_str(),
-                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0) {
-      return make_error("cannot monitor " + name + ": " + zmq_strerror(zmq_errno()));
+    if (Status s = add_monitor(*socket, name, counter, &stored.stats.handshakes_failed); !s) {
+      return s;
     }
-    auto monitor = std::make_unique<Monitor>();
-    monitor->pair = zmq::socket_t(context_, zmq::socket_type::pair);
-    monitor->pair.set(zmq::sockopt::linger, 0);
-    monitor->pair.connect(address);
-    monitor->peers = counter;
-    monitors_.push_back(std::move(monitor));
   }
+  return Status::success();
+}
+
+Status Broker::add_monitor(zmq::socket_t& socket, const std::string& name, int64_t* peers,
+                           uint64_t* handshakes_failed) {
+  std::string address = "inproc://monitor-" + name + "-" + std::to_string(monitors_.size());
+  constexpr int kHandshakeFailed = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                   ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  if (zmq_socket_monitor(socket.handle(), address.c_str(),
+                         ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | kHandshakeFailed) != 0) {
+    return make_error("cannot monitor " + name + ": " + zmq_strerror(zmq_errno()));
+  }
+  auto monitor = std::make_unique<Monitor>();
+  monitor->pair = zmq::socket_t(context_, zmq::socket_type::pair);
+  monitor->pair.set(zmq::sockopt::linger, 0);
+  monitor->pair.connect(address);
+  monitor->peers = peers;
+  monitor->handshakes_failed = handshakes_failed;
+  monitors_.push_back(std::move(monitor));
   return Status::success();
 }
 
@@ -115,8 +137,15 @@ void Broker::read_monitor(Monitor& monitor) {
     if (event.size() < 6) continue;
     uint16_t id = 0;
     std::memcpy(&id, event.data(), sizeof(id));
-    if (id == ZMQ_EVENT_ACCEPTED) ++*monitor.peers;
-    if (id == ZMQ_EVENT_DISCONNECTED && *monitor.peers > 0) --*monitor.peers;
+    if (monitor.peers != nullptr) {
+      // A refused handshake still counts as accepted and then disconnected.
+      if (id == ZMQ_EVENT_ACCEPTED) ++*monitor.peers;
+      if (id == ZMQ_EVENT_DISCONNECTED && *monitor.peers > 0) --*monitor.peers;
+    }
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL || id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+        id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      ++*monitor.handshakes_failed;
+    }
   }
 }
 
@@ -281,7 +310,10 @@ nlohmann::json Broker::stats_json() const {
   out["uptime_s"] = static_cast<double>(now_ns() - started_ns_) / 1e9;
   out["subscription_messages"] = subscriptions_;
   out["subscription_dropped"] = subscriptions_dropped_;
-  out["control"] = {{"requests", control_stats_.requests}, {"dropped", control_stats_.dropped}};
+  out["control"] = {{"requests", control_stats_.requests},
+                    {"dropped", control_stats_.dropped},
+                    {"handshakes_failed", control_handshakes_failed_}};
+  out["security"] = zap_ ? zap_->stats_json() : nlohmann::json{{"curve", false}};
   out["errors"] = errors_;
   out["instance"] = instance_;
   for (const auto& device : devices_) {
@@ -289,6 +321,7 @@ nlohmann::json Broker::stats_json() const {
         {"messages", device.stats.messages},   {"bytes", device.stats.bytes},
         {"dropped", device.stats.dropped},     {"peers_in", device.stats.peers_in},
         {"peers_out", device.stats.peers_out}, {"pending", !device.pending.empty()},
+        {"handshakes_failed", device.stats.handshakes_failed},
     };
   }
   return out;

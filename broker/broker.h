@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "broker/zap_handler.h"
 #include "config/config.h"
 #include "schema/result.h"
 
@@ -39,6 +40,7 @@ struct DeviceStats {
   uint64_t dropped = 0;   // malformed (not two frames)
   int64_t peers_in = 0;   // connected peers on the inbound socket
   int64_t peers_out = 0;  // connected peers on the outbound socket
+  uint64_t handshakes_failed = 0;  // ZMTP/CURVE handshakes that failed (refused, garbage)
 };
 
 class Broker {
@@ -66,6 +68,7 @@ class Broker {
   struct Monitor {
     zmq::socket_t pair;
     int64_t* peers = nullptr;
+    uint64_t* handshakes_failed = nullptr;
   };
   struct Device {
     std::string name;
@@ -80,6 +83,8 @@ class Broker {
   Status add_device(const std::string& name, zmq::socket_type in_type,
                     const std::string& in_endpoint, zmq::socket_type out_type,
                     const std::string& out_endpoint, const config::BusConfig& bus);
+  Status add_monitor(zmq::socket_t& socket, const std::string& name, int64_t* peers,
+                     uint64_t* handshakes_failed);
   void forward(Device& device, int budget);
   bool flush_pending(Device& device);
   void forward_subscriptions(Device& device, int budget);
@@ -91,11 +96,13 @@ class Broker {
   void guarded(const char* what, Handler&& handler);
 
   zmq::context_t& context_;
+  std::unique_ptr<ZapHandler> zap_;  // with CURVE: started before anything binds
   std::vector<Device> devices_;
   std::vector<std::unique_ptr<Monitor>> monitors_;
   zmq::socket_t control_;
   std::string instance_;
   ControlStats control_stats_;
+  uint64_t control_handshakes_failed_ = 0;
   int64_t started_ns_ = 0;
   uint64_t subscriptions_ = 0;
   uint64_t subscriptions_dropped_ = 0;  // messages on XPUB that are not (un)subscriptions

@@ -1,15 +1,20 @@
 #include "broker/dataset_client.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 
 #include "broker/bus.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
 #include "schema/codec.h"
+#include "base/private_dir.h"
 #include "base/process.h"
 
 namespace nightshift {
@@ -20,7 +25,8 @@ DatasetClient::DatasetClient(zmq::context_t& context, const config::Config& conf
       endpoint_(config.fetcher.dataset_endpoint),
       timeout_(config.fetcher.dataset_timeout_ms),
       attempts_(config.fetcher.dataset_attempts),
-      self_(std::move(self)) {}
+      self_(std::move(self)),
+      host_cache_dir_(config.fetcher.host_cache_dir) {}
 
 namespace {
 
@@ -131,6 +137,7 @@ Result<std::vector<std::string>> DatasetClient::exchange(const std::string& body
 Result<Dataset> DatasetClient::request(const DatasetRequest& original) {
   ++stats_.requests;
   const std::string key = dataset::request_key(original);
+  if (!cache_.count(key) && !host_cache_dir_.empty()) load_host_cache(key);
   auto cached = cache_.find(key);
   // Built field by field: the caller's have_fingerprint is ours to decide.
   DatasetRequest request{original.source, original.symbol, original.timeframe,
@@ -152,7 +159,76 @@ Result<Dataset> DatasetClient::request(const DatasetRequest& original) {
   const DecodeLimits limits = bus::decode_limits(bus_);
   auto reply = dataset::decode_reply({parts->begin() + 1, parts->end()}, limits);
   if (!reply) return reply.take_error();
-  return accept(request, std::move(*reply), bytes);
+  bool fresh = reply->status == "ok";
+  auto accepted = accept(request, std::move(*reply), bytes);
+  if (accepted && fresh && !host_cache_dir_.empty()) store_host_cache(key, *parts);
+  return accepted;
+}
+
+std::string DatasetClient::host_cache_path(const std::string& key) const {
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a: a file name, not a check
+  for (unsigned char c : key) hash = (hash ^ c) * 1099511628211ull;
+  return fmt::format("{}/{:016x}.dataset", host_cache_dir_, hash);
+}
+
+// File: the request key, then the reply parts, each as [u64 length][bytes].
+void DatasetClient::load_host_cache(const std::string& key) {
+  std::ifstream in(host_cache_path(key), std::ios::binary);
+  if (!in) return;
+  auto read_part = [&in](std::string& out) {
+    uint64_t size = 0;
+    if (!in.read(reinterpret_cast<char*>(&size), sizeof(size)) || size > (uint64_t{1} << 31)) {
+      return false;
+    }
+    out.resize(size);
+    return static_cast<bool>(in.read(out.data(), static_cast<std::streamsize>(size)));
+  };
+  std::string stored_key;
+  if (!read_part(stored_key) || stored_key != key) return;
+  std::vector<std::string> parts;
+  for (std::string part; read_part(part);) parts.push_back(std::move(part));
+  if (parts.empty()) return;
+  auto reply = dataset::decode_reply(parts, bus::decode_limits(bus_));
+  if (!reply || reply->status != "ok") {
+    spdlog::warn("host dataset cache {}: unreadable; asking the service", host_cache_path(key));
+    return;
+  }
+  Dataset out;
+  out.fingerprint = reply->fingerprint;
+  out.source = reply->source;
+  out.symbol = reply->symbol;
+  out.timeframe = reply->timeframe;
+  out.synthetic = reply->synthetic;
+  out.bars = std::make_shared<const Bars>(std::move(reply->bars));
+  cache_[key] = std::move(out);
+  ++stats_.host_cache_loads;
+}
+
+void DatasetClient::store_host_cache(const std::string& key,
+                                     const std::vector<std::string>& parts) {
+  if (std::string why = make_private_dir(host_cache_dir_); !why.empty()) {
+    spdlog::warn("host dataset cache {}: {}", host_cache_dir_, why);
+    return;
+  }
+  // Written whole under a name of ours, then renamed: a worker reading at
+  // the same moment sees the old file or the new one, never half of one.
+  std::string path = host_cache_path(key);
+  std::string partial = path + "." + std::to_string(getpid()) + ".partial";
+  {
+    std::ofstream out(partial, std::ios::binary | std::ios::trunc);
+    auto write_part = [&out](std::string_view part) {
+      uint64_t size = part.size();
+      out.write(reinterpret_cast<const char*>(&size), sizeof(size));
+      out.write(part.data(), static_cast<std::streamsize>(part.size()));
+    };
+    write_part(key);
+    for (std::size_t i = 1; i < parts.size(); ++i) write_part(parts[i]);  // [0] is the type
+    if (!out) {
+      std::remove(partial.c_str());
+      return;
+    }
+  }
+  if (std::rename(partial.c_str(), path.c_str()) != 0) std::remove(partial.c_str());
 }
 
 Result<Dataset> DatasetClient::accept(const DatasetRequest& request, DatasetReply reply,

@@ -6,6 +6,13 @@
 // holds the same bars it answers "unchanged" with no bars, so a dataset
 // crosses the network once per process.
 //
+// With fetcher.host_cache_dir, what a process receives is also written there
+// (the reply as it came, written whole then renamed into place), and a
+// process that lacks a dataset first loads it from there and asks with its
+// fingerprint: the workers of one host share one copy, and a dataset crosses
+// the network once per host. The file is decoded with the same limits as the
+// wire, and the service's fingerprint decides whether it is still current.
+//
 // Reliability is the "lazy pirate" pattern: a REQ socket whose reply never
 // came is stuck, so on timeout the socket is closed and a fresh one made
 // before the next attempt. After `attempts` timeouts the request fails.
@@ -51,6 +58,7 @@ struct Dataset {
 struct DatasetClientStats {
   uint64_t requests = 0;
   uint64_t unchanged = 0;    // answered from this process's cache
+  uint64_t host_cache_loads = 0;  // datasets read from fetcher.host_cache_dir
   uint64_t timeouts = 0;     // attempts that got no reply in time
   uint64_t lost = 0;         // attempts whose connection ended first (service restarted)
   uint64_t bytes_received = 0;
@@ -73,6 +81,10 @@ class DatasetClient {
   bool connection_lost();
   Result<std::vector<std::string>> exchange(const std::string& body);
   Result<Dataset> accept(const DatasetRequest& request, DatasetReply reply, uint64_t bytes);
+  // The host-local copy: path for a request key; load into cache_; store parts.
+  std::string host_cache_path(const std::string& key) const;
+  void load_host_cache(const std::string& key);
+  void store_host_cache(const std::string& key, const std::vector<std::string>& parts);
 
   zmq::context_t& context_;
   config::BusConfig bus_;
@@ -85,6 +97,7 @@ class DatasetClient {
   std::unique_ptr<zmq::socket_t> monitor_;  // PAIR reading socket_'s disconnect events
   uint64_t sockets_made_ = 0;
   std::map<std::string, Dataset> cache_;  // request key -> last dataset
+  std::string host_cache_dir_;
   DatasetClientStats stats_;
 };
 

@@ -39,6 +39,11 @@ Result<zmq::socket_t> connect_socket(zmq::context_t& context, zmq::socket_type t
     // Queue only to connected peers: a message for a peer that is down stays
     // with us (pipelines) or is dropped (pub/sub) instead of piling up.
     socket.set(zmq::sockopt::immediate, true);
+    if (bus.curve.enabled) {
+      socket.set(zmq::sockopt::curve_serverkey, bus.curve.server_key);
+      socket.set(zmq::sockopt::curve_publickey, bus.curve.public_key);
+      socket.set(zmq::sockopt::curve_secretkey, bus.curve.secret_key);
+    }
     socket.connect(endpoint);
     return socket;
   } catch (const zmq::error_t& e) {
@@ -90,13 +95,19 @@ Status prepare_ipc_endpoint(const std::string& endpoint) {
 }  // namespace
 
 Result<zmq::socket_t> bind_socket(zmq::context_t& context, zmq::socket_type type,
-                                  const std::string& endpoint, const config::BusConfig& bus) {
+                                  const std::string& endpoint, const config::BusConfig& bus,
+                                  const std::string& name) {
   if (endpoint.rfind(kIpc, 0) == 0) {
     if (Status ready = prepare_ipc_endpoint(endpoint); !ready) return ready.take_error();
   }
   try {
     zmq::socket_t socket(context, type);
     apply_options(socket, bus);
+    if (bus.curve.enabled) {
+      socket.set(zmq::sockopt::curve_server, true);
+      socket.set(zmq::sockopt::curve_secretkey, bus.curve.secret_key);
+      socket.set(zmq::sockopt::zap_domain, name);
+    }
     socket.bind(endpoint);
     return socket;
   } catch (const zmq::error_t& e) {

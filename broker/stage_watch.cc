@@ -31,8 +31,10 @@ HeardStages hear_stages(const config::BusConfig& bus, std::chrono::milliseconds 
     const Header& header = e->frame.header;
     if (e->topic.rfind("worker.", 0) == 0) {
       heard.stages["worker " + header.src.host + "/" + std::to_string(header.src.pid)] = header.ts_ns;
+      heard.hosts[header.src.host].workers.insert(header.src.pid);
     } else if (e->topic.rfind("telemetry.", 0) == 0) {
       heard.stages["telemetry"] = header.ts_ns;
+      heard.hosts[header.src.host].telemetry = true;
     } else {
       heard.stages[header.src.stage] = header.ts_ns;
       if (auto problem = persister_problem(*e)) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "broker/bus.h"
@@ -27,6 +28,12 @@ struct HeardStages {
   std::map<std::string, int64_t> stages;  // "worker host/pid", "persister", ... -> last ts_ns
   std::string persister_problem;          // as its last alive event said
   std::string persister_refused;          // messages it refused (forged or invalid), "" unheard
+  // Per host (src.host): the workers heard (by pid) and whether telemetry was.
+  struct Host {
+    std::set<int64_t> workers;
+    bool telemetry = false;
+  };
+  std::map<std::string, Host> hosts;
 };
 
 // Listens for `window` (less once the persister and scheduler have been

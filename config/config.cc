@@ -60,6 +60,16 @@ void read_bus(ConfigReader r, BusConfig& b) {
   r.finish();
 }
 
+void read_security(ConfigReader r, SecurityConfig& s) {
+  r.field("curve", s.curve);
+  r.field("insecure", s.insecure);
+  r.field("keys_dir", s.keys_dir);
+  r.field("secret_key_file", s.secret_key_file);
+  r.field("server_key_file", s.server_key_file);
+  r.field("authorized_keys_dir", s.authorized_keys_dir);
+  r.finish();
+}
+
 void read_storage(ConfigReader r, StorageConfig& s) {
   r.field("results_db", s.results_db);
   r.field("market_db", s.market_db);
@@ -151,6 +161,7 @@ void read_section(ConfigReader& r, Config& c) {
   read_search(r, c.search);
   read_dashboard(r.section("dashboard"), c.dashboard);
   read_bus(r.section("bus"), c.bus);
+  read_security(r.section("security"), c.security);
   read_storage(r.section("storage"), c.storage);
   read_logging(r.section("logging"), c.logging);
   read_scheduler(r.section("scheduler"), c.scheduler);
@@ -224,6 +235,10 @@ const std::vector<EnvOverride>& env_overrides() {
       {"NIGHTSHIFT_RESULTS_IN", "bus.results_in", "broker endpoint workers push to"},
       {"NIGHTSHIFT_RESULTS_OUT", "bus.results_out", "broker endpoint the persister pulls from"},
       {"NIGHTSHIFT_CONTROL", "bus.control", "broker control/stats endpoint"},
+      {"NIGHTSHIFT_CURVE", "security.curve", "CURVE + ZAP on every bound endpoint (true/false)"},
+      {"NIGHTSHIFT_SECRET_KEY", "security.secret_key_file", "this process's CURVE key pair"},
+      {"NIGHTSHIFT_SERVER_KEY", "security.server_key_file", "the head's CURVE public key"},
+      {"NIGHTSHIFT_DATASET_CACHE", "fetcher.host_cache_dir", "host-local dataset cache folder"},
       {"NIGHTSHIFT_DATASET_ENDPOINT", "fetcher.dataset_endpoint", "fetcher dataset service"},
   };
   return overrides;

@@ -78,6 +78,25 @@ struct BusConfig {
   // backlog (a persister restarting, a flood of results) waits upstream in a
   // bounded queue whose memory is reused rather than growing the heap.
   int pipeline_hwm = 1000;
+  // Not read from YAML: what bus::load_security (broker/curve_keys.h) derives
+  // from the `security` section, carried here because every socket needs it.
+  struct Curve {
+    bool enabled = false;
+    std::string public_key;   // Z85, this process's
+    std::string secret_key;   // Z85, this process's
+    std::string server_key;   // Z85, the binders' (broker, dataset service) public key
+    std::string authorized_keys_dir;  // binders: whom the ZAP handler admits
+  } curve;
+};
+
+// Who may reach the bus (docs/architecture.md, "Who can reach the bus").
+struct SecurityConfig {
+  bool curve = false;     // CURVE encryption + ZAP key check on every bound endpoint
+  bool insecure = false;  // accept tcp endpoints reachable from other hosts without CURVE
+  std::string keys_dir = "var/keys";                            // `keys generate` writes here
+  std::string secret_key_file = "var/keys/head.key_secret";     // this process's key pair
+  std::string server_key_file = "var/keys/head.key";            // the head's public key
+  std::string authorized_keys_dir = "var/keys/authorized";      // public keys the head admits
 };
 
 struct StorageConfig {
@@ -141,6 +160,7 @@ struct Config {
   DashboardConfig dashboard;
 
   BusConfig bus;
+  SecurityConfig security;
   StorageConfig storage;
   LoggingConfig logging;
   SchedulerConfig scheduler;

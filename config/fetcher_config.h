@@ -24,6 +24,9 @@ struct FetcherConfig {
   std::string dataset_endpoint = "ipc://var/bus/dataset";
   int dataset_timeout_ms = 60'000;  // per attempt; a cold fetch from Yahoo can be slow
   int dataset_attempts = 3;         // client attempts before giving up
+  // Workers keep each dataset they receive here too (empty: off), so the
+  // workers of one host share it: it crosses the network once per host.
+  std::string host_cache_dir;
   std::string yahoo_base_url = "https://query1.finance.yahoo.com";
   std::string yahoo_cookie_url = "https://fc.yahoo.com";
   std::string binance_base_url = "https://api.binance.com";

@@ -54,6 +54,8 @@ struct RunCounts {
   int64_t models = 0;           // final fits stored
   int64_t promoted = 0;         // of those, promoted
   int64_t gates_passed = 0;     // of those, passing the per-study gates
+  // Result rows per host: the part of trials.worker ("host/id") before '/'.
+  std::map<std::string, int64_t> results_by_host;
 };
 
 // An alert whose latest message says it is firing.

@@ -168,6 +168,17 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
   c.models = stmt->column_int(3);
   c.promoted = stmt->column_int(4);
   c.gates_passed = stmt->column_int(5);
+  auto hosts = db_.prepare(
+      "SELECT CASE WHEN instr(worker, '/') > 0 THEN substr(worker, 1, instr(worker, '/') - 1) "
+      "ELSE worker END AS host, COUNT(*) FROM trials WHERE run = ?1 GROUP BY host ORDER BY host");
+  if (!hosts) return hosts.take_error();
+  hosts->bind(1, run_id);
+  for (;;) {
+    auto row = hosts->step();
+    if (!row) return row.take_error();
+    if (!*row) break;
+    c.results_by_host[hosts->column_text(0)] = hosts->column_int(1);
+  }
   return c;
 }
 

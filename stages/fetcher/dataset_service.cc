@@ -7,6 +7,7 @@
 #include "broker/bus.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
+#include "broker/zap_handler.h"
 #include "schema/codec.h"
 #include "base/process.h"
 
@@ -39,10 +40,19 @@ DatasetReply error_reply(std::string message) {
 
 Result<DatasetService> DatasetService::bind(zmq::context_t& context, const config::Config& config,
                                             DatasetStore& store, NoticeSink notices) {
+  std::unique_ptr<bus::ZapHandler> zap;
+  if (config.bus.curve.enabled) {
+    // Before the bind: a CURVE socket with no ZAP handler admits every key.
+    auto started = bus::ZapHandler::start(context, config.bus);
+    if (!started) return started.take_error();
+    zap = std::move(*started);
+  }
   auto socket = bus::bind_socket(context, zmq::socket_type::router,
-                                 config.fetcher.dataset_endpoint, config.bus);
+                                 config.fetcher.dataset_endpoint, config.bus, "dataset");
   if (!socket) return socket.take_error();
-  return DatasetService(std::move(*socket), config, store, std::move(notices));
+  DatasetService service(std::move(*socket), config, store, std::move(notices));
+  service.zap_ = std::move(zap);
+  return service;
 }
 
 DatasetService::DatasetService(zmq::socket_t socket, const config::Config& config,

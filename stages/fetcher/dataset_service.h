@@ -17,10 +17,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <vector>
 #include <string>
 
+#include "broker/zap_handler.h"
 #include "config/config.h"
 #include "schema/data_messages.h"
 #include "schema/envelope.h"
@@ -48,6 +50,8 @@ class DatasetService {
   bool serve_one(std::chrono::milliseconds wait);
 
   const ServiceStats& stats() const { return stats_; }
+  // Connections the ZAP handler refused (0 without CURVE).
+  uint64_t refused() const { return zap_ ? zap_->refused() : 0; }
 
  private:
   DatasetService(zmq::socket_t socket, const config::Config& config, DatasetStore& store,
@@ -65,6 +69,7 @@ class DatasetService {
   DatasetReply answer(const std::vector<std::string>& parts);
   DatasetReply answer_request(const DatasetRequest& request);
 
+  std::unique_ptr<bus::ZapHandler> zap_;  // with CURVE: whom the service admits
   zmq::socket_t socket_;
   config::BusConfig bus_;
   std::string default_source_;

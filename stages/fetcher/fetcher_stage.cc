@@ -51,9 +51,9 @@ int run_fetcher_stage(const config::Config& config) {
   while (!stop_requested()) service->serve_one(std::chrono::milliseconds(200));
   const auto& stats = service->stats();
   spdlog::info("fetcher stopping (signal {}): {} requests, {} unchanged, {} errors, {} dropped, "
-               "{} bytes sent",
+               "{} bytes sent, {} connections refused",
                stop_signal(), stats.requests, stats.unchanged, stats.errors, stats.dropped,
-               stats.bytes_sent);
+               stats.bytes_sent, service->refused());
   return 0;
 }
 

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <filesystem>
 #include <future>
 #include <iostream>
 #include <thread>
@@ -83,6 +84,39 @@ TEST_F(DatasetServiceTest, TwoWorkersGetTheSameDatasetOnceEach) {
   }
   for (const auto& line : all) EXPECT_EQ(line.fingerprint, all[0].fingerprint);
   EXPECT_EQ(fetcher_->stop(), 0) << fetcher_->stderr_text();
+}
+
+// fetcher.host_cache_dir (issue 18): the workers of one host share what one
+// of them received, so a second process on the host gets "unchanged" at its
+// first request, and a dataset crosses the network once per host.
+TEST(DatasetHostCache, ASecondProcessOnTheHostReceivesNoBars) {
+  std::string cache = testing::make_temp_dir("nightshift-host-cache") + "/datasets";
+  auto bus = testing::make_test_bus("fetcher:\n  dataset_timeout_ms: 20000\n  host_cache_dir: " +
+                                    cache + "\n");
+  ChildProcess fetcher({testing::nightshift_binary(), "--config", bus.config_path, "fetcher"});
+  ASSERT_TRUE(fetcher.wait_for_output("fetcher up", 10s)) << fetcher.stderr_text();
+  std::vector<Line> firsts;
+  for (int worker = 0; worker < 2; ++worker) {
+    ChildProcess fetch({testing::nightshift_binary(), "--config", bus.config_path, "fetch",
+                        "BTCUSDT", "--tf", "1h", "--from", "2024-01-01", "--to", "2024-03-01",
+                        "--via-service", "-q"});
+    ASSERT_EQ(fetch.wait(60s), 0) << fetch.stderr_text();
+    auto lines = parse_lines(fetch.stdout_text());
+    ASSERT_EQ(lines.size(), 1u) << fetch.stdout_text();
+    firsts.push_back(lines[0]);
+  }
+  EXPECT_EQ(firsts[0].status, "ok");
+  EXPECT_GT(firsts[0].bytes, 60u * 24u * 40u);
+  EXPECT_EQ(firsts[1].status, "unchanged");  // from the host cache, current per the service
+  EXPECT_EQ(firsts[1].rows, firsts[0].rows);
+  EXPECT_LT(firsts[1].bytes, 1000u);
+  EXPECT_EQ(firsts[1].fingerprint, firsts[0].fingerprint);
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(cache)) {
+    files += entry.path().extension() == ".dataset";
+  }
+  EXPECT_EQ(files, 1u);
+  EXPECT_EQ(fetcher.stop(), 0) << fetcher.stderr_text();
 }
 
 TEST_F(DatasetServiceTest, AYearOfMinuteBarsCrossesInParts) {
