@@ -208,8 +208,13 @@ security:
             time.sleep(0.3)
         expect(saw_step, f"the workers run as a Slurm job step ({first}.0 in squeue --steps)")
         before = count("SELECT count(*) FROM trials")
-        run("scancel", first, env=env)
-        print(f"scancel {first} after {before} results", flush=True)
+        # SIGKILL to the batch script and every step at once: the workers die
+        # in the middle of their jobs, so their leases must expire and the
+        # jobs be re-run by the next allocation (a plain scancel sends
+        # SIGTERM first, and workers may finish what they hold, leaving
+        # nothing to re-run and this path untested).
+        run("scancel", "--signal=KILL", "--full", first, env=env)
+        print(f"scancel --signal=KILL --full {first} after {before} results", flush=True)
         time.sleep(3)
         head_pid = open(f"{folder}/head/pids/head.pid").read().strip()
         expect(os.path.exists(f"/proc/{head_pid}"), "the head runs on after scancel")
