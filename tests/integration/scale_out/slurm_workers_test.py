@@ -20,6 +20,7 @@ Usage: slurm_workers_test.py --nightshift BIN --source DIR
 
 import argparse
 import os
+import signal
 import re
 import shutil
 import socket
@@ -247,7 +248,14 @@ security:
         status = count("SELECT status = 'completed' FROM runs WHERE run = 'slurm'")
         expect(status == 1, "the run is completed")
     finally:
-        subprocess.run(["scancel", "--user=root"], env=env, capture_output=True)
+        subprocess.run(["scancel", "--signal=KILL", "--full", "--user=root"], env=env, capture_output=True)
+        # Let slurmd reap its steps before it goes, then stop the daemons.
+        quiet_by = time.time() + 10
+        while time.time() < quiet_by:
+            queue = subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True)
+            if queue.returncode != 0 or not queue.stdout.strip():
+                break
+            time.sleep(0.3)
         subprocess.run([f"{source}/scripts/stop", "--state", f"{folder}/head"], capture_output=True)
         for p in reversed(procs):
             p.terminate()
@@ -256,12 +264,31 @@ security:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        kill_strays(folder)
     print(f"took {time.time() - start:.0f} s")
     if failures:
         print(f"{len(failures)} failure(s); files in {folder}")
         return 1
     shutil.rmtree(folder, ignore_errors=True)
     return 0
+
+
+def kill_strays(folder):
+    """Kills what this test's Slurm left behind (slurmstepd and the workers
+    it ran hold files in the test's folder): nothing may outlive the test."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            held = any(os.readlink(f"/proc/{pid}/fd/{fd}").startswith(folder) for fd in fds)
+        except OSError:
+            continue
+        if held:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":
