@@ -279,8 +279,9 @@ def main():
     parser.add_argument("--nightshift", required=True)
     args = parser.parse_args()
     if not zmq.has("curve"):
-        print("SKIP: python3-zmq's libzmq has no CURVE")
-        return 0
+        print("SKIP: python3-zmq's libzmq has no CURVE (issue 18: the security tests need it; "
+              "Debian's libzmq5 has it, so CI runs them)")
+        return 77
     folder = tempfile.mkdtemp(prefix="curve_security_")
     setup = Setup(os.path.abspath(args.nightshift), folder)
     for name, role in (("head", "head"), ("worker", "worker"), ("telemetry", "telemetry"),
