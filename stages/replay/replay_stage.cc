@@ -155,7 +155,7 @@ std::string Replay::status_json(const std::string& state) {
                    {"sent", sent_},
                    {"total", range_.total},
                    {"speed", clock_.speed()}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Reads the next wanted event and prepares its message. False at the end.
@@ -231,7 +231,7 @@ std::string Replay::apply(const ReplayCommand& command) {
     case Kind::toggle: clock_.paused() ? clock_.resume(now) : clock_.pause(now); break;
     case Kind::seek: {
       auto ts = resolve_time(command.time, range_.first_ts_ns);
-      if (!ts) return nlohmann::json{{"error", ts.error()}}.dump();
+      if (!ts) return nlohmann::json{{"error", ts.error()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
       seek_to(*ts);
       break;
     }
@@ -248,7 +248,9 @@ std::string Replay::apply(const ReplayCommand& command) {
 void Replay::handle_commands() {
   while (auto request = control_.receive()) {
     auto command = parse_command(*request);
-    control_.answer(command ? apply(*command) : nlohmann::json{{"error", command.error()}}.dump());
+    // The request is untrusted bytes: invalid UTF-8 in the echoed text is replaced, never thrown.
+    control_.answer(command ? apply(*command)
+                            : nlohmann::json{{"error", command.error()}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   if (keys_) {
     for (const auto& command : keys_->read()) apply(command);

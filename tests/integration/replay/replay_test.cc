@@ -5,7 +5,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstring>
 #include <thread>
 
 #include "broker/bus.h"
@@ -264,6 +270,64 @@ TEST_F(ReplayTest, PauseSeekAndResumeThroughReplayCtl) {
   EXPECT_EQ(bad.exit_code, 2) << bad.describe();
   auto gone = cli({"replay-ctl", "steer", "status", "--timeout", "0.5"});
   EXPECT_EQ(gone.exit_code, 1) << gone.describe();
+}
+
+// Anything may connect to the replay's control endpoint: requests without
+// the REQ envelope, too many frames, a large frame, raw bytes on the TCP
+// port. None of it stops or stalls the replay, and a real request right
+// after is still answered.
+TEST_F(ReplayTest, HostileControlClientsDoNotStopAReplay) {
+  start_bus();
+  write_run(bus_.config.storage.results_db, "hostile", std::vector<int64_t>(99, 100),
+            {"telemetry.host.stored"});
+  auto replay = nightshift_child({"replay", "hostile", "--speed", "1"});
+  const std::string endpoint = bus_.config.replay.control;
+  ASSERT_EQ(endpoint.rfind("tcp://", 0), 0u);
+  auto ok = cli({"replay-ctl", "hostile", "status"});
+  for (int i = 0; i < 20 && ok.exit_code != 0; ++i) {  // until the replay has bound it
+    std::this_thread::sleep_for(100ms);
+    ok = cli({"replay-ctl", "hostile", "status"});
+  }
+  ASSERT_EQ(ok.exit_code, 0) << ok.describe() << replay->stderr_text();
+  {
+    zmq::socket_t dealer(context_, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(endpoint);
+    dealer.send(zmq::str_buffer("pause"), zmq::send_flags::none);  // no empty delimiter
+    dealer.send(zmq::str_buffer(""), zmq::send_flags::sndmore);     // delimiter, then two parts
+    dealer.send(zmq::str_buffer("pause"), zmq::send_flags::sndmore);
+    dealer.send(zmq::str_buffer("now"), zmq::send_flags::none);
+    for (int i = 0; i < 100; ++i) dealer.send(zmq::str_buffer("x"), zmq::send_flags::sndmore);
+    dealer.send(zmq::str_buffer("pause"), zmq::send_flags::none);
+    std::string big(1 << 20, 'p');
+    dealer.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer(big), zmq::send_flags::none);
+    std::string binary = {'\0', '\xff', 's', 'p', 'e', 'e', 'd', '\n'};
+    dealer.send(zmq::str_buffer(""), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer(binary), zmq::send_flags::none);
+    std::this_thread::sleep_for(300ms);
+  }
+  // Raw bytes on the port, not ZMTP at all.
+  const int port = std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+  for (int i = 0; i < 3; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0)
+        << "port " << port << ": " << std::strerror(errno) << "; replay: " << replay->stderr_text();
+    std::string junk = "GET / HTTP/1.1\r\n\r\n" + std::string(4096, '\x7f');
+    EXPECT_GT(::write(fd, junk.data(), junk.size()), 0);
+    ::close(fd);
+  }
+  auto status = cli({"replay-ctl", "hostile", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.describe() << replay->stderr_text();
+  EXPECT_EQ(nlohmann::json::parse(status.stdout_text)["state"], "playing")
+      << "a malformed request changed the replay's state";
+  auto faster = cli({"replay-ctl", "hostile", "speed", "max"});
+  ASSERT_EQ(faster.exit_code, 0) << faster.describe();
+  EXPECT_EQ(replay->wait(10s), std::optional<int>(0)) << replay->stderr_text();
 }
 
 TEST_F(ReplayTest, ReplayedAndLiveStreamsNeverMix) {
