@@ -21,26 +21,13 @@
 #include "broker/broker.h"
 #include "broker/bus.h"
 #include "broker/socket_options.h"
+#include "bench/bench_bus.h"
 
 namespace {
 
 using namespace nightshift;
 using Clock = std::chrono::steady_clock;
-
-config::BusConfig bench_bus(int base_port) {
-  config::BusConfig bus;
-  auto at = [&](int offset) { return "tcp://127.0.0.1:" + std::to_string(base_port + offset); };
-  bus.events_in = at(0);
-  bus.events_out = at(1);
-  bus.jobs_in = at(2);
-  bus.jobs_out = at(3);
-  bus.results_in = at(4);
-  bus.results_out = at(5);
-  bus.control = at(6);
-  bus.send_hwm = 0;
-  bus.recv_hwm = 0;
-  return bus;
-}
+using bench::bench_bus;
 
 // One key pair, server and client alike (the ZAP handler admits it from `dir`).
 void enable_curve(config::BusConfig& bus, const std::string& dir) {
