@@ -3,7 +3,16 @@
 // high-water marks, so they measure throughput, not drops.
 #pragma once
 
+#include <sys/types.h>
+#include <unistd.h>
+#include <zmq.hpp>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
 #include <string>
+
+#include "broker/broker.h"
 
 #include "config/config.h"
 
@@ -22,6 +31,24 @@ inline config::BusConfig bench_bus(int base_port) {
   bus.send_hwm = 0;  // unlimited: measure throughput, not drops
   bus.recv_hwm = 0;
   return bus;
+}
+
+// Forks a broker process on `bus` (before any ZeroMQ context exists in the
+// caller); it runs until SIGTERM. Returns its pid; the caller kills and
+// reaps it.
+inline pid_t fork_broker(const config::BusConfig& bus) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  zmq::context_t context(1);
+  auto broker = bus::Broker::bind(context, bus);
+  if (!broker) {
+    std::fprintf(stderr, "broker: %s\n", broker.error().c_str());
+    _exit(1);
+  }
+  static std::atomic<bool> stop{false};
+  std::signal(SIGTERM, [](int) { stop = true; });
+  (*broker)->run([] { return stop.load(); });
+  _exit(0);
 }
 
 }  // namespace nightshift::bench

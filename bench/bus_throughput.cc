@@ -118,19 +118,7 @@ int main(int argc, char** argv) {
   DecodeLimits limits;
 
   // The broker is a separate process, started before any context exists here.
-  pid_t broker_pid = fork();
-  if (broker_pid == 0) {
-    zmq::context_t context(1);
-    auto broker = bus::Broker::bind(context, bus);
-    if (!broker) {
-      std::fprintf(stderr, "broker: %s\n", broker.error().c_str());
-      _exit(1);
-    }
-    static std::atomic<bool> stop{false};
-    std::signal(SIGTERM, [](int) { stop = true; });
-    (*broker)->run([] { return stop.load(); });
-    _exit(0);
-  }
+  pid_t broker_pid = bench::fork_broker(bus);
 
   zmq::context_t context(1);
   std::printf("bus_throughput: %llu GpuSample messages (~%zu bytes each) over loopback TCP\n",

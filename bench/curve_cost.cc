@@ -87,19 +87,7 @@ struct Rates {
 };
 
 Rates measure(config::BusConfig bus, uint64_t events, uint64_t jobs) {
-  pid_t broker_pid = fork();
-  if (broker_pid == 0) {
-    zmq::context_t context(1);
-    auto broker = bus::Broker::bind(context, bus);
-    if (!broker) {
-      std::fprintf(stderr, "broker: %s\n", broker.error().c_str());
-      _exit(1);
-    }
-    static std::atomic<bool> stop{false};
-    std::signal(SIGTERM, [](int) { stop = true; });
-    (*broker)->run([] { return stop.load(); });
-    _exit(0);
-  }
+  pid_t broker_pid = bench::fork_broker(bus);
   Rates rates;
   {
     zmq::context_t context(1);

@@ -45,11 +45,11 @@ class DiskFullTest : public ::testing::Test {
   void SetUp() override {
     // Root-only by design (issue 13's acceptance: "skipped with a printed
     // reason without root"); CI runs ./scripts/test as root, so it runs there.
-    if (geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root; not run as uid " << geteuid();
+    if (geteuid() != 0) GTEST_SKIP() << "issue 13: mounting a small tmpfs needs root (CI runs as root); not run as uid " << geteuid();
     mount_ = testing::make_temp_dir("nightshift-diskfull");
     // A container without CAP_SYS_ADMIN cannot mount even as root (issue 13, as above).
     if (::mount("tmpfs", mount_.c_str(), "tmpfs", 0, "size=8m,mode=0755") != 0) {
-      GTEST_SKIP() << "cannot mount a tmpfs at " << mount_ << ": " << std::strerror(errno);
+      GTEST_SKIP() << "issue 13: cannot mount a tmpfs at " << mount_ << ": " << std::strerror(errno);
     }
     mounted_ = true;
     db_ = mount_ + "/nightshift.db";
