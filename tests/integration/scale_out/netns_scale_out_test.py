@@ -29,6 +29,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale_out_config import head_config  # noqa: E402
+
 SKIP = 77
 TAG = f"ns{os.getpid() % 100000}"
 SUBNET = f"10.{100 + os.getpid() % 100}.{os.getpid() % 250}"
@@ -96,38 +99,8 @@ def remove_network():
 
 
 def write_config(folder):
-    bus = "\n".join(f"  {k}: tcp://{HEAD_IP}:{p}" for k, p in PORTS.items() if k != "dataset")
-    text = f"""\
-symbols: [BTCUSDT, ETHUSDT]
-timeframes: [1h]
-horizons: [1, 3]
-n_splits: 3
-bus:
-{bus}
-  heartbeat_ivl_ms: 500
-  heartbeat_timeout_ms: 2000
-fetcher:
-  source: synthetic
-  history_days: 120
-  dataset_endpoint: tcp://{HEAD_IP}:{PORTS['dataset']}
-scheduler:
-  trials_per_study: {TRIALS}
-  lease_s: 6
-  grace_s: 3
-  job_timeout_s: 5
-telemetry:
-  enabled: false
-storage:
-  results_db: {folder}/head/nightshift.db
-  market_db: {folder}/head/market.db
-  artifacts_dir: {folder}/head/models
-security:
-  curve: true
-  keys_dir: {folder}/keys
-  secret_key_file: {folder}/keys/head.key_secret
-  server_key_file: {folder}/keys/head.key
-  authorized_keys_dir: {folder}/keys/authorized
-"""
+    text = head_config(folder, HEAD_IP, PORTS, TRIALS, 120,
+                       bus_extra="  heartbeat_ivl_ms: 500\n  heartbeat_timeout_ms: 2000\n")
     path = os.path.join(folder, "night.yaml")
     with open(path, "w") as f:
         f.write(text)

@@ -30,6 +30,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scale_out_config import head_config  # noqa: E402
+
 SKIP = 77
 
 
@@ -124,37 +127,9 @@ PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
     names = ["events_in", "events_out", "jobs_in", "jobs_out", "results_in", "results_out",
              "control", "dataset"]
     ports = dict(zip(names, bus_ports))
-    bus = "\n".join(f"  {k}: tcp://127.0.0.1:{p}" for k, p in ports.items() if k != "dataset")
     config = f"{folder}/night.yaml"
     with open(config, "w") as f:
-        f.write(f"""symbols: [BTCUSDT, ETHUSDT]
-timeframes: [1h]
-horizons: [1, 3]
-n_splits: 3
-bus:
-{bus}
-fetcher:
-  source: synthetic
-  history_days: 400
-  dataset_endpoint: tcp://127.0.0.1:{ports['dataset']}
-scheduler:
-  trials_per_study: 40
-  lease_s: 6
-  grace_s: 3
-  job_timeout_s: 5
-telemetry:
-  enabled: false
-storage:
-  results_db: {folder}/head/nightshift.db
-  market_db: {folder}/head/market.db
-  artifacts_dir: {folder}/head/models
-security:
-  curve: true
-  keys_dir: {folder}/keys
-  secret_key_file: {folder}/keys/head.key_secret
-  server_key_file: {folder}/keys/head.key
-  authorized_keys_dir: {folder}/keys/authorized
-""")
+        f.write(head_config(folder, "127.0.0.1", ports, 40, 400))
     start = time.time()
     db = f"{folder}/head/nightshift.db"
     try:
