@@ -15,3 +15,10 @@ add_executable(bench_false_promotions ${CMAKE_CURRENT_LIST_DIR}/false_promotions
 nightshift_target(bench_false_promotions)
 target_compile_options(bench_false_promotions PRIVATE -O3)
 target_link_libraries(bench_false_promotions PRIVATE ns_trainer ns_fetcher ns_base)
+
+# hpo_study_data: bench/hpo_vs_optuna's helper (not a bench itself): writes
+# the features, labels, folds and holdout of each study of a stored night,
+# so the Optuna side trains on exactly the rows nightshift trained on.
+add_executable(hpo_study_data ${CMAKE_CURRENT_LIST_DIR}/hpo_study_data.cc)
+nightshift_target(hpo_study_data)
+target_link_libraries(hpo_study_data PRIVATE ns_trainer ns_fetcher ns_schema)

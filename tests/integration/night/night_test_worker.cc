@@ -6,9 +6,14 @@
 // --hang-study never end (heartbeats go on): the real JobWatchdog ends the
 // process after scheduler.job_timeout_s. With --fetch every job first gets
 // its dataset from the fetcher's service through the real DatasetClient.
+// With --objective quadratic a trial's AUC is a known smooth function of its
+// hyperparameters (peak 0.8 at log10(C) = 0.5, l1_ratio = 0.3), the trivial
+// objective bench/hpo_vs_optuna gives both nightshift and Optuna.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -31,6 +36,7 @@ struct Options {
   std::string hang_study;
   bool fetch = false;
   int sleep_ms = 20;
+  std::string objective = "study";  // study: AUC from the study's name; quadratic: from params
   std::string log_file;  // one line "study/trial attempt" per job handled
 };
 
@@ -50,6 +56,18 @@ std::string write_artifact(const std::string& artifacts_dir, const ns::Job& job)
   return path.string();
 }
 
+double param(const ns::Job& job, const char* name, double fallback) {
+  auto it = job.params.find(name);
+  return it == job.params.end() ? fallback : it->second;
+}
+
+// Also the formula of bench/hpo_vs_optuna.py's Optuna objective.
+double quadratic_auc(const ns::Job& job) {
+  double c = std::log10(std::max(param(job, "C", 1.0), 1e-12)) - 0.5;
+  double l1 = param(job, "l1_ratio", 0.5) - 0.3;
+  return 0.5 + 0.3 * std::exp(-(c * c + l1 * l1 / 0.25));
+}
+
 ns::JobResult answer(const ns::Job& job, const Options& options, const std::string& artifacts_dir) {
   ns::JobResult r;
   r.key = job.key;
@@ -63,7 +81,9 @@ ns::JobResult answer(const ns::Job& job, const Options& options, const std::stri
     return r;
   }
   r.status = nightshift::ResultStatus::ok;
-  double auc = planted_auc(job.key.study) + (job.key.trial > 0 ? 0.001 * job.key.trial : 0);
+  double auc = options.objective == "quadratic"
+                   ? quadratic_auc(job)
+                   : planted_auc(job.key.study) + (job.key.trial > 0 ? 0.001 * job.key.trial : 0);
   r.metrics = {{"auc", auc}, {"brier", 0.25}, {"accuracy", auc}};
   r.wall_s = options.sleep_ms / 1000.0;
   r.cpu_s = r.wall_s;
@@ -86,6 +106,7 @@ int main(int argc, char** argv) {
   app.add_option("--id", options.id);
   app.add_option("--fail-study", options.fail_study);
   app.add_option("--sleep-ms", options.sleep_ms);
+  app.add_option("--objective", options.objective)->check(CLI::IsMember({"study", "quadratic"}));
   app.add_option("--log-file", options.log_file);
   app.add_option("--hang-study", options.hang_study);
   app.add_flag("--fetch", options.fetch);
