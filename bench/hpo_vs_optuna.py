@@ -254,26 +254,74 @@ def rows_of(ranges):
     return np.concatenate([np.arange(a, b) for a, b in ranges])
 
 
-def fit_score(model, params, x, y, train, test):
-    """Standardise on the training rows, fit, return test probabilities."""
-    import numpy as np
-    from sklearn.preprocessing import StandardScaler
-    scaler = StandardScaler().fit(x[train])
-    xt, xs = scaler.transform(x[train]), scaler.transform(x[test])
+def fit_score(model, params, x, y, train, test, horizon):
+    """Fits on the training rows (time order), returns test probabilities."""
     if model == "logreg_enet":
         from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+        scaler = StandardScaler().fit(x[train])  # per fold, as nightshift's Standardizer
         clf = LogisticRegression(penalty="elasticnet", solver="saga", C=params["C"],
                                  l1_ratio=params["l1_ratio"], max_iter=1000, tol=1e-4)
-        clf.fit(xt, y[train])
-        return clf.predict_proba(xs)[:, 1]
+        clf.fit(scaler.transform(x[train]), y[train])
+        return clf.predict_proba(scaler.transform(x[test]))[:, 1]
+    if model == "xgb":
+        return xgb_fit_score(params, x, y, train, test, horizon)
     raise SystemExit(f"model {model}: no Optuna peer")
 
 
+def xgb_fit_score(params, x, y, train, test, horizon):
+    """The Python xgboost package the way nightshift's xgb model trains
+    (stages/trainer/xgb_model.h): raw features, the last fifth of the
+    training rows as the early-stopping tail, rows whose label reaches the
+    tail purged, 20 rounds of patience on the tail's log loss, hist, one
+    thread, seed 0; the model cut at the best round."""
+    import xgboost as xgb
+    n = len(train)
+    tail = n // 5
+    first = n - tail
+    fit = 0
+    while fit < first and train[fit] + horizon < train[first]:
+        fit += 1
+    dtrain = xgb.DMatrix(x[train[:fit]].astype("float32"), label=y[train[:fit]])
+    dval = xgb.DMatrix(x[train[first:]].astype("float32"), label=y[train[first:]])
+    booster = xgb.train(
+        {"objective": "binary:logistic", "tree_method": "hist", "nthread": 1, "seed": 0,
+         "verbosity": 0, "eval_metric": "logloss", "eta": params["eta"],
+         "max_depth": int(params["max_depth"]), "min_child_weight": params["min_child_weight"],
+         "subsample": params["subsample"], "colsample_bytree": params["colsample_bytree"],
+         "lambda": params["lambda"], "alpha": params["alpha"]},
+        dtrain, num_boost_round=int(params["n_rounds"]), evals=[(dval, "val")],
+        early_stopping_rounds=20, verbose_eval=False)
+    dtest = xgb.DMatrix(x[test].astype("float32"))
+    return booster.predict(dtest, iteration_range=(0, booster.best_iteration + 1))
+
+
+SPACES = None
+
+
+def search_space(model):
+    """The model's space from the shipped config (search.<model>), as nightshift reads it."""
+    global SPACES
+    if SPACES is None:
+        import yaml
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        with open(os.path.join(root, "config", "nightshift.yaml")) as f:
+            SPACES = yaml.safe_load(f)["search"]
+    return SPACES[model]
+
+
 def suggest(trial, model):
-    if model == "logreg_enet":
-        return {"C": trial.suggest_float("C", 0.001, 100.0, log=True),
-                "l1_ratio": trial.suggest_float("l1_ratio", 0.0, 1.0)}
-    raise SystemExit(f"model {model}: no search space in the peer")
+    params = {}
+    for name, space in sorted(search_space(model).items()):
+        log = bool(space.get("log", False))
+        if space["type"] == "int":
+            params[name] = trial.suggest_int(name, int(space["low"]), int(space["high"]), log=log)
+        elif space["type"] == "float":
+            params[name] = trial.suggest_float(name, float(space["low"]), float(space["high"]),
+                                               log=log)
+        else:
+            params[name] = trial.suggest_categorical(name, space["values"])
+    return params
 
 
 def optuna_study(args):
@@ -292,7 +340,7 @@ def optuna_study(args):
         params = suggest(trial, model)
         labels, probs = [], []
         for train, test in folds:
-            probs.append(fit_score(model, params, x, y, train, test))
+            probs.append(fit_score(model, params, x, y, train, test, meta["horizon"]))
             labels.append(y[test])
         return roc_auc_score(np.concatenate(labels), np.concatenate(probs))
 
@@ -302,7 +350,7 @@ def optuna_study(args):
     study.optimize(objective, n_trials=trials)
     train = np.arange(*meta["final_train"])
     holdout = np.arange(*meta["holdout"])
-    probs = fit_score(model, study.best_params, x, y, train, holdout)
+    probs = fit_score(model, study.best_params, x, y, train, holdout, meta["horizon"])
     return study_name, roc_auc_score(y[holdout], probs)
 
 
