@@ -13,9 +13,12 @@
 namespace nightshift::trainer {
 namespace {
 
+// XGBoost's error text is its log line plus a stack trace: keep the line.
 Status check(int rc, const char* what) {
   if (rc == 0) return Status::success();
-  return make_error(std::string("xgb: ") + what + ": " + XGBGetLastError());
+  std::string text = XGBGetLastError();
+  text = text.substr(0, text.find('\n'));
+  return make_error(std::string("xgb: ") + what + ": " + text);
 }
 
 struct MatrixDeleter {
@@ -318,6 +321,9 @@ Result<XgbModel> XgbModel::load(const nlohmann::json& j, const std::filesystem::
       return make_error("xgb: booster_file must be a file name beside the artifact");
     }
     const std::filesystem::path file = folder / name;
+    if (!std::filesystem::is_regular_file(file)) {
+      return make_error("xgb: loading the booster: " + file.string() + " is missing");
+    }
     auto booster = std::make_unique<Booster>();
     if (auto st = check(XGBoosterCreate(nullptr, 0, &booster->handle), "creating a booster"); !st) {
       return st.take_error();
