@@ -15,3 +15,11 @@ add_executable(bench_false_promotions ${CMAKE_CURRENT_LIST_DIR}/false_promotions
 nightshift_target(bench_false_promotions)
 target_compile_options(bench_false_promotions PRIVATE -O3)
 target_link_libraries(bench_false_promotions PRIVATE ns_trainer ns_fetcher ns_base)
+
+# xgb is not promoted more often than logistic regression on random walks:
+# both families on the same null nights (seeds 9001-), a one-sided check on
+# the promoted and gate-passing counts (bench/false_promotions.cc).
+add_test(NAME false_promotions_xgb_test
+         COMMAND bench_false_promotions --model both --nights 2 --power-nights 0 --symbols 4
+                 --trials 2 --threads 2 --check-xgb-not-above)
+set_tests_properties(false_promotions_xgb_test PROPERTIES TIMEOUT 300)
