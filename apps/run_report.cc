@@ -91,6 +91,10 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
                        r.run, wire_text(r.status), r.done_jobs, r.total_jobs, r.skipped_jobs, promoted,
                        studies->size());
     out << promotion_line(r) << "\n";
+    auto counts = store.run_counts(run);
+    if (counts && counts->pruned_trials > 0) {
+      out << fmt::format("{} trials pruned (median pruner; counted as done)\n", counts->pruned_trials);
+    }
   }
   out << "results database: " << config.storage.results_db
       << "\nmodel artifacts:  " << config.storage.artifacts_dir << "\n";
@@ -114,6 +118,7 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
   if (!counts) return counts.take_error();
   j["result_rows"] = counts->result_rows;
   j["retried_results"] = counts->retried_results;
+  j["pruned_trials"] = counts->pruned_trials;
   j["failed_attempts"] = counts->failed_attempts;
   j["models"] = counts->models;
   j["promoted"] = counts->promoted;
@@ -140,6 +145,10 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
                      s["jobs"]["done"].get<int64_t>(), s["jobs"]["skipped"].get<int64_t>(),
                      s["jobs"]["total"].get<int64_t>(), s["result_rows"].get<int64_t>(),
                      s["retried_results"].get<int64_t>(), s["failed_attempts"].get<int64_t>());
+  if (s.value("pruned_trials", int64_t{0}) > 0) {
+    out << fmt::format("  pruned: {} trials stopped early by the median pruner (done, status pruned)\n",
+                       s["pruned_trials"].get<int64_t>());
+  }
   out << fmt::format("  models: {} final fits, {} promoted\n", s["models"].get<int64_t>(),
                      s["promoted"].get<int64_t>());
   if (s.contains("promotion")) {

@@ -22,3 +22,11 @@ target_link_libraries(bench_false_promotions PRIVATE ns_trainer ns_fetcher ns_ba
 add_executable(hpo_study_data ${CMAKE_CURRENT_LIST_DIR}/hpo_study_data.cc)
 nightshift_target(hpo_study_data)
 target_link_libraries(hpo_study_data PRIVATE ns_trainer ns_fetcher ns_schema)
+
+# xgb is not promoted more often than logistic regression on random walks:
+# both families on the same null nights (seeds 9001-), a one-sided check on
+# the promoted and gate-passing counts (bench/false_promotions.cc).
+add_test(NAME false_promotions_xgb_test
+         COMMAND bench_false_promotions --model both --nights 2 --power-nights 0 --symbols 4
+                 --trials 2 --threads 2 --check-xgb-not-above)
+set_tests_properties(false_promotions_xgb_test PROPERTIES TIMEOUT 300)

@@ -118,6 +118,9 @@ void read_scheduler(ConfigReader r, SchedulerConfig& s) {
   tpe.field("n_candidates", s.tpe.n_candidates, 1, 10'000);
   tpe.field("seed", s.tpe.seed, 0, INT64_MAX);
   tpe.finish();
+  r.choice("pruner", s.pruner, {"none", "median"});
+  r.field("pruner_startup_trials", s.pruner_startup_trials, 1, 100'000);
+  r.field("pruner_warmup_folds", s.pruner_warmup_folds, 0, 99);
   r.field("symbol_failure_limit", s.symbol_failure_limit, 1, 1'000'000);
   r.finish();
 }

@@ -137,6 +137,10 @@ struct SchedulerConfig {
   std::string deadline;     // "HH:MM" local; after it no new trials (finals still run); "": none
   std::string sampler = "random";  // random, grid, tpe
   TpeConfig tpe;
+  // The median pruner (stages/scheduler/pruner.h): none or median.
+  std::string pruner = "none";
+  int pruner_startup_trials = 5;  // completed trials of a study before it prunes (at least 1)
+  int pruner_warmup_folds = 1;    // folds every trial runs before it can be pruned
   int symbol_failure_limit = 5;    // failures before a symbol is skipped for the run
 };
 

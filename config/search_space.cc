@@ -24,6 +24,25 @@ std::vector<std::string> logistic_params(bool with_l1_ratio) {
   return params;
 }
 
+// Gradient-boosted trees (stages/trainer/xgb_model.h). n_rounds is a cap:
+// early stopping on the inner validation tail picks the rounds kept.
+ModelSpace xgb_space() {
+  return {
+      {"eta", log_float(0.01, 0.3, {0.03, 0.1, 0.3})},
+      {"max_depth", ParamSpace{"int", 1, 8, false, {2, 3, 5}}},
+      {"min_child_weight", log_float(0.1, 100, {1, 10})},
+      {"subsample", ParamSpace{"float", 0.5, 1, false, {0.8}}},
+      {"colsample_bytree", ParamSpace{"float", 0.5, 1, false, {0.8}}},
+      {"lambda", log_float(0.01, 100, {1})},
+      {"alpha", log_float(0.001, 10, {0.001})},
+      {"n_rounds", ParamSpace{"int", 20, 400, false, {100, 300}}},
+  };
+}
+
+const std::vector<std::string> kXgbParams = {"eta",    "max_depth", "min_child_weight", "subsample",
+                                             "colsample_bytree", "lambda", "alpha", "n_rounds",
+                                             "early_stopping_rounds"};
+
 void check_space(ConfigReader& r, const std::string& name, const ParamSpace& p) {
   const char* key = name.c_str();
   if (p.type == "categorical") {
@@ -68,6 +87,10 @@ const std::vector<ModelFamily>& model_families() {
       {"logreg_l2", logistic_params(false), {{"C", 1.0}}, logistic_space(false)},
       {"logreg_l1", logistic_params(false), {{"C", 1.0}}, logistic_space(false)},
       {"logreg_enet", logistic_params(true), {{"C", 1.0}, {"l1_ratio", 0.5}}, logistic_space(true)},
+      {"xgb", kXgbParams,
+       {{"eta", 0.1}, {"max_depth", 3}, {"min_child_weight", 1}, {"subsample", 0.8},
+        {"colsample_bytree", 0.8}, {"lambda", 1}, {"alpha", 0.001}, {"n_rounds", 200}},
+       xgb_space()},
   };
   return families;
 }

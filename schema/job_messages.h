@@ -30,10 +30,12 @@ struct WireNames<WorkState> {
                                                          "skipped"};
 };
 
-enum class ResultStatus { ok, failed };
+// pruned: a trial the median pruner stopped after some folds (Job.prune);
+// its row keeps the folds it ran. Only trial jobs may be pruned.
+enum class ResultStatus { ok, failed, pruned };
 template <>
 struct WireNames<ResultStatus> {
-  static constexpr std::array<std::string_view, 2> names{"ok", "failed"};
+  static constexpr std::array<std::string_view, 3> names{"ok", "failed", "pruned"};
 };
 
 enum class RunStatus { running, interrupted, completed };
@@ -100,6 +102,21 @@ struct MemoryProbe {
   }
 };
 
+// The median pruner's thresholds for one trial, computed by the scheduler
+// when it sends the trial (stages/scheduler/pruner.h): after fold
+// first_fold + i (0-based), a trial whose running mean fold AUC is below
+// running_auc_below[i] stops there and is reported `pruned`.
+struct PruneThresholds {
+  uint32_t first_fold = 0;
+  std::vector<double> running_auc_below;
+
+  template <class V>
+  void visit(V& v) {
+    v("first_fold", first_fold);
+    v("running_auc_below", running_auc_below);
+  }
+};
+
 struct Job {
   static constexpr const char* kType = "job";
   JobKey key;
@@ -120,6 +137,7 @@ struct Job {
   // Proof that this attempt came from the run's scheduler
   // (schema/dispatch_token.h); absent in a plan not yet dispatched.
   std::optional<std::string> dispatch_token;
+  std::optional<PruneThresholds> prune;  // trials only; absent: run every fold
 
   template <class V>
   void visit(V& v) {
@@ -139,6 +157,7 @@ struct Job {
     v("memory_probe", memory_probe);
     v("priority", priority);
     v("dispatch_token", dispatch_token);
+    v("prune", prune);
   }
 };
 

@@ -81,8 +81,8 @@ Status ResultsStore::prepare_writes() {
            Item{&insert_trial_,
                 "INSERT INTO trials (run, study, trial, kind, attempt, worker, params, metrics, "
                 "folds, wall_s, cpu_s, peak_rss_bytes, cache_hit, data_fingerprint, "
-                "persisted_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                "?14, ?15) ON CONFLICT DO NOTHING"},
+                "persisted_ns, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+                "?14, ?15, ?16) ON CONFLICT DO NOTHING"},
            Item{&insert_failure_,
                 "INSERT INTO failures (run, study, trial, attempt, reason, worker, persisted_ns) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
@@ -102,7 +102,7 @@ Status ResultsStore::prepare_writes() {
 }
 
 ResultJson ResultJson::of(const JobResult& result) {
-  if (result.status != ResultStatus::ok) return {};  // a failure row keeps none of them
+  if (result.status == ResultStatus::failed) return {};  // a failure row keeps none of them
   return ResultJson{json_object_text(result.params), json_object_text(result.metrics),
                     folds_json_text(result.folds)};
 }
@@ -114,7 +114,7 @@ Status ResultsStore::put_result(const JobResult& r, int64_t ts_ns, bool& inserte
 Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int64_t ts_ns,
                                 bool& inserted) {
   inserted = false;
-  if (r.status != ResultStatus::ok) {
+  if (r.status == ResultStatus::failed) {
     insert_failure_.bind(1, r.key.run).bind(2, r.key.study).bind(3, r.key.trial);
     insert_failure_.bind(4, static_cast<int64_t>(r.attempt)).bind(5, r.reason);
     insert_failure_.bind(6, r.worker).bind(7, ts_ns);
@@ -132,7 +132,7 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
   s.bind_unowned(6, r.worker).bind_unowned(7, json.params).bind_unowned(8, json.metrics);
   s.bind_unowned(9, json.folds).bind(10, r.wall_s).bind(11, r.cpu_s);
   s.bind(12, static_cast<int64_t>(r.peak_rss_bytes)).bind(13, r.cache_hit ? 1 : 0);
-  s.bind_unowned(14, r.data_fingerprint).bind(15, ts_ns);
+  s.bind_unowned(14, r.data_fingerprint).bind(15, ts_ns).bind_unowned(16, wire_text(r.status));
   auto st = s.run();
   if (!st) {
     s.reset();

@@ -54,6 +54,7 @@ struct RunCounts {
   int64_t models = 0;           // final fits stored
   int64_t promoted = 0;         // of those, promoted
   int64_t gates_passed = 0;     // of those, passing the per-study gates
+  int64_t pruned_trials = 0;    // trials rows the median pruner stopped (status 'pruned')
   // Result rows per host: the part of trials.worker ("host/id") before '/'.
   std::map<std::string, int64_t> results_by_host;
 };
@@ -164,13 +165,20 @@ class ResultsStore {
   // row exists. Absent when the database does not back the claim.
   Result<std::optional<uint32_t>> stored_attempt(const PersistedResult& claim);
   Result<RunCounts> run_counts(const std::string& run);
-  // The params of the trial with the best out-of-fold AUC in a study.
+  // The params of the completed (not pruned) trial with the best
+  // out-of-fold AUC in a study.
   Result<std::optional<std::map<std::string, double>>> best_trial_params(const std::string& run,
                                                                          const std::string& study);
   // Every finished trial of a study, by trial number: its params and its
-  // out-of-fold AUC (what the TPE sampler learns from).
+  // out-of-fold AUC (what the TPE sampler learns from). A pruned trial is
+  // in it with its AUC over the folds it ran.
   Result<std::vector<std::pair<std::map<std::string, double>, double>>> finished_trials(
       const std::string& run, const std::string& study);
+  // Per completed (status 'ok') trial of a study, by trial number, its fold
+  // AUCs in fold order (NaN where a fold's AUC is undefined): what the
+  // median pruner's thresholds come from.
+  Result<std::vector<std::vector<double>>> completed_fold_aucs(const std::string& run,
+                                                               const std::string& study);
   Result<std::vector<StudyRow>> studies(const std::string& run);
   Result<std::vector<TimeframeTiming>> timeframe_timings();
   // History for the gateway (schema/results_store_history.cc).

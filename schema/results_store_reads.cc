@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 
 #include "schema/results_store.h"
 
@@ -128,7 +129,7 @@ Result<std::set<std::string>> ResultsStore::planned_jobs(const std::string& run_
 }
 
 Result<std::optional<uint32_t>> ResultsStore::stored_attempt(const PersistedResult& r) {
-  const bool ok = r.status == ResultStatus::ok;
+  const bool ok = r.status != ResultStatus::failed;  // ok and pruned rows are trials rows
   auto& stmt = ok ? select_trial_ : select_failure_;
   if (!stmt.valid()) {
     auto prepared = db_.prepare(
@@ -155,7 +156,8 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
       "(SELECT COUNT(*) FROM failures WHERE run = ?1), "
       "(SELECT COUNT(*) FROM models WHERE run = ?1), "
       "(SELECT COUNT(*) FROM models WHERE run = ?1 AND promoted = 1), "
-      "(SELECT COUNT(*) FROM models WHERE run = ?1 AND COALESCE(gates_passed, promoted) = 1)");
+      "(SELECT COUNT(*) FROM models WHERE run = ?1 AND COALESCE(gates_passed, promoted) = 1), "
+      "(SELECT COUNT(*) FROM trials WHERE run = ?1 AND status = 'pruned')");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id);
   auto has = stmt->step();
@@ -168,6 +170,7 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
   c.models = stmt->column_int(3);
   c.promoted = stmt->column_int(4);
   c.gates_passed = stmt->column_int(5);
+  c.pruned_trials = stmt->column_int(6);
   auto hosts = db_.prepare(
       "SELECT CASE WHEN instr(worker, '/') > 0 THEN substr(worker, 1, instr(worker, '/') - 1) "
       "ELSE worker END AS host, COUNT(*) FROM trials WHERE run = ?1 GROUP BY host ORDER BY host");
@@ -185,7 +188,7 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
 Result<std::optional<std::map<std::string, double>>> ResultsStore::best_trial_params(
     const std::string& run_id, const std::string& study) {
   auto stmt = db_.prepare(
-      "SELECT params FROM trials WHERE run = ?1 AND study = ?2 AND kind = 'trial' "
+      "SELECT params FROM trials WHERE run = ?1 AND study = ?2 AND kind = 'trial' AND status = 'ok' "
       "ORDER BY COALESCE(json_extract(metrics, '$.auc'), 0) DESC, trial LIMIT 1");
   if (!stmt) return stmt.take_error();
   stmt->bind(1, run_id).bind(2, study);
@@ -222,6 +225,34 @@ ResultsStore::finished_trials(const std::string& run_id, const std::string& stud
       }
     }
     out.emplace_back(std::move(params), stmt->column_double(1));
+  }
+  return out;
+}
+
+Result<std::vector<std::vector<double>>> ResultsStore::completed_fold_aucs(const std::string& run_id,
+                                                                          const std::string& study) {
+  auto stmt = db_.prepare(
+      "SELECT folds FROM trials WHERE run = ?1 AND study = ?2 AND kind = 'trial' AND status = 'ok' "
+      "ORDER BY trial");
+  if (!stmt) return stmt.take_error();
+  stmt->bind(1, run_id).bind(2, study);
+  std::vector<std::vector<double>> out;
+  while (true) {
+    auto has = stmt->step();
+    if (!has) return has.take_error();
+    if (!*has) break;
+    auto folds = nlohmann::json::parse(stmt->column_text(0), nullptr, false);
+    std::vector<double> aucs;
+    if (folds.is_array()) {
+      for (const auto& fold : folds) {
+        const auto* auc = fold.is_object() && fold.contains("metrics") && fold["metrics"].is_object() &&
+                                  fold["metrics"].contains("auc") && fold["metrics"]["auc"].is_number()
+                              ? &fold["metrics"]["auc"]
+                              : nullptr;
+        aucs.push_back(auc != nullptr ? auc->get<double>() : NAN);
+      }
+    }
+    out.push_back(std::move(aucs));
   }
   return out;
 }

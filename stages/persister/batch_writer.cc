@@ -31,7 +31,7 @@ Status BatchWriter::write(Pending& item, int64_t now_ns, CommitOutcome& outcome)
     bool inserted = false;
     auto st = store_.put_result(received->result, received->json, now_ns, inserted);
     if (!st) return st;
-    bool ok = received->result.status == ResultStatus::ok;
+    bool ok = received->result.status != ResultStatus::failed;  // ok and pruned: a trials row
     ++outcome.results;
     outcome.new_rows += ok && inserted;
     outcome.duplicates += ok && !inserted;

@@ -50,7 +50,9 @@ std::string artifact_problem(const std::string& path, const std::string& artifac
 std::string content_problem(const JobResult& r, const std::string& artifacts_root) {
   if (auto why = name_problem("run", r.key.run); !why.empty()) return why;
   if (auto why = name_problem("study", r.key.study); !why.empty()) return why;
-  if (r.status != ResultStatus::ok) return "";  // a failure row keeps only its reason
+  if (r.status == ResultStatus::failed) return "";  // a failure row keeps only its reason
+  // The median pruner stops trials; a final fit always runs to the end.
+  if (r.status == ResultStatus::pruned && r.key.trial < 0) return "a final fit cannot be pruned";
   if (!std::isfinite(r.wall_s) || r.wall_s < 0 || !std::isfinite(r.cpu_s) || r.cpu_s < 0) {
     return "wall or cpu seconds not finite or negative";
   }

@@ -14,6 +14,7 @@
 #include "base/process.h"
 #include "stages/scheduler/plan.h"
 #include "stages/scheduler/budget.h"
+#include "stages/scheduler/pruner.h"
 #include "stages/scheduler/tpe_sampler.h"
 
 namespace nightshift::scheduler {
@@ -167,7 +168,7 @@ void Scheduler::look_up(const PersistedResult& event) {
                        ") has no row in the database; ignored");
     return;
   }
-  bool changed = event.status == ResultStatus::ok
+  bool changed = event.status != ResultStatus::failed  // ok or pruned: the job is done
                      ? board_.persisted(event.key, **attempt)
                      : board_.failed(event.key, event.attempt, event.reason);
   dirty_ = dirty_ || changed;
@@ -216,6 +217,7 @@ void Scheduler::dispatch() {
     if (!credit) return;
     if (next->job.kind == JobKind::trial && next->job.params.empty()) suggest(*next);
     Job job = JobBoard::next_attempt(*next);
+    if (job.kind == JobKind::trial) job.prune = prune_thresholds(job);
     job.dispatch_token = signer_.token(job.key, job.attempt);
     if (!jobs_.send(job, kSendTimeout)) {  // broker not reachable: try later
       slots_.give_back(*credit);
@@ -252,6 +254,22 @@ void Scheduler::suggest(JobState& state) {
   auto rng = trial_rng(config_.scheduler.tpe.seed, study, state.job.key.trial);
   state.job.params = tpe_suggest(space->second, finished, in_flight, config_.scheduler.tpe, rng);
   dirty_ = true;
+}
+
+// The median pruner's thresholds for a trial about to be sent, from the
+// study's completed trials as the database holds them now. Only on the
+// copy that goes out: every attempt gets the thresholds of its moment.
+std::optional<PruneThresholds> Scheduler::prune_thresholds(const Job& job) {
+  const config::SchedulerConfig& s = config_.scheduler;
+  if (s.pruner != "median") return std::nullopt;
+  ResultsStore* db = store();
+  if (db == nullptr) return std::nullopt;
+  auto completed = db->completed_fold_aucs(run_, job.key.study);
+  if (!completed) {
+    spdlog::warn("completed trials of {}: {}", job.key.study, completed.error());
+    return std::nullopt;
+  }
+  return median_thresholds(*completed, job.cv.n_splits, s.pruner_startup_trials, s.pruner_warmup_folds);
 }
 
 // job.persisted is an event and may be lost; the database is the truth.

@@ -59,6 +59,7 @@ class Scheduler {
   bool plan_recorded();
   void dispatch();
   void suggest(JobState& state);
+  std::optional<PruneThresholds> prune_thresholds(const Job& job);
   void expire_leases();
   void release_finals();
   void reconcile_with_database();

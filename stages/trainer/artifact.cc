@@ -82,17 +82,19 @@ std::string file_segment(const std::string& raw) {
 std::string code_version() { return std::string("nightshift ") + NIGHTSHIFT_VERSION; }
 
 Result<std::string> write_artifact(const std::string& dir, const Artifact& a) {
-  json j = {{"format", "nightshift.model"}, {"format_version", a.format_version},
-            {"code_version", a.code_version}, {"info", info_to_json(a.info)},
-            {"feature_spec", spec_to_json(a.spec)}, {"feature_names", a.feature_names},
-            {"scaler", {{"mean", to_vector(a.scaler.mean)}, {"scale", to_vector(a.scaler.scale)}}},
-            {"model", a.model->to_json()}};
   namespace fs = std::filesystem;
   fs::path folder = fs::path(dir) / file_segment(a.info.run);
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) return make_error("artifact: cannot create " + folder.string() + ": " + ec.message());
   fs::path path = folder / (file_segment(a.info.study) + ".json");
+  auto model = a.model->save_beside(path);  // before the artifact that names its files
+  if (!model) return make_error("artifact: " + model.error());
+  json j = {{"format", "nightshift.model"}, {"format_version", a.format_version},
+            {"code_version", a.code_version}, {"info", info_to_json(a.info)},
+            {"feature_spec", spec_to_json(a.spec)}, {"feature_names", a.feature_names},
+            {"scaler", {{"mean", to_vector(a.scaler.mean)}, {"scale", to_vector(a.scaler.scale)}}},
+            {"model", std::move(*model)}};
   fs::path temp = path.string() + ".tmp." + std::to_string(getpid());
   {
     std::ofstream out(temp);
@@ -122,7 +124,7 @@ Result<Artifact> read_artifact(const std::string& path) {
     a.feature_names = j.at("feature_names").get<std::vector<std::string>>();
     a.scaler.mean = to_eigen(j.at("scaler").at("mean").get<std::vector<double>>());
     a.scaler.scale = to_eigen(j.at("scaler").at("scale").get<std::vector<double>>());
-    auto model = load_model(j.at("model"));
+    auto model = load_model(j.at("model"), std::filesystem::path(path).parent_path());
     if (!model) return make_error(path + ": " + model.error());
     a.model = std::move(*model);
     return a;
@@ -145,9 +147,10 @@ Result<std::vector<Prediction>> predict_latest(const Artifact& artifact, const B
   }
   std::size_t n = std::min(count, features.rows() - features.first_valid_row);
   auto first = static_cast<Eigen::Index>(features.rows() - n);
-  Eigen::MatrixXd x = features.values.bottomRows(static_cast<Eigen::Index>(n));
-  artifact.scaler.apply_in_place(x);
-  Eigen::VectorXd p = artifact.model->predict_proba(x);
+  // As the model was scored in its folds: the rows in place, the model
+  // applying the scaler (logistic) or reading raw values (xgb).
+  const std::vector<RowRange> latest = {RowRange{static_cast<std::size_t>(first), features.rows()}};
+  Eigen::VectorXd p = artifact.model->predict_proba_rows(RowSelection{features.values, latest, artifact.scaler});
   std::vector<Prediction> out;
   for (Eigen::Index i = 0; i < p.size(); ++i) {
     out.push_back({bars.ts[static_cast<std::size_t>(first + i)], p(i)});

@@ -80,6 +80,7 @@ Result<TrialSpec> trial_spec_for(const Job& job) {
   spec.horizon = job.horizon;
   spec.model = job.model;
   spec.params = job.params;
+  if (job.kind == JobKind::trial) spec.prune = job.prune;
   const CvPlan& cv = job.cv;
   // The config reader's ranges (config/config.h): a valid config never
   // yields a job every worker rejects.
@@ -99,7 +100,7 @@ Result<TrialSpec> trial_spec_for(const Job& job) {
   spec.cv.embargo_bars = embargo_bars(static_cast<int>(cv.embargo_minutes),
                                       config::timeframe_minutes(job.timeframe), job.horizon);
   spec.holdout_fraction = cv.holdout_fraction;
-  if (auto model = make_model(job.model, job.params); !model) return model.take_error();
+  if (auto model = make_model(job.model, job.params, job.horizon); !model) return model.take_error();
   return spec;
 }
 
@@ -136,6 +137,7 @@ static JobResult run_job_unchecked(const Job& job, const std::string& fingerprin
     if (!trial) return failed_result(job, trial.error());
     result.metrics = trial->oof_metrics;
     result.folds = trial->folds;
+    if (trial->pruned) result.status = ResultStatus::pruned;
     return result;
   }
   auto fit = run_final(data, *spec);

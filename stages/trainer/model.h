@@ -15,6 +15,7 @@
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@ class Model {
   virtual Eigen::VectorXd predict_proba_rows(const RowSelection& rows) const;
   // Everything needed to predict again: written into artifacts.
   virtual nlohmann::json to_json() const = 0;
+  // to_json() for an artifact at `artifact_path`: a model that keeps part of
+  // itself in a file of its own (XgbModel: XGBoost's JSON model) writes it
+  // beside the artifact first and names it in the JSON.
+  virtual Result<nlohmann::json> save_beside(const std::filesystem::path& artifact_path) const {
+    (void)artifact_path;
+    return to_json();
+  }
 };
 
 }  // namespace nightshift::trainer

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "stages/trainer/logistic_model.h"
+#include "stages/trainer/xgb_model.h"
 
 namespace nightshift::trainer {
 namespace {
@@ -40,16 +41,27 @@ Result<LogisticOptions> logistic_options(const std::string& name,
 }  // namespace
 
 Result<std::unique_ptr<Model>> make_model(const std::string& name,
-                                          const std::map<std::string, double>& params) {
+                                          const std::map<std::string, double>& params,
+                                          std::size_t horizon) {
   if (name == "logreg_l2" || name == "logreg_l1" || name == "logreg_enet") {
     auto options = logistic_options(name, params);
     if (!options) return options.take_error();
     return std::unique_ptr<Model>(std::make_unique<LogisticModel>(name, *options));
   }
-  return make_error("unknown model '" + name + "' (known: logreg_l2, logreg_l1, logreg_enet)");
+  if (name == "xgb") {
+    auto options = xgb_options(params, horizon);
+    if (!options) return options.take_error();
+    return std::unique_ptr<Model>(std::make_unique<XgbModel>(*options));
+  }
+  return make_error("unknown model '" + name + "' (known: logreg_l2, logreg_l1, logreg_enet, xgb)");
 }
 
-Result<std::unique_ptr<Model>> load_model(const nlohmann::json& j) {
+Result<std::unique_ptr<Model>> load_model(const nlohmann::json& j, const std::filesystem::path& folder) {
+  if (j.is_object() && j.value("family", "") == "xgb") {
+    auto model = XgbModel::load(j, folder);
+    if (!model) return model.take_error();
+    return std::unique_ptr<Model>(std::make_unique<XgbModel>(std::move(*model)));
+  }
   if (!j.is_object() || j.value("family", "") != "logistic") {
     return make_error("artifact model: unknown or missing family");
   }

@@ -1,5 +1,7 @@
 #include "stages/trainer/trial.h"
 
+#include <cmath>
+
 #include "stages/trainer/metrics.h"
 #include "stages/trainer/model_registry.h"
 
@@ -61,6 +63,19 @@ Eigen::VectorXd gather_labels(const std::vector<double>& labels, const std::vect
   return out;
 }
 
+bool prune_after_fold(const PruneThresholds& prune, std::size_t fold, std::size_t n_folds,
+                      const std::vector<double>& fold_aucs) {
+  if (fold + 1 >= n_folds || fold < prune.first_fold) return false;
+  const std::size_t i = fold - prune.first_fold;
+  if (i >= prune.running_auc_below.size() || !std::isfinite(prune.running_auc_below[i])) return false;
+  double sum = 0;
+  int defined = 0;
+  for (std::size_t k = 0; k <= fold && k < fold_aucs.size(); ++k) {
+    if (std::isfinite(fold_aucs[k])) sum += fold_aucs[k], ++defined;
+  }
+  return defined > 0 && sum / defined < prune.running_auc_below[i];
+}
+
 Result<TrialOutcome> run_trial(const LabelledData& data, const TrialSpec& spec) {
   auto split = split_for(data, spec);
   if (!split) return split.take_error();
@@ -68,18 +83,21 @@ Result<TrialOutcome> run_trial(const LabelledData& data, const TrialSpec& spec) 
   cv.horizon = spec.horizon;
   auto folds = make_folds(split->first_valid, split->validation_end, cv);
   if (!folds) return folds.take_error();
-  auto outcome = cross_validate(data, *folds, spec.model, spec.params);
+  auto outcome = cross_validate(data, *folds, spec.model, spec.params, spec.horizon,
+                                spec.prune ? &*spec.prune : nullptr);
   if (outcome) outcome->split = *split;
   return outcome;
 }
 
 Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<Fold>& folds,
                                    const std::string& model_name,
-                                   const std::map<std::string, double>& params) {
-  auto model = make_model(model_name, params);
+                                   const std::map<std::string, double>& params,
+                                   std::size_t horizon, const PruneThresholds* prune) {
+  auto model = make_model(model_name, params, horizon);
   if (!model) return model.take_error();
   TrialOutcome outcome;
   std::vector<Scored> scored;
+  std::vector<double> fold_aucs;
   for (const Fold& fold : folds) {
     auto result = fit_and_score(**model, data, fold.train, fold.test);  // warm-starts after fold 0
     if (!result) return result.take_error();
@@ -87,8 +105,13 @@ Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<
     m.metrics = all_metrics(result->labels, result->probabilities);
     m.train_rows = fold.train_rows();
     m.test_rows = fold.test.size();
+    fold_aucs.push_back(m.metrics.count("auc") ? m.metrics.at("auc") : NAN);
     outcome.folds.push_back(std::move(m));
     scored.push_back(std::move(*result));
+    if (prune != nullptr && prune_after_fold(*prune, fold_aucs.size() - 1, folds.size(), fold_aucs)) {
+      outcome.pruned = true;
+      break;
+    }
   }
   Eigen::Index total = 0;
   for (const auto& s : scored) total += s.labels.size();
@@ -109,7 +132,7 @@ Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec) {
   if (split->validation_end < split->first_valid + spec.cv.min_train_rows) {
     return make_error("too few rows before the holdout to fit a final model");
   }
-  auto model = make_model(spec.model, spec.params);
+  auto model = make_model(spec.model, spec.params, spec.horizon);
   if (!model) return model.take_error();
   FinalFit out;
   out.split = *split;

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,7 @@ struct TrialSpec {
   double holdout_fraction = 0.2;
   std::string model = "logreg_l2";
   std::map<std::string, double> params;
+  std::optional<PruneThresholds> prune;  // the median pruner's, for a trial
 };
 
 // Features plus labels aligned on bars: labels[t] exists for t < labels.size().
@@ -37,7 +39,15 @@ struct TrialOutcome {
   std::vector<FoldMetrics> folds;
   std::map<std::string, double> oof_metrics;  // over the concatenated test folds
   HoldoutSplit split;
+  // Stopped by the pruner after folds.size() folds (oof_metrics cover those).
+  bool pruned = false;
 };
+
+// Whether a trial stops after fold `fold` (0-based) of `n_folds`, given the
+// AUCs of folds 0..fold: its running mean (over the folds whose AUC is
+// defined) is below the threshold for that fold. Never after the last fold.
+bool prune_after_fold(const PruneThresholds& prune, std::size_t fold, std::size_t n_folds,
+                      const std::vector<double>& fold_aucs);
 
 struct FinalFit {
   std::map<std::string, double> holdout_metrics;
@@ -51,8 +61,10 @@ struct FinalFit {
 Result<TrialOutcome> run_trial(const LabelledData& data, const TrialSpec& spec);
 // The CV part of a trial on given folds (run_trial = holdout split + folds +
 // this): per fold, standardise on its training rows, fit, score its test rows.
+// `horizon` is the label horizon (xgb purges its inner validation tail by it).
 Result<TrialOutcome> cross_validate(const LabelledData& data, const std::vector<Fold>& folds,
-                                   const std::string& model, const std::map<std::string, double>& params);
+                                   const std::string& model, const std::map<std::string, double>& params,
+                                   std::size_t horizon = 1, const PruneThresholds* prune = nullptr);
 Result<FinalFit> run_final(const LabelledData& data, const TrialSpec& spec);
 
 // Copies the rows of `ranges` (ascending) into one matrix / vector.

@@ -322,5 +322,34 @@ TEST(ConfigSearch, RangesAreChecked) {
   EXPECT_EQ(ok->search.at("logreg_enet").at("C").high, 100);  // the shipped range stays
 }
 
+TEST(ConfigSearch, XgbIsAModelWithItsOwnParameters) {
+  auto both = load_config_text("models: [logreg_l2, xgb]\n", "x.yaml");
+  ASSERT_TRUE(both) << both.error();
+  EXPECT_EQ(both->models, (std::vector<std::string>{"logreg_l2", "xgb"}));
+  EXPECT_EQ(both->search.at("xgb").at("max_depth").type, "int");
+  EXPECT_EQ(both->search.at("xgb").size(), 8u);  // eta ... n_rounds, as shipped
+  auto gamma = load_config_text("search:\n  xgb:\n    gama: {low: 0, high: 1}\n", "g.yaml");
+  ASSERT_FALSE(gamma);
+  EXPECT_NE(gamma.error().find("g.yaml:3: search.xgb.gama: unknown parameter 'gama'"), std::string::npos)
+      << gamma.error();
+  EXPECT_FALSE(load_config_text("search:\n  xgb:\n    C: {low: 0.1, high: 1}\n", "c.yaml"));
+  auto eta = load_config_text("search:\n  xgb:\n    eta: {low: 0.05, high: 0.2, log: true, values: [0.05, 0.1]}\n", "e.yaml");
+  ASSERT_TRUE(eta) << eta.error();
+  EXPECT_EQ(eta->search.at("xgb").at("eta").high, 0.2);
+}
+
+TEST(ConfigScheduler, PrunerIsValidated) {
+  auto ok = load_config_text(
+      "scheduler:\n  pruner: median\n  pruner_startup_trials: 3\n  pruner_warmup_folds: 2\n", "p.yaml");
+  ASSERT_TRUE(ok) << ok.error();
+  EXPECT_EQ(ok->scheduler.pruner, "median");
+  EXPECT_EQ(ok->scheduler.pruner_startup_trials, 3);
+  EXPECT_EQ(ok->scheduler.pruner_warmup_folds, 2);
+  auto bad = load_config_text("scheduler:\n  pruner: mediam\n", "b.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().find("b.yaml:2: scheduler.pruner"), std::string::npos) << bad.error();
+  EXPECT_FALSE(load_config_text("scheduler:\n  pruner_startup_trials: 0\n", "z.yaml"));
+}
+
 }  // namespace
 }  // namespace nightshift::config

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "stages/persister/result_guard.h"
 #include "tests/support/result_rows.h"
 
 namespace nightshift::persister {
@@ -67,6 +68,51 @@ TEST(BatchWriter, ACompletedCheckpointDecidesThePromotions) {
 // The persister gathers before it commits: many deliveries of the same jobs
 // in one batch (a scheduler resending after lost announcements) still leave
 // one row per job, holding the first delivery, and every one is announced.
+// A trial the median pruner stopped is a trials row with status 'pruned',
+// its folds and metrics kept; it is done (a stored attempt) for the
+// scheduler, and never the study's best for the final fit. A final fit
+// cannot be pruned: the persister's intake refuses one.
+TEST(BatchWriter, APrunedTrialIsATrialsRowWithItsStatus) {
+  auto store = ResultsStore::open_for_writing(temp_db());
+  ASSERT_TRUE(store.ok()) << store.error();
+  BatchWriter batch(*store);
+  JobResult ok = result("S", 0);
+  JobResult pruned = result("S", 1, 1, ResultStatus::pruned);
+  pruned.reason = "";
+  pruned.params = {{"C", 9}};
+  pruned.metrics = {{"auc", 0.9}};  // a high partial AUC still is not the best
+  batch.add(ok);
+  batch.add(pruned);
+  auto outcome = batch.commit(1);
+  ASSERT_TRUE(outcome.ok()) << outcome.error();
+  EXPECT_EQ(outcome->new_rows, 2u);
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials WHERE status = 'pruned' AND trial = 1 AND "
+                          "json_array_length(folds) = 1"),
+            1);
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM trials WHERE status = 'ok'"), 1);
+  EXPECT_EQ(count(*store, "SELECT COUNT(*) FROM failures"), 0);
+  auto attempt = store->stored_attempt(PersistedResult{pruned.key, 1, ResultStatus::pruned, "", "host/1"});
+  ASSERT_TRUE(attempt.ok()) << attempt.error();
+  EXPECT_EQ(attempt->value_or(0), 1u);
+  auto best = store->best_trial_params("r1", "S");
+  ASSERT_TRUE(best.ok() && best->has_value());
+  EXPECT_EQ(best->value().at("C"), 0.5);
+  auto finished = store->finished_trials("r1", "S");  // TPE sees both
+  ASSERT_TRUE(finished.ok());
+  EXPECT_EQ(finished->size(), 2u);
+  auto completed = store->completed_fold_aucs("r1", "S");
+  ASSERT_TRUE(completed.ok());
+  ASSERT_EQ(completed->size(), 1u);
+  EXPECT_EQ(completed->front(), std::vector<double>{0.61});
+  auto counts = store->run_counts("r1");
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->pruned_trials, 1);
+
+  JobResult pruned_final = result("S", -1, 1, ResultStatus::pruned);
+  EXPECT_EQ(content_problem(pruned_final, "."), "a final fit cannot be pruned");
+  EXPECT_EQ(content_problem(pruned, "."), "");
+}
+
 TEST(BatchWriter, ManyRedeliveriesWithinOneBatchKeepOneRowPerJob) {
   auto store = ResultsStore::open_for_writing(temp_db());
   ASSERT_TRUE(store.ok()) << store.error();
