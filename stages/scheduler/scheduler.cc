@@ -11,7 +11,10 @@
 #include "schema/names.h"
 #include "schema/telemetry_messages.h"
 #include "schema/topics.h"
+#include "base/build_id.h"
 #include "base/process.h"
+#include "schema/json_columns.h"
+#include "schema/result_cache.h"
 #include "stages/scheduler/plan.h"
 #include "stages/scheduler/budget.h"
 #include "stages/scheduler/tpe_sampler.h"
@@ -117,9 +120,24 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
   if (!events) return events.take_error();
   auto publisher = bus::Publisher::connect(context, config.bus, self);
   if (!publisher) return publisher.take_error();
-  return std::unique_ptr<Scheduler>(
+  std::vector<DatasetRequest> datasets;
+  for (const JobState& state : initial->jobs) {
+    if (state.state != WorkState::done && state.state != WorkState::skipped) {
+      datasets.push_back(DatasetFingerprints::request_of(state.job));
+    }
+  }
+  std::unique_ptr<Scheduler> scheduler(
       new Scheduler(config, options.run, std::move(*initial), std::move(*jobs),
                     std::move(*checkpoints), std::move(*events), std::move(*publisher)));
+  if (config.cache.enabled) {
+    auto hits = bus::ResultSender::connect(context, config.bus, self);
+    if (!hits) return hits.take_error();
+    scheduler->hits_.emplace(std::move(*hits));
+    scheduler->gates_ = config::gates_identity(config.promote_if);
+    scheduler->fingerprints_ =
+        std::make_unique<DatasetFingerprints>(context, config, std::move(datasets));
+  }
+  return scheduler;
 }
 
 ResultsStore* Scheduler::store() {
@@ -145,7 +163,17 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   auto persisted = decode_payload<JobsPersisted>(envelope.frame);
   if (!persisted || persisted->run != run_) return;
   for (const PersistedResult& event : persisted->jobs) {
-    if (event.key.run == run_) look_up(event);
+    if (event.key.run != run_) continue;
+    // A hit the persister could not store (the entry expired or went
+    // meanwhile): never offer that key again; the retry goes to a worker.
+    if (auto hit = hit_keys_.find(job_key_text(event.key)); hit != hit_keys_.end()) {
+      if (event.status != ResultStatus::ok) {
+        unusable_keys_.insert(hit->second);
+        lru_.erase(hit->second);
+      }
+      hit_keys_.erase(hit);
+    }
+    look_up(event);
   }
 }
 
@@ -212,9 +240,25 @@ void Scheduler::dispatch() {
         continue;
       }
     }
+    // The result cache: a job whose key has a stored result is answered
+    // from it, with no worker slot. A dataset's jobs wait for its fingerprint.
+    std::string fingerprint;
+    if (fingerprints_ && cacheable(next->job)) {
+      auto answer = fingerprints_->of(next->job);
+      if (answer.state == DatasetFingerprints::State::waiting) return;
+      fingerprint = std::move(answer.fingerprint);
+    }
+    const bool needs_params = next->job.kind == JobKind::trial && next->job.params.empty();
+    if (!fingerprint.empty() && !needs_params && answer_from_cache(*next, fingerprint)) continue;
     auto credit = slots_.take(now);  // no free slot announced: nothing to send
     if (!credit) return;
-    if (next->job.kind == JobKind::trial && next->job.params.empty()) suggest(*next);
+    if (needs_params) {
+      suggest(*next);
+      if (!fingerprint.empty() && answer_from_cache(*next, fingerprint)) {
+        slots_.give_back(*credit);
+        continue;
+      }
+    }
     Job job = JobBoard::next_attempt(*next);
     job.dispatch_token = signer_.token(job.key, job.attempt);
     if (!jobs_.send(job, kSendTimeout)) {  // broker not reachable: try later
@@ -222,8 +266,62 @@ void Scheduler::dispatch() {
       return;
     }
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
+    ++jobs_sent_;
+    cache_misses_ += !fingerprint.empty();
     dirty_ = true;
   }
+}
+
+// A hit goes out as the job's result on the results pipeline, carrying the
+// attempt's dispatch token like any result; the persister then copies the
+// entry's rows (it finds the entry under the key it computes itself, never
+// by this message's word). A final fit's artifact must still exist.
+bool Scheduler::answer_from_cache(JobState& state, const std::string& fingerprint) {
+  const Job& spec = state.job;
+  const std::string key = result_cache_key(cache_identity(
+      spec, spec.kind, json_object_text(spec.params), fingerprint, gates_, code_version()));
+  if (missed_keys_.count(key) != 0 || unusable_keys_.count(key) != 0) return false;
+  const int64_t now = now_ns();
+  auto entry = lru_.get(key, now);
+  if (!entry) {
+    if (ResultsStore* db = store()) {
+      auto stored = db->cache_entry(key);
+      if (!stored) spdlog::warn("result cache lookup: {}", stored.error());
+      if (stored && *stored && (*stored)->expires_ns > now) {
+        entry = **stored;
+        lru_.put(**stored);
+      }
+    }
+  }
+  std::error_code ec;
+  if (entry && spec.kind == JobKind::final_fit &&
+      (!entry->artifact_path || !std::filesystem::is_regular_file(*entry->artifact_path, ec))) {
+    spdlog::info("result cache: the artifact of {} is gone; fitting it again", spec.key.study);
+    lru_.erase(key);
+    entry.reset();
+  }
+  if (!entry) {
+    missed_keys_.insert(key);
+    return false;
+  }
+  Job job = JobBoard::next_attempt(state);
+  job.dispatch_token = signer_.token(job.key, job.attempt);
+  JobResult hit;
+  hit.key = job.key;
+  hit.attempt = job.attempt;
+  hit.status = ResultStatus::ok;
+  hit.worker = "cache";
+  hit.params = job.params;
+  hit.cache_hit = true;
+  hit.data_fingerprint = fingerprint;
+  hit.dispatch_token = job.dispatch_token;
+  if (job.kind == JobKind::final_fit) hit.artifact_path = entry->artifact_path;
+  if (!hits_->send(hit, kSendTimeout)) return false;  // pipeline full: a worker computes it
+  board_.start(state, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
+  hit_keys_[job_key_text(job.key)] = key;
+  ++cache_hits_;
+  dirty_ = true;
+  return true;
 }
 
 // A TPE trial's params are chosen when it goes out, from the study's
@@ -314,6 +412,10 @@ void Scheduler::publish_progress(bool force) {
   progress.jobs_per_s = elapsed_s > 0 ? static_cast<double>(finished_here) / elapsed_s : 0;
   uint64_t left = c.total - c.done - c.skipped;
   if (progress.jobs_per_s > 0) progress.eta_s = static_cast<double>(left) / progress.jobs_per_s;
+  if (fingerprints_) {
+    progress.cache_hits = cache_hits_;
+    progress.cache_misses = cache_misses_;
+  }
   publisher_.publish(topics::run_progress(run_), progress);
   Event alive;
   alive.name = "alive";
@@ -432,6 +534,10 @@ RunOutcome Scheduler::run(const std::function<bool()>& stop) {
   }
   c = board_.counts();
   spdlog::info("run {} {}: {} done, {} skipped of {}", run_, wire_text(status), c.done, c.skipped, c.total);
+  const LruCounts& lru = lru_.counts();
+  spdlog::info("jobs sent to workers: {}; result cache: {} hits, {} misses (in memory: {} hits, {} "
+               "misses, {} evictions, {} expired)",
+               jobs_sent_, cache_hits_, cache_misses_, lru.hits, lru.misses, lru.evictions, lru.expired);
   return completed ? RunOutcome::completed : RunOutcome::interrupted;
 }
 

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "base/log.h"
@@ -24,7 +26,9 @@
 #include "schema/dispatch_token.h"
 #include "schema/results_store.h"
 #include "stages/scheduler/budget.h"
+#include "stages/scheduler/dataset_fingerprints.h"
 #include "stages/scheduler/job_board.h"
+#include "stages/scheduler/result_lru.h"
 #include "stages/scheduler/worker_slots.h"
 
 namespace nightshift::scheduler {
@@ -59,6 +63,7 @@ class Scheduler {
   bool plan_recorded();
   void dispatch();
   void suggest(JobState& state);
+  bool answer_from_cache(JobState& state, const std::string& fingerprint);
   void expire_leases();
   void release_finals();
   void reconcile_with_database();
@@ -85,6 +90,19 @@ class Scheduler {
   bus::Subscriber events_;
   bus::Publisher publisher_;
   std::optional<ResultsStore> store_;
+  // The result cache (docs/cache.md): fingerprints of the plan's datasets,
+  // the LRU in front of the result_cache table, and how hits went out
+  // (results on the results pipeline, with the attempt's token).
+  std::unique_ptr<DatasetFingerprints> fingerprints_;
+  std::optional<bus::ResultSender> hits_;
+  ResultLru lru_{4096};
+  std::string gates_;                                     // config::gates_identity
+  std::set<std::string> missed_keys_;                     // looked up, not there
+  std::set<std::string> unusable_keys_;                   // a hit of it failed to store
+  std::map<std::string, std::string> hit_keys_;           // job key text -> cache key of its hit
+  uint64_t cache_hits_ = 0;
+  uint64_t cache_misses_ = 0;
+  uint64_t jobs_sent_ = 0;  // to workers
   bool dirty_ = false;
   bool failure_alert_firing_ = false;
   // What the persister's alive events last said of its commits ("" while
