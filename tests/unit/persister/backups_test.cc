@@ -37,10 +37,18 @@ int64_t count_in(const std::string& path, const std::string& sql) {
   return n ? *n : -1;
 }
 
+// Commit latency of the writer, per phase (0: before the backup, 1: during).
+struct Latency {
+  int64_t max_us[2] = {0, 0};
+  int64_t sum_us[2] = {0, 0};
+  int64_t n[2] = {0, 0};
+  double mean_us(int p) const { return n[p] ? static_cast<double>(sum_us[p]) / static_cast<double>(n[p]) : 0; }
+};
+
 // Commits results one small transaction after another until told to stop;
-// `committed` counts what is durable, `worst` the slowest commit.
+// `committed` counts what is durable.
 void write_until(ResultsStore& store, std::atomic<bool>& stop, std::atomic<int64_t>& committed,
-                 std::atomic<int64_t>& worst_us) {
+                 const std::atomic<int>* phase = nullptr, Latency* latency = nullptr) {
   int64_t trial = committed.load();
   while (!stop) {
     auto started = Clock::now();
@@ -52,8 +60,13 @@ void write_until(ResultsStore& store, std::atomic<bool>& stop, std::atomic<int64
     }
     ASSERT_TRUE(tx->commit().ok());
     committed = trial;
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
-    worst_us = std::max<int64_t>(worst_us.load(), us);
+    if (latency != nullptr) {
+      const int p = phase->load();
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+      latency->max_us[p] = std::max(latency->max_us[p], static_cast<int64_t>(us));
+      latency->sum_us[p] += us;
+      ++latency->n[p];
+    }
   }
 }
 
@@ -61,27 +74,27 @@ TEST(Backups, AnOnlineBackupWhileTheWriterCommitsIsConsistentAndHoldsWhatCameBef
   const std::string db = testing::temp_results_db();
   auto store = ResultsStore::open_for_writing(db);
   ASSERT_TRUE(store.ok()) << store.error();
-  std::atomic<bool> stop{false};
-  std::atomic<int64_t> committed{0}, worst_us{0};
-  // Some size first (about 20,000 rows), so the backup takes many steps.
-  std::thread fill([&] {
+  std::atomic<int64_t> committed{0};
+  {
+    // Some size first (about 20,000 rows), so the backup takes many steps.
     std::atomic<bool> enough{false};
-    std::thread w([&] { write_until(*store, enough, committed, worst_us); });
+    std::thread fill([&] { write_until(*store, enough, committed); });
     while (committed < 20'000) std::this_thread::sleep_for(std::chrono::milliseconds(5));
     enough = true;
-    w.join();
-  });
-  fill.join();
-  worst_us = 0;
-  std::thread writer([&] { write_until(*store, stop, committed, worst_us); });
-  while (committed < 20'200) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    fill.join();
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> phase{0};
+  Latency latency;
+  const int64_t start = committed.load();
+  std::thread writer([&] { write_until(*store, stop, committed, &phase, &latency); });
+  while (committed < start + 25'000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const int64_t before = committed.load();
-  const int64_t worst_before = worst_us.exchange(0);
+  phase = 1;
   sql::BackupPacing pacing;
   pacing.pages_per_step = 16;  // many steps, with commits in between
   auto taken = take_backup(config_in(db), "during-writes", pacing);
   const int64_t after = committed.load();
-  const int64_t worst_during = worst_us.load();
   stop = true;
   writer.join();
   ASSERT_TRUE(taken.ok()) << taken.error();
@@ -96,9 +109,10 @@ TEST(Backups, AnOnlineBackupWhileTheWriterCommitsIsConsistentAndHoldsWhatCameBef
   EXPECT_FALSE(fs::exists(taken->path + ".tmp"));
   std::cout << "backup of " << taken->outcome.pages << " pages (" << taken->outcome.bytes << " bytes, "
             << rows << " trials rows) in " << taken->outcome.seconds << " s, " << taken->outcome.steps
-            << " steps; the writer committed " << (after - before) / 20
-            << " transactions meanwhile; slowest commit " << worst_during << " us during, "
-            << worst_before << " us just before\n";
+            << " steps; 20-row commits before it: " << latency.n[0] << ", mean "
+            << latency.mean_us(0) << " us, max " << latency.max_us[0] << " us; during it: "
+            << latency.n[1] << ", mean " << latency.mean_us(1) << " us, max " << latency.max_us[1]
+            << " us\n";
 }
 
 TEST(Backups, RotationKeepsTheNewestN) {
