@@ -141,7 +141,7 @@ Result<Dataset> DatasetClient::request(const DatasetRequest& original) {
   auto cached = cache_.find(key);
   // Built field by field: the caller's have_fingerprint is ours to decide.
   DatasetRequest request{original.source, original.symbol, original.timeframe,
-                         original.start_ts, original.end_ts, std::nullopt, std::nullopt};
+                         original.start_ts, original.end_ts, std::nullopt};
   if (cached != cache_.end()) request.have_fingerprint.emplace(cached->second.fingerprint);
 
   Header header;
@@ -175,6 +175,7 @@ Result<std::string> DatasetClient::fingerprint(const DatasetRequest& original) {
   header.seq = ++seq_;
   auto parts = exchange(encode(header, request));
   if (!parts) return parts.take_error();
+  for (const auto& p : *parts) stats_.bytes_received += p.size();
   if (parts->size() < 2 || (*parts)[0] != DatasetReply::kType) {
     return make_error("dataset service sent a reply that is not a dataset.reply");
   }

@@ -104,7 +104,7 @@ struct DatasetRequest {
   std::optional<std::string> have_fingerprint;
   // Only the fingerprint is wanted (the scheduler's result cache): the reply
   // has status "fingerprint" and no bars.
-  std::optional<bool> fingerprint_only;
+  std::optional<bool> fingerprint_only = std::nullopt;
 
   template <class V>
   void visit(V& v) {

@@ -11,10 +11,7 @@
 #include "schema/names.h"
 #include "schema/telemetry_messages.h"
 #include "schema/topics.h"
-#include "base/build_id.h"
 #include "base/process.h"
-#include "schema/json_columns.h"
-#include "schema/result_cache.h"
 #include "stages/scheduler/plan.h"
 #include "stages/scheduler/budget.h"
 #include "stages/scheduler/tpe_sampler.h"
@@ -133,9 +130,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
     auto hits = bus::ResultSender::connect(context, config.bus, self);
     if (!hits) return hits.take_error();
     scheduler->hits_.emplace(std::move(*hits));
-    scheduler->gates_ = config::gates_identity(config.promote_if);
-    scheduler->fingerprints_ =
-        std::make_unique<DatasetFingerprints>(context, config, std::move(datasets));
+    scheduler->cache_ = std::make_unique<ResultCacheLookup>(context, config, std::move(datasets));
   }
   return scheduler;
 }
@@ -165,14 +160,8 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   for (const PersistedResult& event : persisted->jobs) {
     if (event.key.run != run_) continue;
     // A hit the persister could not store (the entry expired or went
-    // meanwhile): never offer that key again; the retry goes to a worker.
-    if (auto hit = hit_keys_.find(job_key_text(event.key)); hit != hit_keys_.end()) {
-      if (event.status != ResultStatus::ok) {
-        unusable_keys_.insert(hit->second);
-        lru_.erase(hit->second);
-      }
-      hit_keys_.erase(hit);
-    }
+    // meanwhile): that key is not offered again; the retry goes to a worker.
+    if (cache_) cache_->heard(event);
     look_up(event);
   }
 }
@@ -243,10 +232,10 @@ void Scheduler::dispatch() {
     // The result cache: a job whose key has a stored result is answered
     // from it, with no worker slot. A dataset's jobs wait for its fingerprint.
     std::string fingerprint;
-    if (fingerprints_ && cacheable(next->job)) {
-      auto answer = fingerprints_->of(next->job);
-      if (answer.state == DatasetFingerprints::State::waiting) return;
-      fingerprint = std::move(answer.fingerprint);
+    if (cache_) {
+      auto known = cache_->fingerprint(next->job);
+      if (!known) return;
+      fingerprint = std::move(*known);
     }
     const bool needs_params = next->job.kind == JobKind::trial && next->job.params.empty();
     if (!fingerprint.empty() && !needs_params && answer_from_cache(*next, fingerprint)) continue;
@@ -267,7 +256,7 @@ void Scheduler::dispatch() {
     }
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
     ++jobs_sent_;
-    cache_misses_ += !fingerprint.empty();
+    if (cache_) cache_->sent_to_worker(!fingerprint.empty());
     dirty_ = true;
   }
 }
@@ -275,35 +264,10 @@ void Scheduler::dispatch() {
 // A hit goes out as the job's result on the results pipeline, carrying the
 // attempt's dispatch token like any result; the persister then copies the
 // entry's rows (it finds the entry under the key it computes itself, never
-// by this message's word). A final fit's artifact must still exist.
+// by this message's word).
 bool Scheduler::answer_from_cache(JobState& state, const std::string& fingerprint) {
-  const Job& spec = state.job;
-  const std::string key = result_cache_key(cache_identity(
-      spec, spec.kind, json_object_text(spec.params), fingerprint, gates_, code_version()));
-  if (missed_keys_.count(key) != 0 || unusable_keys_.count(key) != 0) return false;
-  const int64_t now = now_ns();
-  auto entry = lru_.get(key, now);
-  if (!entry) {
-    if (ResultsStore* db = store()) {
-      auto stored = db->cache_entry(key);
-      if (!stored) spdlog::warn("result cache lookup: {}", stored.error());
-      if (stored && *stored && (*stored)->expires_ns > now) {
-        entry = **stored;
-        lru_.put(**stored);
-      }
-    }
-  }
-  std::error_code ec;
-  if (entry && spec.kind == JobKind::final_fit &&
-      (!entry->artifact_path || !std::filesystem::is_regular_file(*entry->artifact_path, ec))) {
-    spdlog::info("result cache: the artifact of {} is gone; fitting it again", spec.key.study);
-    lru_.erase(key);
-    entry.reset();
-  }
-  if (!entry) {
-    missed_keys_.insert(key);
-    return false;
-  }
+  auto found = cache_->find(state.job, fingerprint, store());
+  if (!found) return false;
   Job job = JobBoard::next_attempt(state);
   job.dispatch_token = signer_.token(job.key, job.attempt);
   JobResult hit;
@@ -315,11 +279,10 @@ bool Scheduler::answer_from_cache(JobState& state, const std::string& fingerprin
   hit.cache_hit = true;
   hit.data_fingerprint = fingerprint;
   hit.dispatch_token = job.dispatch_token;
-  if (job.kind == JobKind::final_fit) hit.artifact_path = entry->artifact_path;
+  if (job.kind == JobKind::final_fit) hit.artifact_path = found->entry.artifact_path;
   if (!hits_->send(hit, kSendTimeout)) return false;  // pipeline full: a worker computes it
   board_.start(state, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
-  hit_keys_[job_key_text(job.key)] = key;
-  ++cache_hits_;
+  cache_->hit_sent(job.key, found->key);
   dirty_ = true;
   return true;
 }
@@ -412,9 +375,9 @@ void Scheduler::publish_progress(bool force) {
   progress.jobs_per_s = elapsed_s > 0 ? static_cast<double>(finished_here) / elapsed_s : 0;
   uint64_t left = c.total - c.done - c.skipped;
   if (progress.jobs_per_s > 0) progress.eta_s = static_cast<double>(left) / progress.jobs_per_s;
-  if (fingerprints_) {
-    progress.cache_hits = cache_hits_;
-    progress.cache_misses = cache_misses_;
+  if (cache_) {
+    progress.cache_hits = cache_->hits();
+    progress.cache_misses = cache_->misses();
   }
   publisher_.publish(topics::run_progress(run_), progress);
   Event alive;
@@ -534,10 +497,15 @@ RunOutcome Scheduler::run(const std::function<bool()>& stop) {
   }
   c = board_.counts();
   spdlog::info("run {} {}: {} done, {} skipped of {}", run_, wire_text(status), c.done, c.skipped, c.total);
-  const LruCounts& lru = lru_.counts();
-  spdlog::info("jobs sent to workers: {}; result cache: {} hits, {} misses (in memory: {} hits, {} "
-               "misses, {} evictions, {} expired)",
-               jobs_sent_, cache_hits_, cache_misses_, lru.hits, lru.misses, lru.evictions, lru.expired);
+  if (cache_) {
+    const LruCounts& lru = cache_->memory();
+    spdlog::info("jobs sent to workers: {}; result cache: {} hits, {} misses (in memory: {} hits, {} "
+                 "misses, {} evictions, {} expired)",
+                 jobs_sent_, cache_->hits(), cache_->misses(), lru.hits, lru.misses, lru.evictions,
+                 lru.expired);
+  } else {
+    spdlog::info("jobs sent to workers: {}; result cache disabled", jobs_sent_);
+  }
   return completed ? RunOutcome::completed : RunOutcome::interrupted;
 }
 

@@ -15,9 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "base/log.h"
@@ -26,9 +24,8 @@
 #include "schema/dispatch_token.h"
 #include "schema/results_store.h"
 #include "stages/scheduler/budget.h"
-#include "stages/scheduler/dataset_fingerprints.h"
 #include "stages/scheduler/job_board.h"
-#include "stages/scheduler/result_lru.h"
+#include "stages/scheduler/result_cache_lookup.h"
 #include "stages/scheduler/worker_slots.h"
 
 namespace nightshift::scheduler {
@@ -90,18 +87,10 @@ class Scheduler {
   bus::Subscriber events_;
   bus::Publisher publisher_;
   std::optional<ResultsStore> store_;
-  // The result cache (docs/cache.md): fingerprints of the plan's datasets,
-  // the LRU in front of the result_cache table, and how hits went out
-  // (results on the results pipeline, with the attempt's token).
-  std::unique_ptr<DatasetFingerprints> fingerprints_;
+  // The result cache (docs/cache.md; null when cache.enabled is false), and
+  // how its hits go out: results on the results pipeline, with the token.
+  std::unique_ptr<ResultCacheLookup> cache_;
   std::optional<bus::ResultSender> hits_;
-  ResultLru lru_{4096};
-  std::string gates_;                                     // config::gates_identity
-  std::set<std::string> missed_keys_;                     // looked up, not there
-  std::set<std::string> unusable_keys_;                   // a hit of it failed to store
-  std::map<std::string, std::string> hit_keys_;           // job key text -> cache key of its hit
-  uint64_t cache_hits_ = 0;
-  uint64_t cache_misses_ = 0;
   uint64_t jobs_sent_ = 0;  // to workers
   bool dirty_ = false;
   bool failure_alert_firing_ = false;
