@@ -173,6 +173,8 @@ class ResultsStore {
   Result<std::vector<std::pair<std::map<std::string, double>, double>>> finished_trials(
       const std::string& run, const std::string& study);
   Result<std::vector<StudyRow>> studies(const std::string& run);
+  // Mean wall time per timeframe of the rows workers computed (a row from
+  // the result cache took no time).
   Result<std::vector<TimeframeTiming>> timeframe_timings();
   // History for the gateway (schema/results_store_history.cc).
   Result<std::vector<TrialRow>> trials(const std::string& run, const std::string& study);
