@@ -39,6 +39,12 @@ std::string promotion_line(const RunRow& r) {
                      r.studies_tested.value_or(0), *r.fdr_q);
 }
 
+std::string cache_line(const RunCacheStats& c, const config::Config& config) {
+  if (!config.cache.enabled && c.hits == 0) return "result cache: disabled (cache.enabled: false)";
+  return fmt::format("result cache: {} hits, {} misses (hit rate {:.1f}%), {} expired, {} evicted",
+                     c.hits, c.misses, 100.0 * c.hit_rate(), c.expired, c.evicted);
+}
+
 }  // namespace
 
 std::string format_utc(int64_t ns) {
@@ -63,9 +69,11 @@ std::string progress_line(const RunProgress& p, int bar_width) {
   int filled = static_cast<int>(fraction * bar_width);
   std::string bar(static_cast<std::size_t>(filled), '#');
   bar.append(static_cast<std::size_t>(bar_width - filled), '.');
-  return fmt::format("[{}] {}/{} done  running {}  failed {}  skipped {}  {:.2f} jobs/s  ETA {}",
-                     bar, p.done, p.total, p.running, p.failed, p.skipped, p.jobs_per_s,
-                     p.eta_s ? format_duration(*p.eta_s) : std::string("?"));
+  std::string line = fmt::format("[{}] {}/{} done  running {}  failed {}  skipped {}  {:.2f} jobs/s  ETA {}",
+                                 bar, p.done, p.total, p.running, p.failed, p.skipped, p.jobs_per_s,
+                                 p.eta_s ? format_duration(*p.eta_s) : std::string("?"));
+  if (p.cache_hits && *p.cache_hits > 0) line += fmt::format("  cached {}", *p.cache_hits);
+  return line;
 }
 
 Status print_summary(std::ostream& out, ResultsStore& store, const std::string& run,
@@ -95,6 +103,7 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
     if (counts && counts->pruned_trials > 0) {
       out << fmt::format("{} trials pruned (median pruner; counted as done)\n", counts->pruned_trials);
     }
+    if (auto cache = store.run_cache_stats(run)) out << cache_line(*cache, config) << "\n";
   }
   out << "results database: " << config.storage.results_db
       << "\nmodel artifacts:  " << config.storage.artifacts_dir << "\n";
@@ -128,6 +137,14 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
                     {"gates_passed", counts->gates_passed},
                     {"promoted", counts->promoted}};
   j["results_by_host"] = counts->results_by_host;
+  // Absent for a database no persister of this version has migrated yet.
+  if (auto cache = store.run_cache_stats(run)) {
+    j["cache"] = {{"hits", cache->hits},
+                  {"misses", cache->misses},
+                  {"hit_rate", cache->hit_rate()},
+                  {"expired", cache->expired},
+                  {"evicted", cache->evicted}};
+  }
   auto alerts = store.active_alerts();
   if (!alerts) return alerts.take_error();
   j["alerts"] = nlohmann::json::array();
@@ -163,6 +180,13 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
                          "per-study gates; FDR over the whole run when it completes)\n",
                          p["gates_passed"].get<int64_t>());
     }
+  }
+  if (s.contains("cache")) {
+    const auto& c = s["cache"];
+    out << fmt::format("  result cache: {} hits, {} misses (hit rate {:.1f}%), {} expired, {} evicted\n",
+                       c["hits"].get<int64_t>(), c["misses"].get<int64_t>(),
+                       100.0 * c["hit_rate"].get<double>(), c["expired"].get<int64_t>(),
+                       c["evicted"].get<int64_t>());
   }
   if (s.contains("results_by_host") && !s["results_by_host"].empty()) {
     std::string hosts;

@@ -22,6 +22,7 @@
 #include "broker/stage_watch.h"
 #include "schema/topics.h"
 #include "base/file_lock.h"
+#include "stages/persister/backups.h"
 #include "base/process.h"
 #include "base/run_instance.h"
 #include "stages/gateway/gateway_stage.h"
@@ -80,6 +81,7 @@ class NightRun {
     return config_.dashboard.enabled || options_.dashboard || options_.dashboard_port != 0;
   }
   Status lock_run();
+  void back_up();
   Status check_results_database() const;
   bool start(StageProcess& stage);
   Status wait_for_broker(zmq::context_t& context, StageProcess& broker);
@@ -496,7 +498,22 @@ int NightRun::run() {
   }
   show_progress(true);
   stop_stages();
+  back_up();
   return outcome();
+}
+
+// Every run ends with an online backup of the results database (the
+// persister takes the periodic ones while it runs; docs/cache.md).
+void NightRun::back_up() {
+  if (!std::filesystem::exists(config_.storage.results_db)) return;
+  auto taken = persister::take_backup(config_, options_.run);
+  if (!taken) {
+    std::cerr << "nightshift: backup at the end of the run failed: " << taken.error() << "\n";
+    return;
+  }
+  std::cout << fmt::format("\nbackup: {} ({} bytes, {:.2f} s)", taken->path, taken->outcome.bytes,
+                           taken->outcome.seconds)
+            << std::flush;
 }
 
 }  // namespace

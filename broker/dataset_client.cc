@@ -165,6 +165,30 @@ Result<Dataset> DatasetClient::request(const DatasetRequest& original) {
   return accepted;
 }
 
+Result<std::string> DatasetClient::fingerprint(const DatasetRequest& original) {
+  ++stats_.requests;
+  DatasetRequest request{original.source, original.symbol, original.timeframe,
+                         original.start_ts, original.end_ts, std::nullopt, true};
+  Header header;
+  header.ts_ns = now_ns();
+  header.src = self_;
+  header.seq = ++seq_;
+  auto parts = exchange(encode(header, request));
+  if (!parts) return parts.take_error();
+  for (const auto& p : *parts) stats_.bytes_received += p.size();
+  if (parts->size() < 2 || (*parts)[0] != DatasetReply::kType) {
+    return make_error("dataset service sent a reply that is not a dataset.reply");
+  }
+  auto reply = dataset::decode_reply({parts->begin() + 1, parts->end()}, bus::decode_limits(bus_));
+  if (!reply) return reply.take_error();
+  if (reply->status == "error") return make_error("dataset service: " + reply->error);
+  // "ok" is what a service that predates fingerprint_only answers (bars included).
+  if ((reply->status != "fingerprint" && reply->status != "ok") || reply->fingerprint.empty()) {
+    return make_error("dataset service: no fingerprint in a '" + reply->status + "' reply");
+  }
+  return std::move(reply->fingerprint);
+}
+
 std::string DatasetClient::host_cache_path(const std::string& key) const {
   uint64_t hash = 1469598103934665603ull;  // FNV-1a: a file name, not a check
   for (unsigned char c : key) hash = (hash ^ c) * 1099511628211ull;

@@ -71,6 +71,9 @@ class DatasetClient {
   DatasetClient(zmq::context_t& context, const config::Config& config, Source self);
 
   Result<Dataset> request(const DatasetRequest& request);
+  // Only the dataset's fingerprint (fingerprint_only): no bars cross the
+  // bus, and nothing is kept. What the scheduler's result cache keys on.
+  Result<std::string> fingerprint(const DatasetRequest& request);
 
   const DatasetClientStats& stats() const { return stats_; }
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "config/config_reader.h"
 
 namespace nightshift::config {
@@ -78,6 +80,15 @@ void read_storage(ConfigReader r, StorageConfig& s) {
   r.field("checkpoints_dir", s.checkpoints_dir);
   r.field("telemetry_retention_days", s.telemetry_retention_days, 0, 36'500);
   r.field("events_retention_days", s.events_retention_days, 0, 36'500);
+  r.field("backup_interval_hours", s.backup_interval_hours, 0.0, 8760.0);
+  r.field("backups_keep", s.backups_keep, 1, 10'000);
+  r.finish();
+}
+
+void read_cache(ConfigReader r, CacheConfig& c) {
+  r.field("enabled", c.enabled);
+  r.field("ttl_hours", c.ttl_hours, 0.0001, 87'600.0);
+  r.field("max_entries", c.max_entries, int64_t{1}, int64_t{1'000'000'000});
   r.finish();
 }
 
@@ -142,6 +153,11 @@ void reject_duplicates(ConfigReader& r, const char* key, const std::vector<T>& i
 
 }  // namespace
 
+std::string gates_identity(const PromotionGates& g) {
+  return fmt::format("min_auc={:.17g} max_brier={:.17g} min_acc={:.17g} max_auc_p_value={:.17g}",
+                     g.min_auc, g.max_brier, g.min_acc, g.max_auc_p_value);
+}
+
 void read_section(ConfigReader& r, Config& c) {
   r.list("symbols", c.symbols, true);
   std::vector<std::string> known;
@@ -168,6 +184,7 @@ void read_section(ConfigReader& r, Config& c) {
   read_storage(r.section("storage"), c.storage);
   read_logging(r.section("logging"), c.logging);
   read_scheduler(r.section("scheduler"), c.scheduler);
+  read_cache(r.section("cache"), c.cache);
   ConfigReader telemetry = r.section("telemetry");
   read_section(telemetry, c.telemetry);
   ConfigReader fetcher = r.section("fetcher");

@@ -31,6 +31,10 @@ struct PromotionGates {
   double fdr_q = 0.05;
 };
 
+// The gates a worker judges a final fit by, as text: part of a final fit's
+// result cache key, so changed thresholds never reuse an old verdict.
+std::string gates_identity(const PromotionGates& gates);
+
 // The ranges a job accepts, shared by the config reader and the trainer, so
 // a config that validates never yields jobs every worker rejects.
 inline constexpr int kMinSplits = 2, kMaxSplits = 100;
@@ -107,6 +111,19 @@ struct StorageConfig {
   std::string checkpoints_dir = "var/checkpoints";
   int telemetry_retention_days = 7;
   int events_retention_days = 30;  // the raw event log (replay's source); 0: keep all
+  // Online backups of the results database into backups_dir (the persister,
+  // every backup_interval_hours, and `run` at its end); 0: only at the end.
+  double backup_interval_hours = 6;
+  int backups_keep = 7;  // the newest N backup files are kept, older ones deleted
+};
+
+// The result cache across runs (docs/cache.md): a job whose result is stored
+// under the same key (data fingerprint, features, horizon, model, params,
+// CV plan, gates, build) is answered from the results database.
+struct CacheConfig {
+  bool enabled = true;
+  double ttl_hours = 24;         // an entry is used for this long after it was computed
+  int64_t max_entries = 100'000; // the least recently used beyond this are evicted
 };
 
 // The replay stage (stages/replay): where its control endpoint binds. For an
@@ -168,6 +185,7 @@ struct Config {
   StorageConfig storage;
   LoggingConfig logging;
   SchedulerConfig scheduler;
+  CacheConfig cache;
   TelemetryConfig telemetry;
   FetcherConfig fetcher;
   ReplayConfig replay;

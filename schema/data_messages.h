@@ -102,6 +102,9 @@ struct DatasetRequest {
   // The fingerprint the requester already holds for this request, if any:
   // when it still matches, the reply is "unchanged" and carries no bars.
   std::optional<std::string> have_fingerprint;
+  // Only the fingerprint is wanted (the scheduler's result cache): the reply
+  // has status "fingerprint" and no bars.
+  std::optional<bool> fingerprint_only = std::nullopt;
 
   template <class V>
   void visit(V& v) {
@@ -111,6 +114,7 @@ struct DatasetRequest {
     v("start_ts", start_ts);
     v("end_ts", end_ts);
     v("have_fingerprint", have_fingerprint);
+    v("fingerprint_only", fingerprint_only);
   }
 };
 
@@ -120,7 +124,7 @@ struct DatasetRequest {
 // broker/dataset_protocol.h). The receiver concatenates the slices in order.
 struct DatasetReply {
   static constexpr const char* kType = "dataset.reply";
-  std::string status;  // ok, unchanged, error
+  std::string status;  // ok, unchanged, fingerprint (fingerprint_only asked), error
   std::string error;
   std::string fingerprint;  // dataset_fingerprint() of the whole bar set
   std::string source;

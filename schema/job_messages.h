@@ -187,7 +187,10 @@ struct JobResult {
   double wall_s = 0;
   double cpu_s = 0;
   uint64_t peak_rss_bytes = 0;
+  // Answered from the result cache (the scheduler sends these; docs/cache.md).
   bool cache_hit = false;
+  // The worker had the dataset's features already (its feature cache).
+  std::optional<bool> features_cached;
   std::string data_fingerprint;
   std::optional<std::string> artifact_path;
   // A final fit: whether every per-study gate passed. Promotion itself is
@@ -212,6 +215,7 @@ struct JobResult {
     v("cpu_s", cpu_s);
     v("peak_rss_bytes", peak_rss_bytes);
     v("cache_hit", cache_hit);
+    v("features_cached", features_cached);
     v("data_fingerprint", data_fingerprint);
     v("artifact_path", artifact_path);
     v("promoted", promoted);
@@ -307,6 +311,10 @@ struct RunProgress {
   uint64_t skipped = 0;
   double jobs_per_s = 0;
   std::optional<double> eta_s;
+  // The result cache this run (absent when it is disabled): jobs answered
+  // from it, and jobs looked up and sent to a worker.
+  std::optional<uint64_t> cache_hits;
+  std::optional<uint64_t> cache_misses;
 
   template <class V>
   void visit(V& v) {
@@ -318,6 +326,8 @@ struct RunProgress {
     v("skipped", skipped);
     v("jobs_per_s", jobs_per_s);
     v("eta_s", eta_s);
+    v("cache_hits", cache_hits);
+    v("cache_misses", cache_misses);
   }
 };
 

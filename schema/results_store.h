@@ -14,6 +14,7 @@
 
 #include "schema/job_messages.h"
 #include "schema/result.h"
+#include "schema/result_cache.h"
 #include "schema/sqlite.h"
 
 namespace nightshift {
@@ -180,6 +181,8 @@ class ResultsStore {
   Result<std::vector<std::vector<double>>> completed_fold_aucs(const std::string& run,
                                                                const std::string& study);
   Result<std::vector<StudyRow>> studies(const std::string& run);
+  // Mean wall time per timeframe of the rows workers computed (a row from
+  // the result cache took no time).
   Result<std::vector<TimeframeTiming>> timeframe_timings();
   // History for the gateway (schema/results_store_history.cc).
   Result<std::vector<TrialRow>> trials(const std::string& run, const std::string& study);
@@ -191,6 +194,30 @@ class ResultsStore {
   // Alerts are published on change (firing, then resolved): those whose
   // latest stored message is a firing one.
   Result<std::vector<ActiveAlert>> active_alerts();
+
+  // The result cache (schema/results_store_cache.cc, docs/cache.md).
+  // Reads: an entry by key (expired or not: the caller decides), the
+  // whole cache, one run's hits, misses and removals.
+  Result<std::optional<CacheEntry>> cache_entry(const std::string& key);
+  // One job spec per study of a run's recorded plan (its final fit's): what
+  // the persister keys the study's results on.
+  Result<std::map<std::string, Job>> planned_study_specs(const std::string& run);
+  Result<CacheSummary> cache_summary(int64_t now_ns);
+  Result<RunCacheStats> run_cache_stats(const std::string& run);
+  // Writes (the persister, inside its transaction). put_cache_entry
+  // replaces an entry under the same key.
+  Status put_cache_entry(const CacheEntry& entry);
+  // A hit: copies the entry's trials row (and models row) into `hit`'s job,
+  // marked cache_hit, and counts the hit on the entry. False when the rows
+  // it stands for are gone; `inserted` false when the job had its row already.
+  Result<bool> copy_cached_result(const JobResult& hit, const CacheEntry& entry, int64_t now_ns,
+                                  bool& inserted);
+  // Deletes up to `max_rows` expired entries, then the least recently used
+  // beyond `max_entries`, and adds the counts to `run`'s cache_cleanups row.
+  Result<CacheCleanup> clean_cache(int64_t now_ns, int64_t max_entries, const std::string& run,
+                                   int max_rows);
+  // Deletes every entry; returns how many there were.
+  Result<int64_t> clear_cache();
 
  private:
   explicit ResultsStore(sql::Database db) : db_(std::move(db)) {}

@@ -307,7 +307,7 @@ Result<std::vector<StudyRow>> ResultsStore::studies(const std::string& run_id) {
 Result<std::vector<TimeframeTiming>> ResultsStore::timeframe_timings() {
   auto stmt = db_.prepare(
       "SELECT s.timeframe, COUNT(*), AVG(t.wall_s) FROM trials t JOIN studies s ON "
-      "s.run = t.run AND s.study = t.study GROUP BY s.timeframe");
+      "s.run = t.run AND s.study = t.study WHERE t.cache_hit = 0 GROUP BY s.timeframe");
   if (!stmt) return stmt.take_error();
   std::vector<TimeframeTiming> out;
   while (true) {

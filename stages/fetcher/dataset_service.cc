@@ -177,7 +177,9 @@ DatasetReply DatasetService::answer_request(const DatasetRequest& request) {
   reply.symbol = query.symbol;
   reply.timeframe = query.timeframe;
   reply.synthetic = answer->synthetic;
-  if (request.have_fingerprint && *request.have_fingerprint == reply.fingerprint) {
+  if (request.fingerprint_only.value_or(false)) {
+    reply.status = "fingerprint";  // the scheduler's result cache: no bars wanted
+  } else if (request.have_fingerprint && *request.have_fingerprint == reply.fingerprint) {
     reply.status = "unchanged";  // the requester holds these bars already
   } else {
     reply.bars = std::move(answer->bars);

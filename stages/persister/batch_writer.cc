@@ -29,9 +29,14 @@ Status BatchWriter::write(Pending& item, int64_t now_ns, CommitOutcome& outcome)
       return Status::success();
     }
     bool inserted = false;
-    auto st = store_.put_result(received->result, received->json, now_ns, inserted);
+    const bool hit = r.status == ResultStatus::ok && r.cache_hit;
+    auto st = hit ? write_cache_hit(*received, now_ns, inserted)
+                  : store_.put_result(received->result, received->json, now_ns, inserted);
     if (!st) return st;
     bool ok = received->result.status != ResultStatus::failed;  // ok and pruned: a trials row
+    // A pruned trial's row depends on the other trials' thresholds, not only
+    // on its key: only complete results become cache entries.
+    if (received->result.status == ResultStatus::ok && inserted && !hit) st = remember(*received, now_ns);
     ++outcome.results;
     outcome.new_rows += ok && inserted;
     outcome.duplicates += ok && !inserted;
@@ -63,6 +68,68 @@ Status BatchWriter::write(Pending& item, int64_t now_ns, CommitOutcome& outcome)
     return store_.put_telemetry(event.topic, event.ts_ns, event.json);
   }
   return Status::success();
+}
+
+std::string BatchWriter::cache_key(const ReceivedResult& received) {
+  const JobResult& r = received.result;
+  const Job* spec = guard_ != nullptr ? guard_->study_spec(r.key) : nullptr;
+  if (spec == nullptr) return "";
+  const JobKind kind = r.key.trial < 0 ? JobKind::final_fit : JobKind::trial;
+  return result_cache_key(cache_identity(*spec, kind, received.json.params, r.data_fingerprint,
+                                         cache_.gates, cache_.code_version));
+}
+
+// A hit the scheduler sent: the rows come from the entry, never from the
+// message. Anything amiss turns it into a failed attempt with the reason,
+// which the scheduler retries (and then sends to a worker).
+Status BatchWriter::write_cache_hit(ReceivedResult& received, int64_t now_ns, bool& inserted) {
+  std::string why;
+  const std::string key = cache_.enabled ? cache_key(received) : "";
+  if (!cache_.enabled) {
+    why = "the result cache is disabled";
+  } else if (key.empty()) {
+    why = "its study has no recorded spec";
+  } else {
+    auto entry = store_.cache_entry(key);
+    if (!entry) return entry.take_error();
+    if (!*entry) {
+      why = "no result cache entry under its key";
+    } else if ((*entry)->expires_ns <= now_ns) {
+      why = "its result cache entry expired";
+    } else {
+      auto copied = store_.copy_cached_result(received.result, **entry, now_ns, inserted);
+      if (!copied) return copied.take_error();
+      if (*copied) return Status::success();
+      why = "the rows its result cache entry stands for are gone";
+    }
+  }
+  received.result.status = ResultStatus::failed;
+  received.result.reason = "cache hit not stored: " + why;
+  return store_.put_result(received.result, received.json, now_ns, inserted);
+}
+
+// A result a worker computed, stored for the first time: an entry under the
+// key of what it was computed from (the data the worker actually used).
+Status BatchWriter::remember(const ReceivedResult& received, int64_t now_ns) {
+  const JobResult& r = received.result;
+  if (!cache_.enabled || r.data_fingerprint.empty()) return Status::success();
+  const Job* spec = guard_ != nullptr ? guard_->study_spec(r.key) : nullptr;
+  if (spec == nullptr || !cacheable(*spec)) return Status::success();
+  CacheEntry entry;
+  entry.key = cache_key(received);
+  entry.kind = r.key.trial < 0 ? JobKind::final_fit : JobKind::trial;
+  entry.symbol = spec->symbol;
+  entry.timeframe = spec->timeframe;
+  entry.model = spec->model;
+  entry.data_fingerprint = r.data_fingerprint;
+  entry.source_run = r.key.run;
+  entry.source_study = r.key.study;
+  entry.source_trial = r.key.trial;
+  if (r.key.trial < 0) entry.artifact_path = r.artifact_path;
+  entry.created_ns = now_ns;
+  entry.expires_ns = now_ns + cache_.ttl_ns;
+  entry.last_used_ns = now_ns;
+  return store_.put_cache_entry(entry);
 }
 
 Result<CommitOutcome> BatchWriter::commit(int64_t now_ns) {

@@ -96,6 +96,18 @@ struct CommitOutcome {
   std::vector<Refusal> refused;  // not stored
 };
 
+// How the writer keeps the result cache (docs/cache.md): a new result of a
+// planned job is stored as an entry under the key the persister computes
+// from the recorded plan, the result's params and its data fingerprint; a
+// result the scheduler sends as a cache hit is stored by copying the rows
+// of the entry under that same key, if it is there and not expired.
+struct ResultCachePolicy {
+  bool enabled = false;
+  int64_t ttl_ns = 0;
+  std::string gates;         // config::gates_identity(promote_if)
+  std::string code_version;  // base/build_id.h
+};
+
 class BatchWriter {
  public:
   // With a guard, results and checkpoints it refuses are left out of the
@@ -107,6 +119,7 @@ class BatchWriter {
   // promotions (ResultsStore::decide_promotions at promote_if.fdr_q), in the
   // same transaction. Until this is set, the default level (0.05) applies.
   void set_fdr_q(double fdr_q) { fdr_q_ = fdr_q; }
+  void set_result_cache(ResultCachePolicy policy) { cache_ = std::move(policy); }
 
   void add(Pending item) { pending_.add(std::move(item)); }
   // Appends a whole batch (the persister's intake hands them over).
@@ -122,9 +135,14 @@ class BatchWriter {
 
  private:
   Status write(Pending& item, int64_t now_ns, CommitOutcome& outcome);
+  Status write_cache_hit(ReceivedResult& received, int64_t now_ns, bool& inserted);
+  Status remember(const ReceivedResult& received, int64_t now_ns);
+  // The cache key of an admitted result; "" when its study's spec is unknown.
+  std::string cache_key(const ReceivedResult& received);
 
   ResultsStore& store_;
   double fdr_q_ = 0.05;
+  ResultCachePolicy cache_;
   ResultGuard* guard_;
   Batch pending_;
 };

@@ -14,7 +14,9 @@
 #include "schema/json.h"
 #include "schema/telemetry_messages.h"
 #include "schema/topics.h"
+#include "base/build_id.h"
 #include "base/process.h"
+#include "stages/persister/backups.h"
 
 namespace nightshift::persister {
 namespace {
@@ -56,6 +58,9 @@ Persister::Persister(const config::Config& config, PersisterTuning tuning, const
       batch_(store_, &guard_),
       publisher_(std::move(publisher)) {
   batch_.set_fdr_q(config.promote_if.fdr_q);
+  batch_.set_result_cache(ResultCachePolicy{
+      config.cache.enabled, static_cast<int64_t>(config.cache.ttl_hours * 3600.0 * 1e9),
+      config::gates_identity(config.promote_if), code_version()});
 }
 
 Result<std::unique_ptr<Persister>> Persister::start(zmq::context_t& context,
@@ -366,9 +371,36 @@ void Persister::housekeeping() {
       io_error_log_.warn("pruning " + rule.table + ": " + pruned.error());
     }
   }
+  clean_result_cache();
+}
+
+// Expired entries and those beyond cache.max_entries, a bounded number per
+// round in one short transaction between commits, like retention.
+void Persister::clean_result_cache() {
+  constexpr int kMaxRowsPerRound = 2000;
+  auto tx = sql::Transaction::begin(store_.db());
+  if (!tx) {
+    io_error_log_.warn("cleaning the result cache: " + tx.error());
+    return;
+  }
+  auto cleaned = store_.clean_cache(now_ns(), config_.cache.max_entries, run_, kMaxRowsPerRound);
+  if (!cleaned || !tx->commit()) {
+    io_error_log_.warn("cleaning the result cache: " + (cleaned ? std::string("commit failed") : cleaned.error()));
+    return;
+  }
+  if (cleaned->expired == 0 && cleaned->evicted == 0) return;
+  spdlog::info("result cache: deleted {} expired and {} evicted entries", cleaned->expired, cleaned->evicted);
+  Event event;
+  event.name = "cache.cleaned";
+  event.attrs = {{"run", run_},
+                 {"expired", std::to_string(cleaned->expired)},
+                 {"evicted", std::to_string(cleaned->evicted)}};
+  publisher_.publish("cache." + (run_.empty() ? std::string("none") : run_topic_) + ".cleaned", event);
 }
 
 void Persister::run(const std::function<bool()>& stop) {
+  // Periodic online backups, on their own thread and connection.
+  BackupTimer backups(config_, run_.empty() ? "persister" : run_);
   std::thread writer([this] { write_batches(); });
   while (!stop()) {
     collect(kMaxWait);

@@ -98,6 +98,7 @@ class Persister {
   bool flush();
   void announce(CommitOutcome& outcome);
   void housekeeping();
+  void clean_result_cache();
   std::size_t results_held();
   void publish_stall(bool firing);
 

@@ -80,6 +80,7 @@ ResultGuard::RunPlan* ResultGuard::plan(const std::string& run) {
   cached.key = std::move(**key);
   cached.signer = std::make_unique<DispatchSigner>(cached.key);
   cached.jobs.insert(jobs->begin(), jobs->end());
+  if (auto studies = store_.planned_study_specs(run)) cached.studies = std::move(*studies);
   return &cached;
 }
 
@@ -119,7 +120,17 @@ void ResultGuard::learn(const RunCheckpoint& c) {
     plan(c.run);
     return;
   }
-  for (const JobState& job : c.jobs) it->second.jobs.insert(local_key(job.job.key));
+  for (const JobState& job : c.jobs) {
+    it->second.jobs.insert(local_key(job.job.key));
+    if (job.job.key.trial < 0) it->second.studies[job.job.key.study] = job.job;
+  }
+}
+
+const Job* ResultGuard::study_spec(const JobKey& key) {
+  auto run = runs_.find(key.run);
+  if (run == runs_.end()) return nullptr;
+  auto study = run->second.studies.find(key.study);
+  return study == run->second.studies.end() ? nullptr : &study->second;
 }
 
 }  // namespace nightshift::persister

@@ -50,12 +50,16 @@ class ResultGuard {
   void learn(const RunCheckpoint& checkpoint);
   // The transaction rolled back: what was learned since may not be stored.
   void forget() { runs_.clear(); }
+  // The recorded spec of an admitted result's study (what the result cache
+  // keys on); nullptr when the plan has none.
+  const Job* study_spec(const JobKey& key);
 
  private:
   struct RunPlan {
     std::string key;                 // the run's dispatch key
     std::unique_ptr<DispatchSigner> signer;  // under that key
     std::unordered_set<std::string> jobs;  // "study/trial"
+    std::map<std::string, Job> studies;    // study -> its final fit's spec
   };
   // The run as the database has it; nullptr when unknown or keyless.
   RunPlan* plan(const std::string& run);

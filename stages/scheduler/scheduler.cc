@@ -118,9 +118,22 @@ Result<std::unique_ptr<Scheduler>> Scheduler::start(zmq::context_t& context,
   if (!events) return events.take_error();
   auto publisher = bus::Publisher::connect(context, config.bus, self);
   if (!publisher) return publisher.take_error();
-  return std::unique_ptr<Scheduler>(
+  std::vector<DatasetRequest> datasets;
+  for (const JobState& state : initial->jobs) {
+    if (state.state != WorkState::done && state.state != WorkState::skipped) {
+      datasets.push_back(DatasetFingerprints::request_of(state.job));
+    }
+  }
+  std::unique_ptr<Scheduler> scheduler(
       new Scheduler(config, options.run, std::move(*initial), std::move(*jobs),
                     std::move(*checkpoints), std::move(*events), std::move(*publisher)));
+  if (config.cache.enabled) {
+    auto hits = bus::ResultSender::connect(context, config.bus, self);
+    if (!hits) return hits.take_error();
+    scheduler->hits_.emplace(std::move(*hits));
+    scheduler->cache_ = std::make_unique<ResultCacheLookup>(context, config, std::move(datasets));
+  }
+  return scheduler;
 }
 
 ResultsStore* Scheduler::store() {
@@ -146,7 +159,11 @@ void Scheduler::on_event(const bus::Envelope& envelope) {
   auto persisted = decode_payload<JobsPersisted>(envelope.frame);
   if (!persisted || persisted->run != run_) return;
   for (const PersistedResult& event : persisted->jobs) {
-    if (event.key.run == run_) look_up(event);
+    if (event.key.run != run_) continue;
+    // A hit the persister could not store (the entry expired or went
+    // meanwhile): that key is not offered again; the retry goes to a worker.
+    if (cache_) cache_->heard(event);
+    look_up(event);
   }
 }
 
@@ -213,9 +230,25 @@ void Scheduler::dispatch() {
         continue;
       }
     }
+    // The result cache: a job whose key has a stored result is answered
+    // from it, with no worker slot. A dataset's jobs wait for its fingerprint.
+    std::string fingerprint;
+    if (cache_) {
+      auto known = cache_->fingerprint(next->job);
+      if (!known) return;
+      fingerprint = std::move(*known);
+    }
+    const bool needs_params = next->job.kind == JobKind::trial && next->job.params.empty();
+    if (!fingerprint.empty() && !needs_params && answer_from_cache(*next, fingerprint)) continue;
     auto credit = slots_.take(now);  // no free slot announced: nothing to send
     if (!credit) return;
-    if (next->job.kind == JobKind::trial && next->job.params.empty()) suggest(*next);
+    if (needs_params) {
+      suggest(*next);
+      if (!fingerprint.empty() && answer_from_cache(*next, fingerprint)) {
+        slots_.give_back(*credit);
+        continue;
+      }
+    }
     Job job = JobBoard::next_attempt(*next);
     if (job.kind == JobKind::trial) job.prune = prune_thresholds(job);
     job.dispatch_token = signer_.token(job.key, job.attempt);
@@ -224,8 +257,36 @@ void Scheduler::dispatch() {
       return;
     }
     board_.start(*next, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
+    ++jobs_sent_;
+    if (cache_) cache_->sent_to_worker(!fingerprint.empty());
     dirty_ = true;
   }
+}
+
+// A hit goes out as the job's result on the results pipeline, carrying the
+// attempt's dispatch token like any result; the persister then copies the
+// entry's rows (it finds the entry under the key it computes itself, never
+// by this message's word).
+bool Scheduler::answer_from_cache(JobState& state, const std::string& fingerprint) {
+  auto found = cache_->find(state.job, fingerprint, store());
+  if (!found) return false;
+  Job job = JobBoard::next_attempt(state);
+  job.dispatch_token = signer_.token(job.key, job.attempt);
+  JobResult hit;
+  hit.key = job.key;
+  hit.attempt = job.attempt;
+  hit.status = ResultStatus::ok;
+  hit.worker = "cache";
+  hit.params = job.params;
+  hit.cache_hit = true;
+  hit.data_fingerprint = fingerprint;
+  hit.dispatch_token = job.dispatch_token;
+  if (job.kind == JobKind::final_fit) hit.artifact_path = found->entry.artifact_path;
+  if (!hits_->send(hit, kSendTimeout)) return false;  // pipeline full: a worker computes it
+  board_.start(state, job, Clock::now() + std::chrono::seconds(config_.scheduler.lease_s));
+  cache_->hit_sent(job.key, found->key);
+  dirty_ = true;
+  return true;
 }
 
 // A TPE trial's params are chosen when it goes out, from the study's
@@ -332,6 +393,10 @@ void Scheduler::publish_progress(bool force) {
   progress.jobs_per_s = elapsed_s > 0 ? static_cast<double>(finished_here) / elapsed_s : 0;
   uint64_t left = c.total - c.done - c.skipped;
   if (progress.jobs_per_s > 0) progress.eta_s = static_cast<double>(left) / progress.jobs_per_s;
+  if (cache_) {
+    progress.cache_hits = cache_->hits();
+    progress.cache_misses = cache_->misses();
+  }
   publisher_.publish(topics::run_progress(run_), progress);
   Event alive;
   alive.name = "alive";
@@ -450,6 +515,15 @@ RunOutcome Scheduler::run(const std::function<bool()>& stop) {
   }
   c = board_.counts();
   spdlog::info("run {} {}: {} done, {} skipped of {}", run_, wire_text(status), c.done, c.skipped, c.total);
+  if (cache_) {
+    const LruCounts& lru = cache_->memory();
+    spdlog::info("jobs sent to workers: {}; result cache: {} hits, {} misses (in memory: {} hits, {} "
+                 "misses, {} evictions, {} expired)",
+                 jobs_sent_, cache_->hits(), cache_->misses(), lru.hits, lru.misses, lru.evictions,
+                 lru.expired);
+  } else {
+    spdlog::info("jobs sent to workers: {}; result cache disabled", jobs_sent_);
+  }
   return completed ? RunOutcome::completed : RunOutcome::interrupted;
 }
 

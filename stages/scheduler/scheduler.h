@@ -25,6 +25,7 @@
 #include "schema/results_store.h"
 #include "stages/scheduler/budget.h"
 #include "stages/scheduler/job_board.h"
+#include "stages/scheduler/result_cache_lookup.h"
 #include "stages/scheduler/worker_slots.h"
 
 namespace nightshift::scheduler {
@@ -60,6 +61,7 @@ class Scheduler {
   void dispatch();
   void suggest(JobState& state);
   std::optional<PruneThresholds> prune_thresholds(const Job& job);
+  bool answer_from_cache(JobState& state, const std::string& fingerprint);
   void expire_leases();
   void release_finals();
   void reconcile_with_database();
@@ -86,6 +88,11 @@ class Scheduler {
   bus::Subscriber events_;
   bus::Publisher publisher_;
   std::optional<ResultsStore> store_;
+  // The result cache (docs/cache.md; null when cache.enabled is false), and
+  // how its hits go out: results on the results pipeline, with the token.
+  std::unique_ptr<ResultCacheLookup> cache_;
+  std::optional<bus::ResultSender> hits_;
+  uint64_t jobs_sent_ = 0;  // to workers
   bool dirty_ = false;
   bool failure_alert_firing_ = false;
   // What the persister's alive events last said of its commits ("" while

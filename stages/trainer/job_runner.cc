@@ -129,7 +129,9 @@ static JobResult run_job_unchecked(const Job& job, const std::string& fingerprin
   if (auto ok = check_bars(bars); !ok) return failed_result(job, ok.error());
   JobResult result = result_for(job);
   result.data_fingerprint = fingerprint;
-  auto features = features_for(job, fingerprint, bars, cache, result.cache_hit);
+  bool features_cached = false;
+  auto features = features_for(job, fingerprint, bars, cache, features_cached);
+  result.features_cached = features_cached;
   std::vector<double> labels = make_labels(bars.close, job.horizon);
   LabelledData data{*features, labels};
   if (job.kind == JobKind::trial) {

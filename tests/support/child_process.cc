@@ -189,6 +189,7 @@ TestBus make_test_bus(const std::string& extra_yaml) {
   bus.config.storage.results_db = bus.dir + "/nightshift.db";
   bus.config.storage.market_db = bus.dir + "/market.db";
   bus.config.storage.artifacts_dir = bus.dir + "/models";
+  bus.config.storage.backups_dir = bus.dir + "/backups";
   bus.config.fetcher.dataset_endpoint = endpoint();
   bus.config.dashboard.port = free_port();
   YAML::Node root;
@@ -206,6 +207,7 @@ TestBus make_test_bus(const std::string& extra_yaml) {
   root["storage"]["results_db"] = bus.config.storage.results_db;
   root["storage"]["market_db"] = bus.config.storage.market_db;
   root["storage"]["artifacts_dir"] = bus.config.storage.artifacts_dir;
+  root["storage"]["backups_dir"] = bus.config.storage.backups_dir;
   root["fetcher"]["dataset_endpoint"] = bus.config.fetcher.dataset_endpoint;
   root["dashboard"]["port"] = bus.config.dashboard.port;
   if (!extra_yaml.empty()) merge(root, YAML::Load(extra_yaml));

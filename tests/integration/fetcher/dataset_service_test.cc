@@ -86,6 +86,34 @@ TEST_F(DatasetServiceTest, TwoWorkersGetTheSameDatasetOnceEach) {
   EXPECT_EQ(fetcher_->stop(), 0) << fetcher_->stderr_text();
 }
 
+// The scheduler's result cache asks only for the fingerprint: the same one
+// the bars come with, and no bars on the wire.
+TEST_F(DatasetServiceTest, AFingerprintOnlyRequestGetsTheFingerprintWithoutBars) {
+  zmq::context_t context(1);
+  DatasetClient client(context, bus_.config, {"test", "scheduler", 1});
+  DatasetRequest request;
+  request.source = "synthetic";
+  request.symbol = "BTCUSDT";
+  request.timeframe = "1h";
+  request.start_ts = 1704067200;  // 2024-01-01
+  request.end_ts = 1709251200;    // 2024-03-01
+  auto fingerprint = client.fingerprint(request);
+  ASSERT_TRUE(fingerprint.ok()) << fingerprint.error();
+  EXPECT_LT(client.stats().bytes_received, 1000u) << "fingerprint_only must not carry bars";
+  auto dataset = client.request(request);
+  ASSERT_TRUE(dataset.ok()) << dataset.error();
+  EXPECT_EQ(*fingerprint, dataset->fingerprint);
+  request.symbol = "ETHUSDT";
+  auto other = client.fingerprint(request);
+  ASSERT_TRUE(other.ok()) << other.error();
+  EXPECT_NE(*other, *fingerprint);
+  request.symbol = "../etc";
+  auto bad = client.fingerprint(request);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().find("not a market symbol"), std::string::npos) << bad.error();
+  EXPECT_EQ(fetcher_->stop(), 0) << fetcher_->stderr_text();
+}
+
 // fetcher.host_cache_dir (issue 18): the workers of one host share what one
 // of them received, so a second process on the host gets "unchanged" at its
 // first request, and a dataset crosses the network once per host.

@@ -68,6 +68,7 @@ storage:
   results_db: {work}/nightshift.db
   market_db: {work}/market.db
   artifacts_dir: {work}/models
+  backups_dir: {work}/backups
 bus:
   events_in: ipc://{bus}/ei
   events_out: ipc://{bus}/eo

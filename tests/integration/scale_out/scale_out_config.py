@@ -28,6 +28,7 @@ storage:
   results_db: {folder}/head/nightshift.db
   market_db: {folder}/head/market.db
   artifacts_dir: {folder}/head/models
+  backups_dir: {folder}/head/backups
 security:
   curve: true
   keys_dir: {folder}/keys

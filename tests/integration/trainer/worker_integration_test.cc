@@ -100,12 +100,13 @@ TEST_F(TrainerWorkerTest, TrialFinalHeartbeatsAndPredict) {
   EXPECT_GT(trial.cpu_s, 0);
   EXPECT_GT(trial.peak_rss_bytes, 1u << 20);
   EXPECT_FALSE(trial.data_fingerprint.empty());
-  EXPECT_FALSE(trial.cache_hit);
+  EXPECT_FALSE(trial.features_cached.value_or(true));
+  EXPECT_FALSE(trial.cache_hit);  // the result cache is the scheduler's, never a worker's
   EXPECT_NE(trial.worker.find("/t1"), std::string::npos);
 
   JobResult again = run(job(JobKind::trial, 2));
   ASSERT_EQ(again.status, ResultStatus::ok) << again.reason;
-  EXPECT_TRUE(again.cache_hit);  // features computed once per dataset
+  EXPECT_TRUE(again.features_cached.value_or(false));  // features computed once per dataset
   EXPECT_EQ(again.data_fingerprint, trial.data_fingerprint);
 
   JobResult final_fit = run(job(JobKind::final_fit, -1));

@@ -33,6 +33,10 @@ horizons: [1]
 models: [logreg_l2]
 telemetry:
   enabled: false
+# No dataset service here: the result cache would wait for fingerprints
+# (tests/integration/night/night_cache_test.cc covers it with real stages).
+cache:
+  enabled: false
 )";
 
 class SchedulerTest : public ::testing::Test {
