@@ -103,6 +103,15 @@ int run_history(const GlobalOptions& global) {
     std::cout << fmt::format("{:<20} {:<12} {:<20} {:>9} {:>6} {:>8}\n", r.run, wire_text(r.status),
                              format_utc(r.started_ns), format_duration(seconds),
                              fmt::format("{}/{}", r.done_jobs, r.total_jobs), r.skipped_jobs);
+    // Which hosts ran it: workers (from the stored results) and telemetry.
+    auto counts = store->run_counts(r.run);
+    if (!counts) {
+      std::cerr << "nightshift: " << counts.error() << "\n";
+      return 1;
+    }
+    std::string hosts = host_summary(counts->results_by_host, counts->workers_by_host,
+                                     counts->telemetry_by_host);
+    if (!hosts.empty()) std::cout << "  hosts: " << hosts << "\n";
   }
   return 0;
 }

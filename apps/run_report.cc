@@ -110,6 +110,25 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
   return Status::success();
 }
 
+std::string host_summary(const std::map<std::string, int64_t>& results,
+                         const std::map<std::string, int64_t>& workers,
+                         const std::map<std::string, int64_t>& telemetry) {
+  std::map<std::string, std::string> lines;
+  for (const auto& [host, n] : results) {
+    auto w = workers.find(host);
+    const int64_t count = w == workers.end() ? 0 : w->second;
+    lines[host] = fmt::format("{} results from {} worker{}", n, count, count == 1 ? "" : "s");
+  }
+  for (const auto& [host, samples] : telemetry) {
+    if (samples <= 0) continue;
+    auto& line = lines[host];
+    line += line.empty() ? "telemetry only" : ", telemetry";
+  }
+  std::string out;
+  for (const auto& [host, line] : lines) out += (out.empty() ? "" : "; ") + host + " " + line;
+  return out;
+}
+
 Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
   auto row = store.run(run);
   if (!row) return row.take_error();
@@ -145,6 +164,8 @@ Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run) {
                   {"expired", cache->expired},
                   {"evicted", cache->evicted}};
   }
+  j["workers_by_host"] = counts->workers_by_host;
+  j["telemetry_by_host"] = counts->telemetry_by_host;
   auto alerts = store.active_alerts();
   if (!alerts) return alerts.take_error();
   j["alerts"] = nlohmann::json::array();
@@ -194,6 +215,12 @@ void print_status(std::ostream& out, const nlohmann::json& s) {
       hosts += fmt::format("{}{} {}", hosts.empty() ? "" : ", ", host, n.get<int64_t>());
     }
     out << "  results by host: " << hosts << "\n";
+  }
+  if (s.contains("workers_by_host") && s.contains("telemetry_by_host")) {
+    auto as_map = [](const nlohmann::json& j) { return j.get<std::map<std::string, int64_t>>(); };
+    std::string line = host_summary(as_map(s["results_by_host"]), as_map(s["workers_by_host"]),
+                                    as_map(s["telemetry_by_host"]));
+    if (!line.empty()) out << "  hosts: " << line << "\n";
   }
   if (s.contains("persister_problem")) {
     out << "  persister: " << s["persister_problem"].get<std::string>() << "\n";

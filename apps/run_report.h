@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <ostream>
 #include <string>
 
@@ -28,6 +29,12 @@ Status print_summary(std::ostream& out, ResultsStore& store, const std::string& 
 
 // One run's state from the database: counts, attempts, skips, timings.
 Result<nlohmann::json> run_status(ResultsStore& store, const std::string& run);
+
+// One run's hosts in one line, from its counts: "hostA 53 results from 2
+// workers, telemetry; hostB telemetry only" (empty when no host did anything).
+std::string host_summary(const std::map<std::string, int64_t>& results,
+                         const std::map<std::string, int64_t>& workers,
+                         const std::map<std::string, int64_t>& telemetry);
 void print_status(std::ostream& out, const nlohmann::json& status);
 
 }  // namespace nightshift::cli

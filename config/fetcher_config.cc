@@ -25,6 +25,7 @@ void read_section(ConfigReader& r, FetcherConfig& f) {
   r.endpoint("dataset_endpoint", f.dataset_endpoint);
   r.field("dataset_timeout_ms", f.dataset_timeout_ms, 100, 3'600'000);
   r.field("dataset_attempts", f.dataset_attempts, 1, 100);
+  r.field("dataset_threads", f.dataset_threads, 0, 64);
   r.field("host_cache_dir", f.host_cache_dir);
   r.field("yahoo_base_url", f.yahoo_base_url);
   r.field("yahoo_cookie_url", f.yahoo_cookie_url);

@@ -24,6 +24,9 @@ struct FetcherConfig {
   std::string dataset_endpoint = "ipc://var/bus/dataset";
   int dataset_timeout_ms = 60'000;  // per attempt; a cold fetch from Yahoo can be slow
   int dataset_attempts = 3;         // client attempts before giving up
+  // Threads answering dataset requests (each with its own read-only
+  // market.db connection); 0: one per core, at least 2.
+  int dataset_threads = 0;
   // Workers keep each dataset they receive here too (empty: off), so the
   // workers of one host share it: it crosses the network once per host.
   std::string host_cache_dir;

@@ -58,6 +58,11 @@ struct RunCounts {
   int64_t pruned_trials = 0;    // trials rows the median pruner stopped (status 'pruned')
   // Result rows per host: the part of trials.worker ("host/id") before '/'.
   std::map<std::string, int64_t> results_by_host;
+  // Distinct workers (trials.worker) that stored results, per host.
+  std::map<std::string, int64_t> workers_by_host;
+  // Host telemetry samples stored while the run ran (started .. finished or
+  // last update), per host: which hosts had a telemetry stage.
+  std::map<std::string, int64_t> telemetry_by_host;
 };
 
 // An alert whose latest message says it is firing.

@@ -173,7 +173,8 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
   c.pruned_trials = stmt->column_int(6);
   auto hosts = db_.prepare(
       "SELECT CASE WHEN instr(worker, '/') > 0 THEN substr(worker, 1, instr(worker, '/') - 1) "
-      "ELSE worker END AS host, COUNT(*) FROM trials WHERE run = ?1 GROUP BY host ORDER BY host");
+      "ELSE worker END AS host, COUNT(*), COUNT(DISTINCT worker) FROM trials WHERE run = ?1 "
+      "GROUP BY host ORDER BY host");
   if (!hosts) return hosts.take_error();
   hosts->bind(1, run_id);
   for (;;) {
@@ -181,6 +182,21 @@ Result<RunCounts> ResultsStore::run_counts(const std::string& run_id) {
     if (!row) return row.take_error();
     if (!*row) break;
     c.results_by_host[hosts->column_text(0)] = hosts->column_int(1);
+    c.workers_by_host[hosts->column_text(0)] = hosts->column_int(2);
+  }
+  // telemetry_host has no run column: the run's time window picks its rows
+  // (an index range on ts_ns).
+  auto telemetry = db_.prepare(
+      "SELECT t.host, COUNT(*) FROM runs r JOIN telemetry_host t "
+      "ON t.ts_ns >= r.started_ns AND t.ts_ns <= COALESCE(r.finished_ns, r.updated_ns) "
+      "WHERE r.run = ?1 GROUP BY t.host ORDER BY t.host");
+  if (!telemetry) return telemetry.take_error();
+  telemetry->bind(1, run_id);
+  for (;;) {
+    auto row = telemetry->step();
+    if (!row) return row.take_error();
+    if (!*row) break;
+    c.telemetry_by_host[telemetry->column_text(0)] = telemetry->column_int(1);
   }
   return c;
 }

@@ -2,191 +2,170 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cctype>
+#include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "broker/bus.h"
-#include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
 #include "broker/zap_handler.h"
-#include "schema/codec.h"
-#include "base/process.h"
 
 namespace nightshift::fetcher {
 namespace {
 
-// Frames of one message the service keeps: an envelope of a few hops and the
-// two request parts. The rest of a longer message is read and discarded.
+// Frames of one message the front keeps: an envelope of a few hops and the
+// two request parts. A longer message is read whole and dropped.
 constexpr std::size_t kMaxKeptFrames = 16;
 
-// A market symbol as the sources know them (BTCUSDT, ^GSPC, EURUSD=X,
-// BRK-B): it names files (csv) and URLs (yahoo, binance), so nothing that
-// could climb out of a folder or into a query string.
-bool valid_symbol(const std::string& symbol) {
-  if (symbol.empty() || symbol.size() > 32 || symbol[0] == '.') return false;
-  for (unsigned char c : symbol) {
-    if (!std::isalnum(c) && c != '.' && c != '_' && c != '^' && c != '=' && c != '-') return false;
-  }
-  return symbol.find("..") == std::string::npos;
-}
+// One message from the front ROUTER: its reply envelope (peer id .. empty
+// frame) and the request parts after it.
+struct Incoming {
+  std::vector<zmq::message_t> frames;  // at most kMaxKeptFrames
+  std::size_t count = 0;               // all frames of the message, kept or not
+  bool delimited = false;              // an empty frame separated envelope and request
+};
 
-DatasetReply error_reply(std::string message) {
-  DatasetReply reply;
-  reply.status = "error";
-  reply.error = std::move(message);
-  return reply;
-}
-
-}  // namespace
-
-Result<DatasetService> DatasetService::bind(zmq::context_t& context, const config::Config& config,
-                                            DatasetStore& store, NoticeSink notices) {
-  std::unique_ptr<bus::ZapHandler> zap;
-  if (config.bus.curve.enabled) {
-    // Before the bind: a CURVE socket with no ZAP handler admits every key.
-    auto started = bus::ZapHandler::start(context, config.bus);
-    if (!started) return started.take_error();
-    zap = std::move(*started);
-  }
-  auto socket = bus::bind_socket(context, zmq::socket_type::router,
-                                 config.fetcher.dataset_endpoint, config.bus, "dataset");
-  if (!socket) return socket.take_error();
-  DatasetService service(std::move(*socket), config, store, std::move(notices));
-  service.zap_ = std::move(zap);
-  return service;
-}
-
-DatasetService::DatasetService(zmq::socket_t socket, const config::Config& config,
-                               DatasetStore& store, NoticeSink notices)
-    : socket_(std::move(socket)),
-      bus_(config.bus),
-      default_source_(config.fetcher.source),
-      store_(store),
-      notices_(std::move(notices)),
-      self_(bus::self_source("fetcher")) {}
-
-std::optional<DatasetService::Incoming> DatasetService::receive(std::chrono::milliseconds wait) {
-  zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, wait) == 0) return std::nullopt;
+Incoming receive(zmq::socket_t& socket) {
   Incoming in;
   zmq::message_t frame;
   bool more = true;
   // The parts of a message arrive together: after the first, no receive waits.
-  while (more && socket_.recv(frame, zmq::recv_flags::dontwait)) {
+  while (more && socket.recv(frame, zmq::recv_flags::dontwait)) {
     more = frame.more();
-    ++in.frames;
-    if (in.envelope.size() + in.parts.size() >= kMaxKeptFrames) continue;
-    if (in.delimited) {
-      in.parts.emplace_back(frame.data<char>(), frame.size());
-    } else {
-      // Frame 0 is the peer's id (never empty); the first empty frame after
-      // it ends the envelope.
-      in.delimited = !in.envelope.empty() && frame.size() == 0;
-      in.envelope.push_back(std::move(frame));
-    }
+    ++in.count;
+    if (in.frames.size() >= kMaxKeptFrames) continue;
+    // Frame 0 is the peer's id (never empty); the first empty frame after it
+    // ends the envelope.
+    if (!in.delimited && !in.frames.empty() && frame.size() == 0) in.delimited = true;
+    in.frames.push_back(std::move(frame));
   }
-  if (in.frames == 0) return std::nullopt;
   return in;
 }
 
-void DatasetService::reply(Incoming& incoming, const DatasetReply& reply) {
-  Header header;
-  header.ts_ns = now_ns();
-  header.src = self_;
-  header.seq = ++seq_;
-  auto encoded = dataset::encode_reply(header, reply, dataset::rows_per_part(bus_));
-  for (const auto& p : encoded) stats_.bytes_sent += p.size();
-  // A ROUTER drops what it cannot route (a peer gone, or its queue full), so
-  // these sends do not wait.
-  for (auto& hop : incoming.envelope) {
-    if (!socket_.send(hop, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return;
+std::string pool_endpoint(const void* service) {
+  static std::atomic<uint64_t> counter{0};
+  return "inproc://nightshift-dataset-pool-" + std::to_string(++counter) + "-" +
+         std::to_string(reinterpret_cast<uintptr_t>(service));
+}
+
+}  // namespace
+
+int dataset_pool_size(const config::FetcherConfig& fetcher) {
+  if (fetcher.dataset_threads > 0) return fetcher.dataset_threads;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores, 2, 16);
+}
+
+Result<std::unique_ptr<DatasetService>> DatasetService::bind(zmq::context_t& context,
+                                                             const config::Config& config,
+                                                             DatasetStore& store,
+                                                             NoticeSink notices) {
+  std::unique_ptr<DatasetService> service(new DatasetService(config, store, std::move(notices)));
+  if (config.bus.curve.enabled) {
+    // Before the bind: a CURVE socket with no ZAP handler admits every key.
+    auto started = bus::ZapHandler::start(context, config.bus);
+    if (!started) return started.take_error();
+    service->zap_ = std::move(*started);
   }
-  if (!dataset::send_parts(socket_, DatasetReply::kType, encoded, std::chrono::seconds(5))) {
-    spdlog::warn("dataset reply to {} could not be sent", loggable(reply.symbol));
+  // The pool first: the front takes requests only once threads are idle.
+  config::BusConfig inproc = config.bus;
+  inproc.curve.enabled = false;  // no wire to protect; keys are checked at the front
+  const std::string endpoint = pool_endpoint(service.get());
+  auto pool = bus::bind_socket(context, zmq::socket_type::router, endpoint, inproc, "dataset-pool");
+  if (!pool) return pool.take_error();
+  service->pool_.emplace(std::move(*pool));
+  const int threads = dataset_pool_size(config.fetcher);
+  for (int i = 0; i < threads; ++i) {
+    auto reader = MarketCache::open_read_only(config.storage.market_db);
+    if (!reader) return reader.take_error();
+    service->responders_.push_back(std::make_unique<DatasetResponder>(
+        context, endpoint, std::move(*reader), service->shared_));
   }
+  auto front = bus::bind_socket(context, zmq::socket_type::router, config.fetcher.dataset_endpoint,
+                                config.bus, "dataset");
+  if (!front) return front.take_error();
+  service->front_.emplace(std::move(*front));
+  return service;
+}
+
+DatasetService::DatasetService(const config::Config& config, DatasetStore& store,
+                               NoticeSink notices)
+    : shared_{config.bus, config.fetcher.source, store, {}, std::move(notices),
+              bus::self_source("fetcher")} {}
+
+DatasetService::~DatasetService() {
+  shared_.stop = true;
+  responders_.clear();  // joins: each thread sees `stop` within its poll interval
 }
 
 bool DatasetService::serve_one(std::chrono::milliseconds wait) {
+  zmq::pollitem_t items[] = {{pool_->handle(), 0, ZMQ_POLLIN, 0},
+                             {front_->handle(), 0, ZMQ_POLLIN, 0}};
+  // With no idle thread the front is not read: requests wait in its queue
+  // rather than behind a busy thread.
+  const int count = idle_.empty() ? 1 : 2;
   try {
-    auto incoming = receive(wait);
-    if (!incoming) return false;
-    if (!incoming->delimited || incoming->frames > kMaxKeptFrames) {
-      ++stats_.dropped;
-      // frames - 1: the peer's own frames, without the id the ROUTER added.
-      bad_input_log_.warn("dropped a dataset request of " + std::to_string(incoming->frames - 1) +
-                          " frames (expected [envelope][empty][dataset.request][body])");
-      return true;
-    }
-    ++stats_.requests;
-    DatasetReply answered = answer(incoming->parts);
-    if (answered.status == "error") ++stats_.errors;
-    if (answered.status == "unchanged") ++stats_.unchanged;
-    reply(*incoming, answered);
+    if (zmq::poll(items, count, wait) == 0) return false;
+    if (items[0].revents & ZMQ_POLLIN) take_replies();
+    if (count == 2 && (items[1].revents & ZMQ_POLLIN)) take_request();
   } catch (const zmq::error_t& e) {
     if (e.num() == ETERM || e.num() == EINTR) return false;  // stopping: not bad input
-    ++stats_.dropped;
-    bad_input_log_.warn(std::string("dataset request: ") + e.what());
-  } catch (const std::exception& e) {
-    ++stats_.dropped;
+    ++dropped_;
     bad_input_log_.warn(std::string("dataset request: ") + e.what());
   }
   return true;
 }
 
-DatasetReply DatasetService::answer(const std::vector<std::string>& parts) {
-  if (parts.size() != 2) {
-    bad_input_log_.warn("dataset request with " + std::to_string(parts.size()) + " parts");
-    return error_reply("expected [dataset.request][body], got " + std::to_string(parts.size()) +
-                       " parts");
+void DatasetService::take_request() {
+  Incoming incoming = receive(*front_);
+  if (incoming.count == 0) return;
+  if (!incoming.delimited || incoming.count > kMaxKeptFrames) {
+    ++dropped_;
+    // count - 1: the peer's own frames, without the id the ROUTER added.
+    bad_input_log_.warn("dropped a dataset request of " + std::to_string(incoming.count - 1) +
+                        " frames (expected [envelope][empty][dataset.request][body])");
+    return;
   }
-  const DecodeLimits limits = bus::decode_limits(bus_);
-  auto message = decode<DatasetRequest>(parts[1], limits);
-  if (!message) {
-    bad_input_log_.warn("malformed dataset request: " + message.error());
-    return error_reply("malformed dataset request: " + message.error());
+  // [thread id][peer id][envelope...][empty][request parts...]
+  (void)pool_->send(idle_.front(), zmq::send_flags::sndmore);
+  idle_.pop_front();
+  for (std::size_t i = 0; i < incoming.frames.size(); ++i) {
+    const bool last = i + 1 == incoming.frames.size();
+    (void)pool_->send(incoming.frames[i], last ? zmq::send_flags::none : zmq::send_flags::sndmore);
   }
-  return answer_request(message->payload);
 }
 
-DatasetReply DatasetService::answer_request(const DatasetRequest& request) {
-  if (!valid_symbol(request.symbol)) {
-    bad_input_log_.warn("dataset request for symbol '" + request.symbol.substr(0, 64) +
-                        "': not a market symbol");
-    return error_reply("symbol '" + loggable(request.symbol.substr(0, 64)) +
-                       "' is not a market symbol (1-32 of A-Z a-z 0-9 . _ ^ = -)");
+void DatasetService::take_replies() {
+  // Every message from a thread is [thread id][empty] (ready) or
+  // [thread id][peer id]...[reply parts]; either way the thread is idle now.
+  zmq::message_t id;
+  while (pool_->recv(id, zmq::recv_flags::dontwait)) {
+    idle_.push_back(std::move(id));
+    zmq::message_t frame;
+    if (!pool_->recv(frame, zmq::recv_flags::dontwait)) continue;
+    const bool reply = frame.size() > 0;
+    // A ROUTER drops what it cannot route (a peer gone, or its queue full),
+    // so these sends do not wait, and a vanished peer costs nothing.
+    while (true) {
+      const bool more = frame.more();
+      if (reply) {
+        (void)front_->send(frame, more ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                       : zmq::send_flags::dontwait);
+      }
+      if (!more || !pool_->recv(frame, zmq::recv_flags::dontwait)) break;
+    }
   }
-  DatasetQuery query{request.source.empty() ? default_source_ : request.source, request.symbol,
-                     request.timeframe, request.start_ts, request.end_ts};
-  auto answer = store_.get(query);
-  if (!answer) {
-    spdlog::warn("dataset {} {} {}: {}", loggable(query.source), query.symbol,
-                 loggable(query.timeframe), loggable(answer.error()));
-    DatasetReply reply = error_reply(answer.error());
-    reply.source = query.source;
-    reply.symbol = query.symbol;
-    reply.timeframe = query.timeframe;
-    return reply;
-  }
-  if (answer->rows_stored > 0 && notices_) {
-    notices_(DataNotice{"ready", query.source, query.symbol, query.timeframe,
-                        answer->rows_stored, answer->report.summary()});
-  }
-  DatasetReply reply;
-  reply.status = "ok";
-  reply.fingerprint = dataset::fingerprint(answer->bars);
-  reply.source = query.source;
-  reply.symbol = query.symbol;
-  reply.timeframe = query.timeframe;
-  reply.synthetic = answer->synthetic;
-  if (request.fingerprint_only.value_or(false)) {
-    reply.status = "fingerprint";  // the scheduler's result cache: no bars wanted
-  } else if (request.have_fingerprint && *request.have_fingerprint == reply.fingerprint) {
-    reply.status = "unchanged";  // the requester holds these bars already
-  } else {
-    reply.bars = std::move(answer->bars);
-  }
-  spdlog::debug("dataset {} {} {}: {} rows, {} fetches, {}", loggable(query.source), query.symbol,
-                loggable(query.timeframe), reply.bars.size(), answer->fetches, reply.status);
-  return reply;
+}
+
+ServiceStats DatasetService::stats() const {
+  ServiceStats stats;
+  stats.requests = shared_.requests.load();
+  stats.unchanged = shared_.unchanged.load();
+  stats.errors = shared_.errors.load();
+  stats.fetched = shared_.fetched.load();
+  stats.bytes_sent = shared_.bytes_sent.load();
+  stats.dropped = dropped_;
+  return stats;
 }
 
 }  // namespace nightshift::fetcher

@@ -57,18 +57,63 @@ BarSource* DatasetStore::source(const std::string& name) {
   return found == sources_.end() ? nullptr : found->second.get();
 }
 
-Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const ProgressSink& progress) {
-  BarSource* src = source(query.source);
-  if (src == nullptr) return make_error("no source named '" + query.source + "' is configured");
+const BarSource* DatasetStore::find_source(const std::string& name) const {
+  auto found = sources_.find(name);
+  return found == sources_.end() ? nullptr : found->second.get();
+}
+
+Result<DatasetQuery> DatasetStore::resolve(const DatasetQuery& query) const {
+  if (find_source(query.source) == nullptr) {
+    return make_error("no source named '" + query.source + "' is configured");
+  }
   const int64_t timeframe_s = static_cast<int64_t>(config::timeframe_minutes(query.timeframe)) * 60;
   if (timeframe_s <= 0) return make_error("unknown timeframe '" + query.timeframe + "'");
   if (query.symbol.empty()) return make_error("empty symbol");
   const int64_t now = clock_();
+  DatasetQuery resolved = query;
   // Only closed bars: the bar that opened at align_down(now) is still forming.
-  const int64_t end = query.end_ts > 0 ? query.end_ts : align_down(now, timeframe_s);
-  const int64_t start =
-      query.start_ts > 0 ? query.start_ts : end - int64_t{history_days_for_(query.timeframe)} * 86400;
-  if (start >= end) return make_error("empty range: start must be before end");
+  resolved.end_ts = query.end_ts > 0 ? query.end_ts : align_down(now, timeframe_s);
+  resolved.start_ts = query.start_ts > 0
+                          ? query.start_ts
+                          : resolved.end_ts - int64_t{history_days_for_(query.timeframe)} * 86400;
+  if (resolved.start_ts >= resolved.end_ts) {
+    return make_error("empty range: start must be before end");
+  }
+  return resolved;
+}
+
+Result<std::optional<DatasetAnswer>> DatasetStore::get_cached(MarketCache& reader,
+                                                              const DatasetQuery& resolved) const {
+  const BarSource* src = find_source(resolved.source);
+  if (src == nullptr) return make_error("no source named '" + resolved.source + "' is configured");
+  const int64_t timeframe_s =
+      static_cast<int64_t>(config::timeframe_minutes(resolved.timeframe)) * 60;
+  const int64_t now = clock_();
+  SeriesKey key{resolved.source, resolved.symbol, resolved.timeframe};
+  auto cov = reader.coverage(key);
+  if (!cov) return cov.take_error();
+  for (const Gap& gap : missing(*cov, resolved.start_ts, resolved.end_ts, now, timeframe_s)) {
+    // The same rule as get(): a gap of bars not closed yet needs no fetch.
+    if (std::min(gap.to, align_down(now, timeframe_s)) > gap.from) return std::optional<DatasetAnswer>{};
+  }
+  // Coverage and bars are read in two statements; bars are only ever added
+  // or revised inside coverage, so a commit between them cannot hide a row.
+  auto bars = reader.read(key, resolved.start_ts, resolved.end_ts);
+  if (!bars) return bars.take_error();
+  DatasetAnswer answer;
+  answer.synthetic = src->synthetic();
+  answer.bars = std::move(*bars);
+  return std::optional<DatasetAnswer>(std::move(answer));
+}
+
+Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const ProgressSink& progress) {
+  auto resolved = resolve(query);
+  if (!resolved) return resolved.take_error();
+  BarSource* src = source(query.source);
+  const int64_t timeframe_s = static_cast<int64_t>(config::timeframe_minutes(query.timeframe)) * 60;
+  const int64_t now = clock_();
+  const int64_t start = resolved->start_ts;
+  const int64_t end = resolved->end_ts;
 
   SeriesKey key{query.source, query.symbol, query.timeframe};
   auto cov = cache_.coverage(key);

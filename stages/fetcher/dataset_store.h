@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "schema/data_messages.h"
@@ -55,7 +56,22 @@ class DatasetStore {
 
   Result<DatasetAnswer> get(const DatasetQuery& query, const ProgressSink& progress = {});
 
+  // The same query with its range made explicit (start and end as get()
+  // would compute them now), after the checks get() makes first: a known
+  // source and timeframe, a symbol, a non-empty range. Resolving once keeps
+  // get_cached() and a following get() on the same range.
+  Result<DatasetQuery> resolve(const DatasetQuery& query) const;
+
+  // Answers a resolved query from `reader` (a read-only connection to the
+  // same market cache, one per thread) when the cache covers it and nothing
+  // needs fetching; nullopt when get() has to fetch first. Touches no state
+  // of the store but its (constant) sources, so threads may call it at once,
+  // each with its own reader, while one thread is inside get().
+  Result<std::optional<DatasetAnswer>> get_cached(MarketCache& reader,
+                                                  const DatasetQuery& resolved) const;
+
  private:
+  const BarSource* find_source(const std::string& name) const;
   Status fetch_into_cache(BarSource& source, const SeriesKey& key, int64_t from, int64_t to,
                           int64_t timeframe_s, DatasetAnswer& answer, const ProgressSink& progress);
 

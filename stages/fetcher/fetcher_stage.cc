@@ -31,6 +31,8 @@ int run_fetcher_stage(const config::Config& config) {
     spdlog::error("{}", publisher.error());
     return 1;
   }
+  // Called by the dataset service's threads, one at a time (under its fetch
+  // lock): the publisher is this thread's socket, but never used at once.
   NoticeSink notices = [&](const DataNotice& notice) {
     spdlog::info("data.{} {} {} {}: {}", notice.kind, notice.source, notice.symbol,
                  notice.timeframe, notice.message);
@@ -46,14 +48,15 @@ int run_fetcher_stage(const config::Config& config) {
     spdlog::error("dataset service: {}", service.error());
     return 1;
   }
-  spdlog::info("fetcher up: dataset service on {}, default source {}, cache {}",
-               config.fetcher.dataset_endpoint, config.fetcher.source, config.storage.market_db);
-  while (!stop_requested()) service->serve_one(std::chrono::milliseconds(200));
-  const auto& stats = service->stats();
-  spdlog::info("fetcher stopping (signal {}): {} requests, {} unchanged, {} errors, {} dropped, "
-               "{} bytes sent, {} connections refused",
-               stop_signal(), stats.requests, stats.unchanged, stats.errors, stats.dropped,
-               stats.bytes_sent, service->refused());
+  spdlog::info("fetcher up: dataset service on {} ({} threads), default source {}, cache {}",
+               config.fetcher.dataset_endpoint, (*service)->threads(), config.fetcher.source,
+               config.storage.market_db);
+  while (!stop_requested()) (*service)->serve_one(std::chrono::milliseconds(200));
+  const ServiceStats stats = (*service)->stats();
+  spdlog::info("fetcher stopping (signal {}): {} requests, {} unchanged, {} fetched, {} errors, "
+               "{} dropped, {} bytes sent, {} connections refused",
+               stop_signal(), stats.requests, stats.unchanged, stats.fetched, stats.errors,
+               stats.dropped, stats.bytes_sent, (*service)->refused());
   return 0;
 }
 

@@ -13,6 +13,15 @@ Result<MarketCache> MarketCache::open(const std::string& path) {
   return MarketCache(std::move(*db));
 }
 
+Result<MarketCache> MarketCache::open_read_only(const std::string& path) {
+  sql::OpenOptions options;
+  options.read_only = true;
+  options.create = false;
+  auto db = sql::Database::open(path, options);
+  if (!db) return make_error(db.error_kind(), "market cache: " + db.error());
+  return MarketCache(std::move(*db));
+}
+
 Result<std::optional<Coverage>> MarketCache::coverage(const SeriesKey& key) {
   auto stmt = db_.prepare(
       "SELECT covered_from, covered_to, fetched_at, synthetic FROM series "

@@ -81,6 +81,11 @@ class MarketCache {
   // nightshift is refused with one error naming it; nothing is changed.
   static Result<MarketCache> open(const std::string& path);
 
+  // A read-only connection to a cache that open() has created and migrated
+  // (the dataset service's pool threads read through one each). Only
+  // coverage(), read() and list() work on it.
+  static Result<MarketCache> open_read_only(const std::string& path);
+
   // Begins a store of bars for `key` (BEGIN IMMEDIATE: takes the write lock).
   Result<Writer> begin_store(const SeriesKey& key);
 

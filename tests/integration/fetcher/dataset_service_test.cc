@@ -4,6 +4,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
 #include <iostream>
@@ -15,6 +16,7 @@
 #include "broker/dataset_client.h"
 #include "broker/dataset_protocol.h"
 #include "broker/socket_options.h"
+#include "schema/codec.h"
 #include "base/process.h"
 #include "tests/support/child_process.h"
 
@@ -198,6 +200,96 @@ TEST_F(DatasetServiceTest, MalformedRequestsGetAnErrorAndTheServiceLivesOn) {
       << fetcher_->stderr_text();
   EXPECT_NE(fetcher_->stderr_text().find("2 dropped"), std::string::npos)
       << fetcher_->stderr_text();
+}
+
+// The pool (fetcher.dataset_threads): a slow, large request -- a cold fetch
+// of a year of minute bars, then ~30 MB of reply -- and many small cached
+// ones arrive at once; every small one is answered while the large one is
+// still in flight. A service answering one request at a time answers them
+// all after it, so this fails there. The property is an ordering of
+// completions, not a time limit.
+TEST(DatasetPool, SmallRequestsAreNotQueuedBehindALargeOne) {
+  auto bus = testing::make_test_bus(
+      "fetcher:\n  dataset_timeout_ms: 60000\n  dataset_threads: 4\n");
+  ChildProcess fetcher({testing::nightshift_binary(), "--config", bus.config_path, "fetcher"});
+  ASSERT_TRUE(fetcher.wait_for_output("fetcher up", 10s)) << fetcher.stderr_text();
+  EXPECT_NE(fetcher.stderr_text().find("(4 threads)"), std::string::npos) << fetcher.stderr_text();
+  zmq::context_t context(1);
+  const DatasetRequest small{"synthetic", "ETHUSDT", "1d", 1'704'067'200, 1'706'745'600,
+                             std::nullopt};
+  {
+    DatasetClient warm(context, bus.config, {"test", "warm", 1});
+    ASSERT_TRUE(warm.request(small).ok());  // cached from now on
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  // The large request on a bare REQ socket: its time is when the whole reply
+  // has arrived, before the client decodes it (a small reply can otherwise
+  // slip in while ~30 MB are decoded, even from a service of one thread).
+  auto large = std::async(std::launch::async, [&] {
+    auto socket = bus::connect_socket(context, zmq::socket_type::req,
+                                      bus.config.fetcher.dataset_endpoint, bus.config.bus);
+    DatasetRequest year{"synthetic", "BTCUSDT", "1m", 1'704'067'200, 1'735'689'600, std::nullopt};
+    Header header;
+    header.src = {"test", "large", 1};
+    std::size_t rows = 0;
+    if (socket.ok() && dataset::send_parts(*socket, "dataset.request", {encode(header, year)}, 5s)) {
+      auto parts = dataset::receive_parts(*socket, 60s);
+      auto arrived = Clock::now();
+      if (parts && parts->size() > 1) {
+        auto reply = dataset::decode_reply({parts->begin() + 1, parts->end()}, {});
+        if (reply.ok()) rows = reply->bars.size();
+      }
+      return std::make_pair(rows, arrived);
+    }
+    return std::make_pair(rows, Clock::now());
+  });
+  // When the service has fetched the year (it logs the data.ready notice
+  // before it encodes the reply): a one-thread service takes no other
+  // request before then.
+  auto fetched = std::async(std::launch::async, [&] {
+    bool seen = fetcher.wait_for_output("data.ready synthetic BTCUSDT 1m", 60s);
+    return std::make_pair(seen, Clock::now());
+  });
+  std::this_thread::sleep_for(300ms);  // the large request reaches the service first
+  constexpr int kClients = 8;
+  constexpr int kEach = 5;
+  std::vector<std::future<std::vector<Clock::time_point>>> smalls;
+  for (int c = 0; c < kClients; ++c) {
+    smalls.push_back(std::async(std::launch::async, [&, c] {
+      DatasetClient client(context, bus.config, {"test", "small", c});
+      std::vector<Clock::time_point> done;
+      for (int i = 0; i < kEach; ++i) {
+        auto answer = client.request(small);
+        if (answer.ok() && answer->bars->size() == 31u) done.push_back(Clock::now());
+      }
+      return done;
+    }));
+  }
+  std::vector<Clock::time_point> small_done;
+  for (auto& f : smalls) {
+    auto done = f.get();
+    small_done.insert(small_done.end(), done.begin(), done.end());
+  }
+  auto [large_rows, large_done] = large.get();
+  auto [seen, fetch_done] = fetched.get();
+  ASSERT_TRUE(seen) << fetcher.stderr_text();
+  ASSERT_EQ(large_rows, 366u * 1440u);
+  ASSERT_EQ(small_done.size(), std::size_t{kClients * kEach});
+  std::size_t during_fetch = 0;
+  for (auto t : small_done) during_fetch += t < fetch_done;
+  auto ms = [&](Clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t - started).count();
+  };
+  std::sort(small_done.begin(), small_done.end());
+  std::cout << "[ figures  ] " << small_done.size() << " small requests done by "
+            << ms(small_done.back()) << " ms; the large one fetched at " << ms(fetch_done)
+            << " ms, its " << large_rows << " rows arrived at " << ms(large_done) << " ms\n";
+  EXPECT_EQ(during_fetch, small_done.size())
+      << "small requests answered after the large one's fetch: they queued behind it";
+  EXPECT_EQ(fetcher.stop(), 0) << fetcher.stderr_text();
+  // The small ones never took the fetch lock: 2 fetches (warm-up, the year).
+  EXPECT_NE(fetcher.stderr_text().find("2 fetched"), std::string::npos) << fetcher.stderr_text();
 }
 
 TEST(DatasetClient, TimesOutThenRecoversWithAFreshSocket) {

@@ -8,9 +8,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
+#include "base/process.h"
 #include "broker/bus.h"
 #include "config/config_editor.h"
 #include "schema/results_store.h"
@@ -87,6 +89,54 @@ TEST(NightOperator, WatchStatusAndRunsShowTheFinishedRun) {
 
   auto unknown = run_cli({"--config", bus.config_path, "status", "no-such-run"}, 20s);
   expect_one_line_error(unknown, {"no-such-run"}, 1);
+}
+
+// Per-host view (issue 18): `runs` and `status` name each host with its
+// results, its workers and whether it sent telemetry. A real run on this
+// host, then two of its rows moved to a second host's worker and telemetry
+// samples from two hosts stored inside the run's window (one before it,
+// which must not count), as the persister stores them from other hosts.
+TEST(NightOperator, RunsAndStatusShowWorkersAndTelemetryPerHost) {
+  auto bus = testing::make_test_bus(kSmallRun);
+  auto out = run_cli({"--config", bus.config_path, "run", "--run-id", "hosts", "--workers", "1",
+                      "--worker-program", NIGHT_TEST_WORKER},
+                     60s);
+  ASSERT_EQ(out.exit_code, 0) << out.describe();
+  const std::string here = host_name();
+  {
+    auto store = ResultsStore::open_for_writing(bus.config.storage.results_db);
+    ASSERT_TRUE(store.ok()) << store.error();
+    auto& db = store->db();
+    ASSERT_TRUE(db.exec("UPDATE trials SET worker = 'hostB/B-1' WHERE rowid IN "
+                        "(SELECT rowid FROM trials WHERE run = 'hosts' ORDER BY rowid LIMIT 2)")
+                    .ok());
+    ASSERT_TRUE(db.exec("INSERT INTO telemetry_host (ts_ns, host, body) SELECT started_ns + 1, "
+                        "'hostB', '{}' FROM runs WHERE run = 'hosts'").ok());
+    ASSERT_TRUE(db.exec("INSERT INTO telemetry_host (ts_ns, host, body) SELECT started_ns + 2, "
+                        "'hostC', '{}' FROM runs WHERE run = 'hosts'").ok());
+    ASSERT_TRUE(db.exec("INSERT INTO telemetry_host (ts_ns, host, body) SELECT started_ns - 1, "
+                        "'hostD', '{}' FROM runs WHERE run = 'hosts'").ok());
+  }
+  auto runs = run_cli({"--config", bus.config_path, "runs"}, 20s);
+  EXPECT_EQ(runs.exit_code, 0) << runs.describe();
+  std::map<std::string, std::string> lines{{"hostB", "hostB 2 results from 1 worker, telemetry"},
+                                           {"hostC", "hostC telemetry only"},
+                                           {here, here + " 6 results from 1 worker"}};
+  std::string expected;  // hosts in name order
+  for (const auto& [host, line] : lines) expected += (expected.empty() ? "" : "; ") + line;
+  EXPECT_NE(runs.stdout_text.find("  hosts: " + expected + "\n"), std::string::npos)
+      << runs.stdout_text;
+  EXPECT_EQ(runs.stdout_text.find("hostD"), std::string::npos) << runs.stdout_text;
+  auto status = run_cli({"--config", bus.config_path, "status", "hosts"}, 20s);
+  EXPECT_EQ(status.exit_code, 0) << status.describe();
+  EXPECT_NE(status.stdout_text.find("  hosts: " + expected + "\n"), std::string::npos)
+      << status.stdout_text;
+  auto json = run_cli({"--config", bus.config_path, "status", "hosts", "--json"}, 20s);
+  EXPECT_NE(json.stdout_text.find(R"("workers_by_host":{"hostB":1,)"), std::string::npos)
+      << json.stdout_text;
+  EXPECT_NE(json.stdout_text.find(R"("telemetry_by_host":{"hostB":1,"hostC":1})"),
+            std::string::npos)
+      << json.stdout_text;
 }
 
 TEST(NightOperator, WatchBeforeAnyRunSaysSoAndExitsZero) {

@@ -210,6 +210,12 @@ def main():
         print(status_out)
         expect(f"results by host: hostA {by_host['A']}, hostB {by_host['B']}" in status_out,
                "`status` shows the results per host")
+        expect(f"hosts: hostA {by_host['A']} results from 1 worker; "
+               f"hostB {by_host['B']} results from 1 worker" in status_out,
+               "`status` shows each host's results and workers")
+        runs_out = in_ns(NS["head"], binary, "-c", config, "runs", check=False).stdout
+        expect(f"hosts: hostA {by_host['A']} results from 1 worker" in runs_out,
+               f"`runs` shows the hosts of the run ({runs_out.strip()})")
         expect(status == [("completed",)], f"the run is completed ({status})")
     finally:
         for host in ("A", "B", "head"):

@@ -76,6 +76,40 @@ TEST_F(DatasetStoreTest, SecondFetchOfTheSameRangeMakesNoRequest) {
   EXPECT_EQ(server_.seen().size(), after_first);
 }
 
+// The dataset service's pool threads read through their own read-only
+// connections: get_cached() answers only what the cache covers (no request
+// to the source), and says "fetch first" for the rest.
+TEST_F(DatasetStoreTest, GetCachedAnswersCoveredRangesFromAReadOnlyConnection) {
+  auto reader = MarketCache::open_read_only(dir_ + "/market.db");
+  ASSERT_TRUE(reader.ok()) << reader.error();
+  auto query = store_->resolve({"binance", "BTCUSDT", "1h", kJan1, kJan1 + 3 * kDay});
+  ASSERT_TRUE(query.ok()) << query.error();
+  auto before = store_->get_cached(*reader, *query);
+  ASSERT_TRUE(before.ok()) << before.error();
+  EXPECT_FALSE(before->has_value()) << "answered a range the cache does not hold";
+  EXPECT_EQ(server_.seen().size(), 0u);
+
+  auto fetched = store_->get(*query);
+  ASSERT_TRUE(fetched.ok()) << fetched.error();
+  auto after = store_->get_cached(*reader, *query);
+  ASSERT_TRUE(after.ok()) << after.error();
+  ASSERT_TRUE(after->has_value());
+  EXPECT_EQ((*after)->bars.close, fetched->bars.close);
+  EXPECT_EQ((*after)->fetches, 0);
+  EXPECT_EQ(server_.seen().size(), 1u);
+  // Reaching past the coverage needs a fetch again.
+  auto wider = store_->resolve({"binance", "BTCUSDT", "1h", kJan1, kJan1 + 4 * kDay});
+  ASSERT_TRUE(wider.ok());
+  auto beyond = store_->get_cached(*reader, *wider);
+  ASSERT_TRUE(beyond.ok());
+  EXPECT_FALSE(beyond->has_value());
+
+  EXPECT_FALSE(store_->resolve({"nosuch", "BTCUSDT", "1h", kJan1, kJan1 + kDay}).ok());
+  EXPECT_FALSE(store_->resolve({"binance", "BTCUSDT", "1h", kJan1 + kDay, kJan1}).ok());
+  // A read-only connection cannot write.
+  EXPECT_FALSE(reader->log_failure({"binance", "BTCUSDT", "1h"}, {kJan1, kJan1 + kDay, kJan1, "error", "x", {}}).ok());
+}
+
 // A query with no range reaches back the timeframe's own history.
 TEST_F(DatasetStoreTest, HistoryWithoutAStartIsPerTimeframe) {
   config::FetcherConfig fetcher;
