@@ -55,5 +55,7 @@ void add_gateway_commands(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_replay_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_history_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 void add_keys_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+// rerun (apps/rerun_commands.cc).
+void add_rerun_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

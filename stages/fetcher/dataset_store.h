@@ -55,6 +55,10 @@ class DatasetStore {
 
   Result<DatasetAnswer> get(const DatasetQuery& query, const ProgressSink& progress = {});
 
+  // Offline (`nightshift rerun`): answer from the cache alone; a query the
+  // cache does not cover is an error naming it, never a fetch.
+  void set_offline(bool offline) { offline_ = offline; }
+
  private:
   Status fetch_into_cache(BarSource& source, const SeriesKey& key, int64_t from, int64_t to,
                           int64_t timeframe_s, DatasetAnswer& answer, const ProgressSink& progress);
@@ -62,6 +66,7 @@ class DatasetStore {
   MarketCache& cache_;
   History history_days_for_;
   Clock clock_;
+  bool offline_ = false;
   std::map<std::string, std::unique_ptr<BarSource>> sources_;
 };
 

@@ -407,7 +407,7 @@ TEST_F(BusTest, AReplayStreamReachesASlowSubscriberWholeAndInOrder) {
   std::thread publisher_thread([&] {
     zmq::context_t own(1);
     auto publisher = bus::Publisher::connect(own, bus_.config.bus, bus::self_source("test"), bus::AtMark::wait);
-    ASSERT_TRUE(publisher);
+    ASSERT_TRUE(publisher) << publisher.error();
     std::this_thread::sleep_for(300ms);  // the subscription reaches it
     const std::string pad(200, 'p');
     for (int i = 0; i < kMessages; ++i) {
@@ -426,58 +426,6 @@ TEST_F(BusTest, AReplayStreamReachesASlowSubscriberWholeAndInOrder) {
   auto stats = broker_stats()["devices"]["events"];
   EXPECT_GT(stats["replay_held"].get<int>(), 0) << stats.dump();
   EXPECT_EQ(stats["replay_missed"].get<int>(), 0) << stats.dump();
-}
-
-// The broker never waits for a live subscriber: one that reads nothing
-// misses live events (counted), the other gets all of them at once. A replay
-// subscriber that reads nothing holds the replay stream for at most
-// kReplayHoldLimit; then the others get it again, and live events flow.
-TEST_F(BusTest, AStuckSubscriberHoldsNeitherLiveEventsNorAReplayForLong) {
-  bus_ = testing::make_test_bus("bus:\n  send_hwm: 100\n  recv_hwm: 100\n");
-  auto broker = start_broker();
-  auto stuck = bus::connect_socket(context_, zmq::socket_type::sub, bus_.config.bus.events_out, bus_.config.bus);
-  auto fast = bus::connect_socket(context_, zmq::socket_type::sub, bus_.config.bus.events_out, bus_.config.bus);
-  ASSERT_TRUE(stuck && fast);
-  for (const char* prefix : {"telemetry.", "replay."}) {
-    stuck->set(zmq::sockopt::subscribe, prefix);
-    fast->set(zmq::sockopt::subscribe, prefix);
-  }
-  wait_for_subscribers(2);
-  // Publishes `n` messages on `topic` from a thread of its own (as the
-  // replay and the stages do) while the test reads the fast subscriber.
-  auto publish = [&](const std::string& topic, int n) {
-    return std::thread([this, topic, n] {
-      zmq::context_t own(1);
-      auto publisher = bus::Publisher::connect(own, bus_.config.bus, bus::self_source("test"), bus::AtMark::wait);
-      ASSERT_TRUE(publisher);
-      std::this_thread::sleep_for(300ms);  // the subscriptions reach it
-      const std::string body(4000, 'b');   // fills the stuck one's kernel buffers too
-      for (int i = 0; i < n; ++i) ASSERT_TRUE(publisher->publish_raw(topic, body, 10s)) << i;
-    });
-  };
-  auto drain = [&](const std::string& prefix, int n, std::chrono::milliseconds wait) {
-    int got = 0;
-    while (got < n) {
-      auto frame = bus::receive_raw(*fast, wait);
-      if (!frame) break;
-      if (frame->frame.topic.rfind(prefix, 0) == 0) ++got;
-    }
-    return got;
-  };
-  auto live = publish("telemetry.host.x", 5000);
-  EXPECT_EQ(drain("telemetry.", 5000, 1s), 5000) << "live events waited for the stuck subscriber";
-  live.join();
-  EXPECT_GT(broker_stats()["devices"]["events"]["live_missed"].get<int>(), 0);
-
-  auto replay = publish("replay.telemetry.host.x", 5000);
-  EXPECT_EQ(drain("replay.", 5000, 5s), 5000);
-  replay.join();
-  auto stats = broker_stats()["devices"]["events"];
-  EXPECT_GT(stats["replay_missed"].get<int>(), 0) << stats.dump();
-  // Live traffic after the hold: straight through.
-  auto after = publish("telemetry.host.x", 100);
-  EXPECT_EQ(drain("telemetry.", 100, 1s), 100);
-  after.join();
 }
 
 }  // namespace
