@@ -137,7 +137,7 @@ CompareRule compare_rule(const RunProvenance& stored, const RunProvenance& rerun
     std::snprintf(tolerance, sizeof tolerance, "%g", kRerunTolerance);
     rule.description = std::string("tolerance: |a - b| <= ") + tolerance +
                        " x max(1, |a|, |b|) and gates by verdict, because the " +
-                       (same_binary ? "kernels" : same_kernels ? "code" : "code and the kernels") +
+                       (same_binary ? "kernels" : same_kernels ? "binaries" : "binaries and the kernels") +
                        " differ (stored: " + describe(stored) + "; rerun: " + describe(rerun) + ")";
   }
   return rule;
