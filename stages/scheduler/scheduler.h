@@ -38,7 +38,7 @@ struct SchedulerOptions {
   int supervisor_pid = 0;
   // `nightshift rerun`: a new run planned from the stored config and pinned
   // to this stored run (its datasets, TPE params, set of jobs; rerun_plan.h).
-  std::string rerun_of;
+  std::string rerun_of = {};
 };
 
 enum class RunOutcome { completed, interrupted, failed };
