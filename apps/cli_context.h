@@ -57,5 +57,7 @@ void add_history_commands(CLI::App& app, GlobalOptions& options, int& exit_code)
 void add_keys_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 // backup, restore, cache stats|clear (apps/storage_commands.cc).
 void add_storage_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
+// rerun (apps/rerun_commands.cc).
+void add_rerun_commands(CLI::App& app, GlobalOptions& options, int& exit_code);
 
 }  // namespace nightshift::cli

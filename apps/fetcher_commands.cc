@@ -180,9 +180,12 @@ void add_fetcher_commands(CLI::App& app, GlobalOptions& global, int& exit_code) 
   auto* stage = app.add_subcommand(
       "fetcher", "Run the fetcher stage: serve datasets on fetcher.dataset_endpoint from the "
                  "market cache, fetching what is missing, until SIGINT/SIGTERM");
-  stage->callback([&] {
+  auto offline = std::make_shared<bool>(false);
+  stage->add_flag("--offline", *offline,
+                  "Answer from the market cache only; never fetch (what `nightshift rerun` runs)");
+  stage->callback([&, offline] {
     auto config = begin_command("fetcher", global);
-    exit_code = config ? fetcher::run_fetcher_stage(*config) : 2;
+    exit_code = config ? fetcher::run_fetcher_stage(*config, *offline) : 2;
   });
 
   auto o = std::make_shared<FetchOptions>();

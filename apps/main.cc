@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   nightshift::cli::add_history_commands(app, options, exit_code);
   nightshift::cli::add_keys_commands(app, options, exit_code);
   nightshift::cli::add_storage_commands(app, options, exit_code);
+  nightshift::cli::add_rerun_commands(app, options, exit_code);
 
   try {
     app.parse(argc, argv);

@@ -14,9 +14,12 @@ void add_persister_commands(CLI::App& app, GlobalOptions& global, int& exit_code
   auto run = std::make_shared<std::string>();
   persister->add_option("--run", *run,
                         "Store only this run's results and checkpoints (the supervisor sets it)");
-  persister->callback([&, run] {
+  auto rerun_of = std::make_shared<std::string>();
+  persister->add_option("--rerun-of", *rerun_of, "The run this run re-runs (`nightshift rerun` sets it)")
+      ->group("");
+  persister->callback([&, run, rerun_of] {
     auto config = begin_command("persister", global);
-    exit_code = config ? persister::run_persister_stage(*config, *run) : 2;
+    exit_code = config ? persister::run_persister_stage(*config, *run, *rerun_of) : 2;
   });
 }
 

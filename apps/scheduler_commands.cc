@@ -16,6 +16,9 @@ void add_scheduler_commands(CLI::App& app, GlobalOptions& global, int& exit_code
                 "Continue a stored run: only unpersisted jobs are sent again");
   cmd->add_option("--supervisor-pid", options->supervisor_pid,
                   "Exit at once when this process (the supervisor) is no longer the parent");
+  cmd->add_option("--rerun-of", options->rerun_of,
+                  "Plan a rerun of this stored run (`nightshift rerun` sets it)")
+      ->group("");
   cmd->callback([&, options] {
     auto config = begin_command("scheduler", global);
     exit_code = config ? scheduler::run_scheduler_stage(*config, *options) : 2;

@@ -133,8 +133,14 @@ void NightRun::plan_stages(int workers) {
     add("telemetry", stage_argv("telemetry", {}), true);
   }
   bool test_workers = !options_.worker_program.empty();
-  add("fetcher", stage_argv("fetcher", {}), true);  // test workers may ask it too (--fetch)
-  add("persister", stage_argv("persister", {"--run", options_.run}), true);
+  const bool rerun = !options_.rerun_of.empty();
+  // A rerun computes on the stored run's exact bars: nothing may be fetched.
+  add("fetcher", stage_argv("fetcher", rerun ? std::vector<std::string>{"--offline"}
+                                             : std::vector<std::string>{}),
+      true);  // test workers may ask it too (--fetch)
+  std::vector<std::string> persister_args{"--run", options_.run};
+  if (rerun) persister_args.insert(persister_args.end(), {"--rerun-of", options_.rerun_of});
+  add("persister", stage_argv("persister", persister_args), true);
   if (dashboard_wanted()) {
     std::vector<std::string> port;
     if (options_.dashboard_port != 0) port = {"--port", std::to_string(options_.dashboard_port)};
@@ -163,6 +169,7 @@ std::vector<std::string> NightRun::scheduler_argv(bool resume) const {
   std::vector<std::string> extra{"--run", options_.run, "--supervisor-pid",
                                  std::to_string(getpid())};
   if (resume) extra.push_back("--resume");
+  if (!options_.rerun_of.empty()) extra.insert(extra.end(), {"--rerun-of", options_.rerun_of});
   return stage_argv("scheduler", extra);
 }
 

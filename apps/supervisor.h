@@ -36,6 +36,9 @@ struct SupervisorOptions {
   // (0: dashboard.port) implies --dashboard.
   bool dashboard = false;
   int dashboard_port = 0;
+  // `nightshift rerun`: the stored run this one re-runs (scheduler and
+  // persister get --rerun-of), with the fetcher offline (cache only).
+  std::string rerun_of = {};
 };
 
 // Exit codes of `nightshift run` / `resume`.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 #include "broker/socket_options.h"
@@ -40,6 +41,10 @@ std::size_t receive_rest(zmq::socket_t& socket, zmq::message_t first,
     if (parts.size() < kMaxKeptParts) parts.push_back(std::move(next));
   }
   return count;
+}
+
+void set_nodrop(zmq::socket_t& xpub, int nodrop) {
+  zmq_setsockopt(xpub.handle(), ZMQ_XPUB_NODROP, &nodrop, sizeof nodrop);
 }
 
 }  // namespace
@@ -97,6 +102,7 @@ Status Broker::add_device(const std::string& name, zmq::socket_type in_type,
   device.in = std::move(*in);
   device.out = std::move(*out);
   device.pubsub = in_type == zmq::socket_type::xsub;
+  if (device.pubsub) set_nodrop(device.out, 1);  // see at_mark()
   devices_.push_back(std::move(device));
   Device& stored = devices_.back();
 
@@ -149,8 +155,9 @@ void Broker::read_monitor(Monitor& monitor) {
   }
 }
 
-bool Broker::flush_pending(Device& device) {
-  if (device.pending.empty()) return true;
+// Queues `pending` without waiting; false when the outbound side refused
+// its first part (then nothing of it was queued and it stays pending).
+bool Broker::send_pending(Device& device) {
   for (std::size_t i = 0; i < device.pending.size(); ++i) {
     bool last = i + 1 == device.pending.size();
     auto flags = zmq::send_flags::dontwait | (last ? zmq::send_flags::none : zmq::send_flags::sndmore);
@@ -165,6 +172,54 @@ bool Broker::flush_pending(Device& device) {
   ++device.stats.messages;
   device.pending.clear();
   return true;
+}
+
+bool Broker::flush_pending(Device& device) {
+  if (device.pending.empty()) return true;
+  if (send_pending(device)) {
+    // A replay message reached every subscriber: hold again from now on.
+    if (device.pubsub) device.replay_lossy = false;
+    device.held_since.reset();
+    return true;
+  }
+  return device.pubsub ? at_mark(device) : false;  // a PUSH: wait for POLLOUT
+}
+
+// The events XPUB runs with XPUB_NODROP, so a send it refuses means that a
+// subscriber of the message's topic has its queue at the high-water mark
+// (instead of ZeroMQ dropping the message for it without a word).
+//
+// A live event goes on at once to every other subscriber; the full one
+// misses it, as with plain PUB/SUB: the broker never waits for a live
+// subscriber. A replay.* event is held instead: the broker reads nothing
+// more from events_in until the slow subscriber has room, so the replay's
+// publisher (which waits at its own mark) slows to that subscriber's pace
+// and `replay --max-speed` delivers every event. Live events wait behind a
+// held message (they queue in their publishers' pipes, which are far from
+// full at live rates), so a hold is bounded by kReplayHoldLimit: a replay
+// subscriber that takes nothing for that long misses replay events until a
+// replay message again reaches every subscriber.
+bool Broker::at_mark(Device& device) {
+  std::string_view topic(device.pending[0].data<char>(), device.pending[0].size());
+  const bool replay = topic.starts_with("replay.");
+  if (replay && !device.replay_lossy) {
+    auto now = std::chrono::steady_clock::now();
+    if (!device.held_since) {
+      device.held_since = now;
+      ++device.stats.replay_held;
+    }
+    if (now - *device.held_since < kReplayHoldLimit) return false;
+    device.replay_lossy = true;
+    bad_input_log_.warn(fmt::format("{}: a replay subscriber took nothing for {} ms; it misses "
+                                    "replay events until its queue has room",
+                                    device.name, kReplayHoldLimit.count()));
+  }
+  set_nodrop(device.out, 0);
+  bool sent = send_pending(device);  // lossy: never refused
+  set_nodrop(device.out, 1);
+  device.held_since.reset();
+  if (sent) ++(replay ? device.stats.replay_missed : device.stats.live_missed);
+  return sent;
 }
 
 void Broker::forward(Device& device, int budget) {
@@ -265,11 +320,17 @@ void Broker::run(const std::function<bool()>& should_stop) {
   std::vector<zmq::pollitem_t> items;
   while (!should_stop()) {
     items.clear();
+    auto timeout = std::chrono::milliseconds(100);
     for (auto& device : devices_) {
       // With a message pending, wait for the outbound side to take it;
       // otherwise wait for inbound traffic. Never both, so nothing spins.
+      // An XPUB always polls writable (its refusal is per subscriber), so a
+      // held replay message is retried every millisecond instead.
       if (device.pending.empty()) {
         items.push_back({device.in.handle(), 0, ZMQ_POLLIN, 0});
+      } else if (device.pubsub) {
+        items.push_back({device.in.handle(), 0, 0, 0});
+        timeout = std::chrono::milliseconds(1);
       } else {
         items.push_back({device.out.handle(), 0, ZMQ_POLLOUT, 0});
       }
@@ -278,7 +339,7 @@ void Broker::run(const std::function<bool()>& should_stop) {
     items.push_back({control_.handle(), 0, ZMQ_POLLIN, 0});
     for (auto& monitor : monitors_) items.push_back({monitor->pair.handle(), 0, ZMQ_POLLIN, 0});
     try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+      zmq::poll(items.data(), items.size(), timeout);
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       if (e.num() == ETERM) return;
@@ -290,7 +351,10 @@ void Broker::run(const std::function<bool()>& should_stop) {
     std::size_t i = 0;
     try {
       for (auto& device : devices_) {
-        if (items[i++].revents != 0) guarded(device.name.c_str(), [&] { forward(device, kBudget); });
+        bool held = device.pubsub && !device.pending.empty();
+        if (items[i++].revents != 0 || held) {
+          guarded(device.name.c_str(), [&] { forward(device, kBudget); });
+        }
       }
       if (items[i++].revents != 0) {
         guarded("subscriptions", [&] { forward_subscriptions(devices_[0], kBudget); });
@@ -323,6 +387,11 @@ nlohmann::json Broker::stats_json() const {
         {"peers_out", device.stats.peers_out}, {"pending", !device.pending.empty()},
         {"handshakes_failed", device.stats.handshakes_failed},
     };
+    if (device.pubsub) {
+      out["devices"][device.name]["live_missed"] = device.stats.live_missed;
+      out["devices"][device.name]["replay_held"] = device.stats.replay_held;
+      out["devices"][device.name]["replay_missed"] = device.stats.replay_missed;
+    }
   }
   return out;
 }

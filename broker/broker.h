@@ -16,9 +16,11 @@
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +43,20 @@ struct DeviceStats {
   int64_t peers_in = 0;   // connected peers on the inbound socket
   int64_t peers_out = 0;  // connected peers on the outbound socket
   uint64_t handshakes_failed = 0;  // ZMTP/CURVE handshakes that failed (refused, garbage)
+  // Events only (XPUB_NODROP, see Broker::flush_pending): live messages that
+  // some subscriber missed because its queue was at its high-water mark;
+  // replay.* messages that waited for a slow replay subscriber, and those
+  // that still missed one after kReplayHoldLimit.
+  uint64_t live_missed = 0;
+  uint64_t replay_held = 0;
+  uint64_t replay_missed = 0;
 };
+
+// How long the broker holds a replay.* message for a subscriber whose queue
+// is full before it gives up on that subscriber (which then misses messages
+// until its queue has room again). Live events wait behind a held message,
+// so this bounds what a stuck replay subscriber costs them.
+inline constexpr std::chrono::milliseconds kReplayHoldLimit{2000};
 
 class Broker {
  public:
@@ -76,6 +91,11 @@ class Broker {
     zmq::socket_t out;  // XPUB or PUSH
     bool pubsub = false;
     std::vector<zmq::message_t> pending;  // a message the outbound side could not take yet
+    // Events: since when `pending` (a replay.* message) waits for a full
+    // subscriber; whether the last hold ran out and no replay message has
+    // reached every subscriber since (then a full one is skipped at once).
+    std::optional<std::chrono::steady_clock::time_point> held_since;
+    bool replay_lossy = false;
     DeviceStats stats;
   };
 
@@ -87,6 +107,8 @@ class Broker {
                      uint64_t* handshakes_failed);
   void forward(Device& device, int budget);
   bool flush_pending(Device& device);
+  bool send_pending(Device& device);
+  bool at_mark(Device& device);
   void forward_subscriptions(Device& device, int budget);
   void answer_control(int budget);
   std::string control_reply(const std::string& command) const;

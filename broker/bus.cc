@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "broker/socket_options.h"
 #include "base/process.h"
@@ -61,9 +62,22 @@ bool send_raw(zmq::socket_t& socket, std::string_view topic, std::string_view bo
     // before every send would cost more than the send itself.
     if (!socket.send(topic_buffer, first)) {
       if (timeout.count() <= 0) return false;
-      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLOUT, 0};
-      if (zmq::poll(&item, 1, timeout) == 0) return false;
-      if (!socket.send(topic_buffer, first)) return false;
+      // A PUSH polls writable when it has room. A PUB with XPUB_NODROP
+      // always polls writable (its refusal is per subscriber pipe), so a
+      // poll that comes back at once is followed by a short sleep, doubling
+      // to 2 ms: the wait costs no CPU that the process draining the queue
+      // (the broker, a subscriber on the same cores) needs.
+      auto deadline = std::chrono::steady_clock::now() + timeout;
+      auto nap = std::chrono::microseconds(50);
+      while (true) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLOUT, 0};
+        if (zmq::poll(&item, 1, left) == 0) return false;
+        if (socket.send(topic_buffer, first)) break;
+        std::this_thread::sleep_for(nap);
+        nap = std::min<std::chrono::microseconds>(nap * 2, std::chrono::milliseconds(2));
+      }
     }
     // Once the first part is queued ZeroMQ queues the rest atomically.
     zmq::const_buffer body_buffer(body.data(), body.size());

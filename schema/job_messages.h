@@ -192,6 +192,11 @@ struct JobResult {
   // The worker had the dataset's features already (its feature cache).
   std::optional<bool> features_cached;
   std::string data_fingerprint;
+  // The dataset's first and last bar (open time, seconds since epoch): with
+  // the fingerprint, exactly which bars the result was computed on (what
+  // `nightshift rerun` asks the market cache for). Absent from older workers.
+  std::optional<int64_t> data_first_ts;
+  std::optional<int64_t> data_last_ts;
   std::optional<std::string> artifact_path;
   // A final fit: whether every per-study gate passed. Promotion itself is
   // decided over the whole run once it completes (false discovery rate;
@@ -221,6 +226,8 @@ struct JobResult {
     v("promoted", promoted);
     v("gates", gates);
     v("dispatch_token", dispatch_token);
+    v("data_first_ts", data_first_ts);
+    v("data_last_ts", data_last_ts);
   }
 };
 

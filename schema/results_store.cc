@@ -81,8 +81,8 @@ Status ResultsStore::prepare_writes() {
            Item{&insert_trial_,
                 "INSERT INTO trials (run, study, trial, kind, attempt, worker, params, metrics, "
                 "folds, wall_s, cpu_s, peak_rss_bytes, cache_hit, data_fingerprint, "
-                "persisted_ns, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-                "?14, ?15, ?16) ON CONFLICT DO NOTHING"},
+                "persisted_ns, data_first_ts, data_last_ts, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT DO NOTHING"},
            Item{&insert_failure_,
                 "INSERT INTO failures (run, study, trial, attempt, reason, worker, persisted_ns) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING"},
@@ -132,7 +132,8 @@ Status ResultsStore::put_result(const JobResult& r, const ResultJson& json, int6
   s.bind_unowned(6, r.worker).bind_unowned(7, json.params).bind_unowned(8, json.metrics);
   s.bind_unowned(9, json.folds).bind(10, r.wall_s).bind(11, r.cpu_s);
   s.bind(12, static_cast<int64_t>(r.peak_rss_bytes)).bind(13, r.cache_hit ? 1 : 0);
-  s.bind_unowned(14, r.data_fingerprint).bind(15, ts_ns).bind_unowned(16, wire_text(r.status));
+  s.bind_unowned(14, r.data_fingerprint).bind(15, ts_ns);
+  s.bind(16, r.data_first_ts).bind(17, r.data_last_ts).bind_unowned(18, wire_text(r.status));
   auto st = s.run();
   if (!st) {
     s.reset();

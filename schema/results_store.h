@@ -124,6 +124,47 @@ struct ResultJson {
   static ResultJson of(const JobResult& result);
 };
 
+// What a run was made from (run_provenance, migration 004): written by the
+// persister when it starts for a run; `nightshift rerun` reads it.
+struct RunProvenance {
+  std::string run;
+  std::string config_yaml;  // the effective configuration, config::to_yaml
+  std::string code_commit;
+  bool code_dirty = false;
+  std::string build_id;
+  std::string compiler;
+  std::string kernel_isa;             // "x86-64-v3" or "baseline"
+  std::optional<std::string> rerun_of;
+  int64_t recorded_ns = 0;
+};
+
+// One stored result as `nightshift rerun` compares it, with the bars it was
+// computed on.
+struct TrialOutcome {
+  std::string study;
+  int64_t trial = 0;  // kFinalTrial for the final fit
+  std::string symbol;
+  std::string timeframe;
+  std::string params;   // JSON object
+  std::string metrics;  // JSON object
+  std::string folds;    // JSON array
+  std::string data_fingerprint;
+  std::optional<int64_t> data_first_ts;  // bar open times, seconds
+  std::optional<int64_t> data_last_ts;
+};
+
+// A final fit's verdict, as decided when its run completed.
+struct ModelOutcome {
+  std::string study;
+  std::string metrics;  // JSON object: holdout metrics
+  std::string gates;    // JSON object
+  bool promoted = false;
+  std::optional<bool> gates_passed;
+  std::optional<double> p_value;
+  std::optional<double> q_value;
+  std::string decision;
+};
+
 // "run/study/trial", the key used in sets of persisted jobs.
 std::string job_key_text(const JobKey& key);
 
@@ -153,6 +194,8 @@ class ResultsStore {
   Status put_alert(std::string_view topic, int64_t ts_ns, const std::string& json);
   Status put_telemetry(std::string_view topic, int64_t ts_ns, const std::string& json);
   Status prune_telemetry(int64_t older_than_ns);
+  // Keeps the first record of a run (a restarted persister changes nothing).
+  Status put_provenance(const RunProvenance& provenance);
 
   // Reads. has_schema() is false while the persister has created the file
   // but not yet applied the migrations.
@@ -189,6 +232,12 @@ class ResultsStore {
   // Mean wall time per timeframe of the rows workers computed (a row from
   // the result cache took no time).
   Result<std::vector<TimeframeTiming>> timeframe_timings();
+  // For `nightshift rerun` (schema/results_store_rerun.cc): absent for an
+  // unknown run or one stored before provenance was recorded.
+  Result<std::optional<RunProvenance>> provenance(const std::string& run);
+  // Every stored result / final fit of a run, by study and trial.
+  Result<std::vector<TrialOutcome>> trial_outcomes(const std::string& run);
+  Result<std::vector<ModelOutcome>> model_outcomes(const std::string& run);
   // History for the gateway (schema/results_store_history.cc).
   Result<std::vector<TrialRow>> trials(const std::string& run, const std::string& study);
   Result<std::vector<FailureRow>> failures(const std::string& run, int limit);

@@ -124,6 +124,12 @@ Result<DatasetAnswer> DatasetStore::get(const DatasetQuery& query, const Progres
     // Never claim coverage of bars that have not closed yet.
     int64_t to = std::min(gap.to, align_down(now, timeframe_s));
     if (to <= gap.from) continue;
+    if (offline_) {
+      return make_error(ErrorKind::not_found,
+                        query.source + " " + query.symbol + " " + query.timeframe + " [" +
+                            std::to_string(gap.from) + ", " + std::to_string(to) +
+                            "): not in the market cache, and this fetcher is offline (no fetch)");
+    }
     if (Status s = fetch_into_cache(*src, key, gap.from, to, timeframe_s, answer, progress); !s) {
       return s.take_error();
     }

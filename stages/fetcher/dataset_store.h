@@ -69,6 +69,9 @@ class DatasetStore {
   // each with its own reader, while one thread is inside get().
   Result<std::optional<DatasetAnswer>> get_cached(MarketCache& reader,
                                                   const DatasetQuery& resolved) const;
+  // Offline (`nightshift rerun`): answer from the cache alone; a query the
+  // cache does not cover is an error naming it, never a fetch.
+  void set_offline(bool offline) { offline_ = offline; }
 
  private:
   const BarSource* find_source(const std::string& name) const;
@@ -78,6 +81,7 @@ class DatasetStore {
   MarketCache& cache_;
   History history_days_for_;
   Clock clock_;
+  bool offline_ = false;
   std::map<std::string, std::unique_ptr<BarSource>> sources_;
 };
 

@@ -19,7 +19,7 @@ std::string notice_topic(const DataNotice& notice) {
 
 }  // namespace
 
-int run_fetcher_stage(const config::Config& config) {
+int run_fetcher_stage(const config::Config& config, bool offline) {
   install_stop_signals();
   zmq::context_t context(1);
   if (auto ours = bus::check_broker_instance(context, config.bus, bus::kStageBrokerWait); !ours) {
@@ -43,14 +43,15 @@ int run_fetcher_stage(const config::Config& config) {
     spdlog::error("{}", market.error());
     return 1;
   }
+  (*market)->store().set_offline(offline);
   auto service = DatasetService::bind(context, config, (*market)->store(), notices);
   if (!service) {
     spdlog::error("dataset service: {}", service.error());
     return 1;
   }
-  spdlog::info("fetcher up: dataset service on {} ({} threads), default source {}, cache {}",
+  spdlog::info("fetcher up: dataset service on {} ({} threads), default source {}, cache {}{}",
                config.fetcher.dataset_endpoint, (*service)->threads(), config.fetcher.source,
-               config.storage.market_db);
+               config.storage.market_db, offline ? " (offline: answers from the cache only)" : "");
   while (!stop_requested()) (*service)->serve_one(std::chrono::milliseconds(200));
   const ServiceStats stats = (*service)->stats();
   spdlog::info("fetcher stopping (signal {}): {} requests, {} unchanged, {} fetched, {} errors, "

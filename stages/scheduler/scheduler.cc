@@ -15,6 +15,7 @@
 #include "stages/scheduler/plan.h"
 #include "stages/scheduler/budget.h"
 #include "stages/scheduler/pruner.h"
+#include "stages/scheduler/rerun_plan.h"
 #include "stages/scheduler/tpe_sampler.h"
 
 namespace nightshift::scheduler {
@@ -58,6 +59,11 @@ Result<RunCheckpoint> initial_state(const config::Config& config,
     fresh.config_path = config.source_file;
     fresh.started_ns = now_ns();
     fresh.jobs = plan_run(config, options.run);
+    if (!options.rerun_of.empty()) {
+      auto store = ResultsStore::open_read_only(db);
+      if (!store) return store.take_error();
+      if (Status s = pin_to_stored_run(fresh.jobs, *store, options.rerun_of); !s) return s.take_error();
+    }
     if (auto st = check_names(fresh); !st) return st.take_error();
     return fresh;
   }

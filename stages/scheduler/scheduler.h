@@ -37,6 +37,9 @@ struct SchedulerOptions {
   // longer this process's parent the scheduler exits at once, without the
   // drain a SIGTERM gets, so it never overlaps a `resume` of the same run.
   int supervisor_pid = 0;
+  // `nightshift rerun`: a new run planned from the stored config and pinned
+  // to this stored run (its datasets, TPE params, set of jobs; rerun_plan.h).
+  std::string rerun_of = {};
 };
 
 enum class RunOutcome { completed, interrupted, failed };

@@ -129,7 +129,12 @@ class Worker {
     request.end_ts = job.end_ts;
     auto dataset = datasets_.request(request);
     if (!dataset) return failed_result(job, "dataset: " + dataset.error());
-    return run_job(job, dataset->fingerprint, *dataset->bars, cache_, config_);
+    JobResult result = run_job(job, dataset->fingerprint, *dataset->bars, cache_, config_);
+    if (dataset->bars->size() > 0) {
+      result.data_first_ts = dataset->bars->ts.front();
+      result.data_last_ts = dataset->bars->ts.back();
+    }
+    return result;
   }
 
   void report(const Job& job, const JobResult& result) {

@@ -391,5 +391,42 @@ TEST_F(BusTest, AResultFloodWaitsUpstreamInBoundedQueuesAndNoneIsLost) {
   EXPECT_FALSE(receiver->receive(300ms)) << "a refused result was delivered";
 }
 
+// The events device runs XPUB_NODROP (Broker::at_mark). A replay's stream
+// (replay.*, published with AtMark::wait as `nightshift replay` does) reaches
+// a subscriber that reads slower than it is sent complete and in order: the
+// broker holds a message for the full subscriber and the replay waits. With
+// marks of 1000 and 20000 messages, the old lossy XPUB dropped most of them.
+TEST_F(BusTest, AReplayStreamReachesASlowSubscriberWholeAndInOrder) {
+  bus_ = testing::make_test_bus("bus:\n  send_hwm: 1000\n  recv_hwm: 1000\n");
+  auto broker = start_broker();
+  auto sub = bus::connect_socket(context_, zmq::socket_type::sub, bus_.config.bus.events_out, bus_.config.bus);
+  ASSERT_TRUE(sub);
+  sub->set(zmq::sockopt::subscribe, "replay.");
+  wait_for_subscribers(1);
+  constexpr int kMessages = 20000;
+  std::thread publisher_thread([&] {
+    zmq::context_t own(1);
+    auto publisher = bus::Publisher::connect(own, bus_.config.bus, bus::self_source("test"), bus::AtMark::wait);
+    ASSERT_TRUE(publisher) << publisher.error();
+    std::this_thread::sleep_for(300ms);  // the subscription reaches it
+    const std::string pad(200, 'p');
+    for (int i = 0; i < kMessages; ++i) {
+      ASSERT_TRUE(publisher->publish_raw("replay.telemetry.host.x", std::to_string(i) + pad, 10s)) << i;
+    }
+  });
+  int received = 0;
+  while (received < kMessages) {
+    auto frame = bus::receive_raw(*sub, 5s);
+    if (!frame) break;
+    ASSERT_EQ(frame->frame.body, std::to_string(received) + std::string(200, 'p'));
+    if (++received % 500 == 0) std::this_thread::sleep_for(10ms);  // a slow reader
+  }
+  publisher_thread.join();
+  EXPECT_EQ(received, kMessages);
+  auto stats = broker_stats()["devices"]["events"];
+  EXPECT_GT(stats["replay_held"].get<int>(), 0) << stats.dump();
+  EXPECT_EQ(stats["replay_missed"].get<int>(), 0) << stats.dump();
+}
+
 }  // namespace
 }  // namespace nightshift
