@@ -2,8 +2,9 @@
 // process) is measured twice in one run, CURVE off and on (key pairs made
 // here, the client key authorized in a temporary folder, so the broker's ZAP
 // handler runs as in production): events msgs/s (PUB -> broker -> SUB) and
-// jobs/s through the jobs pipeline (PUSH -> broker -> PULL, job-sized
-// messages). Prints both and the on/off ratios; target >= 0.8 for jobs/s.
+// jobs/s through the jobs pipeline (PUSH -> broker -> DEALER, job-sized
+// messages; the DEALER keeps up to 64 jobs of credit announced, as a host's
+// workers together would, broker/job_credit.h). Prints both and the on/off ratios; target >= 0.8 for jobs/s.
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -20,6 +21,7 @@
 
 #include "broker/broker.h"
 #include "broker/bus.h"
+#include "broker/job_credit.h"
 #include "broker/socket_options.h"
 #include "bench/bench_bus.h"
 
@@ -43,8 +45,10 @@ void enable_curve(config::BusConfig& bus, const std::string& dir) {
 }
 
 // Sends `count` messages of `size` bytes from `out` to `in`; messages/s.
+// `credit`: `in` is a jobs DEALER that announces its credit (received, 64)
+// at the start and after every 16 messages.
 double stream(zmq::socket_t& out, zmq::socket_t& in, uint64_t count, std::size_t size,
-              bool pubsub) {
+              bool pubsub, bool credit) {
   std::string body(size, 'j');
   if (pubsub) {
     in.set(zmq::sockopt::subscribe, "");
@@ -62,12 +66,16 @@ double stream(zmq::socket_t& out, zmq::socket_t& in, uint64_t count, std::size_t
   uint64_t seen = 0;
   Clock::time_point end;
   std::thread receiver([&] {
+    auto announce = [&] {
+      if (credit) (void)in.send(zmq::buffer(bus::encode_job_credit({seen, 64})), zmq::send_flags::none);
+    };
+    announce();
     zmq::message_t part;
     while (seen < count) {
       zmq::pollitem_t item{in.handle(), 0, ZMQ_POLLIN, 0};
       if (zmq::poll(&item, 1, std::chrono::milliseconds(2000)) == 0) break;
       (void)in.recv(part);
-      if (!part.more()) ++seen;
+      if (!part.more() && ++seen % 16 == 0) announce();
     }
     end = Clock::now();
   });
@@ -94,10 +102,10 @@ Rates measure(config::BusConfig bus, uint64_t events, uint64_t jobs) {
     auto pub = bus::connect_socket(context, zmq::socket_type::pub, bus.events_in, bus);
     auto sub = bus::connect_socket(context, zmq::socket_type::sub, bus.events_out, bus);
     auto push = bus::connect_socket(context, zmq::socket_type::push, bus.jobs_in, bus);
-    auto pull = bus::connect_socket(context, zmq::socket_type::pull, bus.jobs_out, bus);
-    if (pub && sub && push && pull) {
-      rates.events = stream(*pub, *sub, events, 200, true);
-      rates.jobs = stream(*push, *pull, jobs, 600, false);
+    auto dealer = bus::connect_socket(context, zmq::socket_type::dealer, bus.jobs_out, bus);
+    if (pub && sub && push && dealer) {
+      rates.events = stream(*pub, *sub, events, 200, true, false);
+      rates.jobs = stream(*push, *dealer, jobs, 600, false, true);
     }
   }
   kill(broker_pid, SIGTERM);

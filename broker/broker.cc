@@ -64,7 +64,7 @@ Result<std::unique_ptr<Broker>> Broker::bind(zmq::context_t& context,
   Status s = broker->add_device("events", zmq::socket_type::xsub, bus.events_in,
                                 zmq::socket_type::xpub, bus.events_out, bus);
   if (s.ok()) {
-    s = broker->add_device("jobs", zmq::socket_type::pull, bus.jobs_in, zmq::socket_type::push,
+    s = broker->add_device("jobs", zmq::socket_type::pull, bus.jobs_in, zmq::socket_type::router,
                            bus.jobs_out, bus);
   }
   if (s.ok()) {
@@ -103,6 +103,10 @@ Status Broker::add_device(const std::string& name, zmq::socket_type in_type,
   device.out = std::move(*out);
   device.pubsub = in_type == zmq::socket_type::xsub;
   if (device.pubsub) set_nodrop(device.out, 1);  // see at_mark()
+  device.routed = out_type == zmq::socket_type::router;
+  // A send to a routing id that is gone fails (EHOSTUNREACH) instead of
+  // being dropped without a word, so a job is never lost to a dead worker.
+  if (device.routed) device.out.set(zmq::sockopt::router_mandatory, 1);
   devices_.push_back(std::move(device));
   Device& stored = devices_.back();
 
@@ -158,6 +162,7 @@ void Broker::read_monitor(Monitor& monitor) {
 // Queues `pending` without waiting; false when the outbound side refused
 // its first part (then nothing of it was queued and it stays pending).
 bool Broker::send_pending(Device& device) {
+  if (device.routed) return send_routed(device);
   for (std::size_t i = 0; i < device.pending.size(); ++i) {
     bool last = i + 1 == device.pending.size();
     auto flags = zmq::send_flags::dontwait | (last ? zmq::send_flags::none : zmq::send_flags::sndmore);
@@ -172,6 +177,56 @@ bool Broker::send_pending(Device& device) {
   ++device.stats.messages;
   device.pending.clear();
   return true;
+}
+
+// Sends `pending` to the next connection with credit; false when none has
+// any (then it stays pending until an announcement arrives).
+bool Broker::send_routed(Device& device) {
+  while (auto peer = device.credit.next_peer()) {
+    bool queued = false;
+    try {
+      // EAGAIN: the connection's queue is full; it earns credit again by announcing.
+      queued = device.out.send(zmq::buffer(*peer), zmq::send_flags::sndmore | zmq::send_flags::dontwait)
+                   .has_value();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EHOSTUNREACH) throw;
+      ++device.stats.credit_peers_gone;  // the worker went away with credit left
+    }
+    if (!queued) {
+      device.credit.forget(*peer);
+      continue;
+    }
+    // Once the routing frame is queued the rest of the message follows.
+    for (std::size_t i = 0; i < device.pending.size(); ++i) {
+      bool last = i + 1 == device.pending.size();
+      (void)device.out.send(device.pending[i], zmq::send_flags::dontwait |
+                                                   (last ? zmq::send_flags::none : zmq::send_flags::sndmore));
+    }
+    device.credit.sent(*peer);
+    ++device.stats.messages;
+    device.pending.clear();
+    return true;
+  }
+  return false;
+}
+
+// Worker announcements on a routed device: [routing id][credit frame].
+void Broker::read_credits(Device& device, int budget) {
+  std::vector<zmq::message_t> parts;
+  zmq::message_t first;
+  while (budget-- > 0 && device.out.recv(first, zmq::recv_flags::dontwait)) {
+    std::size_t bytes = 0;
+    std::size_t count = receive_rest(device.out, std::move(first), parts, bytes);
+    std::optional<JobCredit> credit;
+    if (count == 2) credit = decode_job_credit(parts[1].data(), parts[1].size());
+    if (!credit) {
+      ++device.stats.credits_dropped;
+      bad_input_log_.warn(fmt::format("{}: dropped a message of {} parts on the worker side (not "
+                                      "a job credit)", device.name, count - 1));
+      continue;
+    }
+    device.credit.announce(parts[0].to_string(), *credit);
+  }
 }
 
 bool Broker::flush_pending(Device& device) {
@@ -331,9 +386,14 @@ void Broker::run(const std::function<bool()>& should_stop) {
       } else if (device.pubsub) {
         items.push_back({device.in.handle(), 0, 0, 0});
         timeout = std::chrono::milliseconds(1);
+      } else if (device.routed) {
+        items.push_back({device.in.handle(), 0, 0, 0});  // waits for credit (below)
       } else {
         items.push_back({device.out.handle(), 0, ZMQ_POLLOUT, 0});
       }
+    }
+    for (auto& device : devices_) {
+      if (device.routed) items.push_back({device.out.handle(), 0, ZMQ_POLLIN, 0});  // credits
     }
     items.push_back({devices_[0].out.handle(), 0, ZMQ_POLLIN, 0});  // subscriptions
     items.push_back({control_.handle(), 0, ZMQ_POLLIN, 0});
@@ -355,6 +415,13 @@ void Broker::run(const std::function<bool()>& should_stop) {
         if (items[i++].revents != 0 || held) {
           guarded(device.name.c_str(), [&] { forward(device, kBudget); });
         }
+      }
+      for (auto& device : devices_) {
+        if (!device.routed || items[i++].revents == 0) continue;
+        guarded(device.name.c_str(), [&] {
+          read_credits(device, kBudget);
+          forward(device, kBudget);
+        });
       }
       if (items[i++].revents != 0) {
         guarded("subscriptions", [&] { forward_subscriptions(devices_[0], kBudget); });
@@ -391,6 +458,13 @@ nlohmann::json Broker::stats_json() const {
       out["devices"][device.name]["live_missed"] = device.stats.live_missed;
       out["devices"][device.name]["replay_held"] = device.stats.replay_held;
       out["devices"][device.name]["replay_missed"] = device.stats.replay_missed;
+    }
+    if (device.routed) {
+      out["devices"][device.name]["credit"] = {
+          {"connections", device.credit.peers()},
+          {"available", device.credit.available()},
+          {"dropped", device.stats.credits_dropped},
+          {"connections_gone", device.stats.credit_peers_gone}};
     }
   }
   return out;

@@ -1,6 +1,7 @@
 // The broker: the only process that binds bus sockets. It forwards three
-// devices — events (XSUB -> XPUB), jobs (PULL -> PUSH), results (PULL -> PUSH)
-// — and answers "stats" / "ping" on a control (ROUTER) endpoint.
+// devices — events (XSUB -> XPUB), jobs (PULL -> ROUTER, each job to a worker
+// that announced a free slot: broker/job_credit.h), results (PULL -> PUSH) —
+// and answers "stats" / "ping" on a control (ROUTER) endpoint.
 //
 // It does not decode bodies (that would cost throughput and every receiver
 // checks anyway); it drops frames that are not [topic][body] and counts them.
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "base/log.h"
+#include "broker/job_credit.h"
 #include "broker/zap_handler.h"
 #include "config/config.h"
 #include "schema/result.h"
@@ -50,6 +52,10 @@ struct DeviceStats {
   uint64_t live_missed = 0;
   uint64_t replay_held = 0;
   uint64_t replay_missed = 0;
+  // Jobs only: worker announcements that were not one credit frame, and
+  // sends that found the announcing connection gone (its credit dropped).
+  uint64_t credits_dropped = 0;
+  uint64_t credit_peers_gone = 0;
 };
 
 // How long the broker holds a replay.* message for a subscriber whose queue
@@ -88,8 +94,10 @@ class Broker {
   struct Device {
     std::string name;
     zmq::socket_t in;   // XSUB or PULL
-    zmq::socket_t out;  // XPUB or PUSH
+    zmq::socket_t out;  // XPUB, PUSH or (jobs) ROUTER
     bool pubsub = false;
+    bool routed = false;  // out is a ROUTER: a message goes to a peer with credit
+    CreditLedger credit;
     std::vector<zmq::message_t> pending;  // a message the outbound side could not take yet
     // Events: since when `pending` (a replay.* message) waits for a full
     // subscriber; whether the last hold ran out and no replay message has
@@ -108,6 +116,8 @@ class Broker {
   void forward(Device& device, int budget);
   bool flush_pending(Device& device);
   bool send_pending(Device& device);
+  bool send_routed(Device& device);
+  void read_credits(Device& device, int budget);
   bool at_mark(Device& device);
   void forward_subscriptions(Device& device, int budget);
   void answer_control(int budget);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "broker/job_credit.h"
 #include "broker/socket_options.h"
 #include "base/process.h"
 
@@ -205,9 +206,7 @@ Result<Sender<Payload>> Sender<Payload>::connect(zmq::context_t& context,
 template <typename Payload>
 Result<Receiver<Payload>> Receiver<Payload>::connect(zmq::context_t& context,
                                                      const config::BusConfig& bus) {
-  const std::string& endpoint =
-      std::is_same_v<Payload, Job> ? bus.jobs_out : bus.results_out;
-  auto socket = connect_socket(context, zmq::socket_type::pull, endpoint, bus);
+  auto socket = connect_socket(context, zmq::socket_type::pull, bus.results_out, bus);
   if (!socket) return socket.take_error();
   return Receiver(FrameReader(std::move(*socket), decode_limits(bus), Payload::kType));
 }
@@ -220,6 +219,41 @@ std::optional<Message<Payload>> Receiver<Payload>::receive(std::chrono::millisec
     if (payload) return Message<Payload>{std::move(envelope->frame.header), std::move(*payload)};
     reader_.reject(std::string("dropped ") + Payload::kType + ": " + payload.error());
   }
+  return std::nullopt;
+}
+
+Result<JobReceiver> JobReceiver::connect(zmq::context_t& context, const config::BusConfig& bus) {
+  auto socket = connect_socket(context, zmq::socket_type::dealer, bus.jobs_out, bus);
+  if (!socket) return socket.take_error();
+  return JobReceiver(FrameReader(std::move(*socket), decode_limits(bus), Job::kType));
+}
+
+void JobReceiver::announce() {
+  constexpr auto kAgain = std::chrono::seconds(1);
+  auto now = std::chrono::steady_clock::now();
+  if (announced_for_ == consumed_ && now - announced_at_ < kAgain) return;
+  // Not sent (no broker connected yet): the next call tries again.
+  if (reader_.socket().send(zmq::buffer(encode_job_credit({consumed_, 1})), zmq::send_flags::dontwait)) {
+    announced_for_ = consumed_;
+    announced_at_ = now;
+  }
+}
+
+std::optional<Message<Job>> JobReceiver::receive(std::chrono::milliseconds timeout) {
+  // Short waits, so an announcement out of date (a malformed message taken
+  // inside the reader) or due again goes out promptly.
+  constexpr auto kStep = std::chrono::milliseconds(100);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  do {
+    announce();
+    uint64_t malformed_before = reader_.stats().malformed;
+    auto envelope = reader_.next(std::min(time_left(deadline), std::chrono::milliseconds(kStep)));
+    consumed_ += reader_.stats().malformed - malformed_before + (envelope ? 1 : 0);
+    if (!envelope) continue;
+    auto payload = decode_payload<Job>(envelope->frame);
+    if (payload) return Message<Job>{std::move(envelope->frame.header), std::move(*payload)};
+    reader_.reject(std::string("dropped job: ") + payload.error());
+  } while (time_left(deadline) > std::chrono::milliseconds(0));
   return std::nullopt;
 }
 
@@ -252,7 +286,6 @@ std::optional<PipelineItem> ResultsPipelineReceiver::receive(std::chrono::millis
 template class Sender<Job>;
 template class Sender<JobResult>;
 template class Sender<RunCheckpoint>;
-template class Receiver<Job>;
 template class Receiver<JobResult>;
 
 }  // namespace nightshift::bus

@@ -160,8 +160,8 @@ class Subscriber {
   std::unordered_map<std::string, uint64_t> last_seq_;
 };
 
-// Pipeline ends. Sender<Job> pushes to the broker's jobs_in; Receiver<Job>
-// pulls from jobs_out. Results and the scheduler's checkpoints share the
+// Pipeline ends. Sender<Job> pushes to the broker's jobs_in; a JobReceiver
+// (below) asks jobs_out for one job at a time. Results and the scheduler's checkpoints share the
 // results pipeline (results_in / results_out): the persister is the only
 // writer of the database and reads both from it.
 template <typename Payload>
@@ -199,6 +199,30 @@ class Receiver {
   FrameReader reader_;
 };
 
+// A worker's end of the jobs pipeline: a DEALER on the broker's jobs_out
+// ROUTER. Each receive() announces one free slot (broker/job_credit.h) —
+// when the last announcement is out of date, and again every second while
+// it waits, so a restarted broker hears of it — and the broker sends a job
+// only against such a slot. Between two calls the worker is busy and earns
+// nothing, so a job never queues behind a running one while another worker
+// is idle.
+class JobReceiver {
+ public:
+  static Result<JobReceiver> connect(zmq::context_t& context, const config::BusConfig& bus);
+  std::optional<Message<Job>> receive(std::chrono::milliseconds timeout);
+  const ReceiveStats& stats() const { return reader_.stats(); }
+  zmq::socket_t& socket() { return reader_.socket(); }
+
+ private:
+  explicit JobReceiver(FrameReader reader) : reader_(std::move(reader)) {}
+  void announce();
+
+  FrameReader reader_;
+  uint64_t consumed_ = 0;  // messages taken off the socket, malformed ones too
+  std::optional<uint64_t> announced_for_;  // consumed_ when we last announced
+  std::chrono::steady_clock::time_point announced_at_{};
+};
+
 // What arrives on the results pipeline: a worker's result or a scheduler's
 // checkpoint.
 using PipelineItem = std::variant<JobResult, RunCheckpoint>;
@@ -221,7 +245,6 @@ class ResultsPipelineReceiver {
 };
 
 using JobSender = Sender<Job>;
-using JobReceiver = Receiver<Job>;
 using ResultSender = Sender<JobResult>;
 using ResultReceiver = Receiver<JobResult>;
 using CheckpointSender = Sender<RunCheckpoint>;
@@ -229,7 +252,6 @@ using CheckpointSender = Sender<RunCheckpoint>;
 extern template class Sender<Job>;
 extern template class Sender<JobResult>;
 extern template class Sender<RunCheckpoint>;
-extern template class Receiver<Job>;
 extern template class Receiver<JobResult>;
 
 // The Source a stage stamps on what it sends: this host, the stage, our pid.

@@ -5,8 +5,9 @@
 // is busy — training, or stuck waiting on a dataset — earns no new jobs, and
 // a dead worker stops counting once its heartbeats stop.
 //
-// Jobs travel through the broker's round-robin PUSH, not to the worker whose
-// credit paid for them, so a credit is spent until that worker's next
+// The broker hands a job to whichever worker connection asked for one
+// (broker/job_credit.h), not necessarily the worker whose credit paid for
+// it, so a credit is spent until that worker's next
 // heartbeat that shows a change (a job started or finished), or until
 // `hold` passes without one (the job went to another worker, whose own
 // heartbeat shows it busy). A busy worker's credits never come back from

@@ -361,6 +361,93 @@ TEST_F(BusTest, JobsAndResultsFlowThroughThePipelineDevices) {
   EXPECT_EQ(stats["devices"]["results"]["messages"], 50);
 }
 
+// The reason jobs_out is a ROUTER with credit (broker/job_credit.h): with a
+// round-robin PUSH every other job went to the busy worker and queued there.
+TEST_F(BusTest, AJobGoesToAnIdleWorkerAndNeverQueuesBehindABusyOne) {
+  auto broker = start_broker();
+  auto sender = bus::JobSender::connect(context_, bus_.config.bus, bus::self_source("test"));
+  auto busy = bus::JobReceiver::connect(context_, bus_.config.bus);
+  auto idle = bus::JobReceiver::connect(context_, bus_.config.bus);
+  ASSERT_TRUE(sender && busy && idle);
+  Job job;
+  job.key = {"run", "study", 0};
+  ASSERT_TRUE(sender->send(job, 5s));
+  auto first = busy->receive(5s);  // only `busy` has asked so far
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->payload.key.trial, 0);
+  // `busy` now trains (asks for nothing); `idle` asks before every job.
+  for (int i = 1; i <= 40; ++i) {
+    job.key.trial = i;
+    ASSERT_TRUE(sender->send(job, 5s));
+    auto got = idle->receive(5s);
+    ASSERT_TRUE(got) << "job " << i << " did not reach the idle worker";
+    EXPECT_EQ(got->payload.key.trial, i);
+  }
+  // A job sent while nobody has a free slot waits in the broker for the
+  // first one who asks.
+  job.key.trial = 41;
+  ASSERT_TRUE(sender->send(job, 5s));
+  std::this_thread::sleep_for(300ms);
+  auto stats = broker_stats();
+  EXPECT_EQ(stats["devices"]["jobs"]["messages"], 41) << stats.dump();
+  EXPECT_EQ(stats["devices"]["jobs"]["pending"], true);
+  // The busy worker is done and asks: its next job is that one, so nothing
+  // was queued for it meanwhile.
+  auto late = busy->receive(5s);
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->payload.key.trial, 41);
+  EXPECT_FALSE(busy->receive(300ms));
+  EXPECT_FALSE(idle->receive(300ms));
+  stats = broker_stats();
+  EXPECT_EQ(stats["devices"]["jobs"]["messages"], 42);
+  EXPECT_EQ(stats["devices"]["jobs"]["credit"]["dropped"], 0);
+}
+
+// A worker keeps asking while it waits, so a broker restarted under it hands
+// it jobs again without the worker doing anything.
+TEST_F(BusTest, AWaitingWorkerGetsJobsFromARestartedBroker) {
+  auto broker = start_broker();
+  auto receiver = bus::JobReceiver::connect(context_, bus_.config.bus);
+  ASSERT_TRUE(receiver);
+  EXPECT_FALSE(receiver->receive(300ms));  // has asked; nothing to take
+  EXPECT_EQ(broker->stop(), 0);
+  broker = start_broker();
+  auto sender = bus::JobSender::connect(context_, bus_.config.bus, bus::self_source("test"));
+  ASSERT_TRUE(sender);
+  Job job;
+  job.key = {"run", "study", 7};
+  ASSERT_TRUE(sender->send(job, 5s));
+  auto got = receiver->receive(5s);
+  ASSERT_TRUE(got) << "the worker's repeated announcement should reach the new broker";
+  EXPECT_EQ(got->payload.key.trial, 7);
+}
+
+// Garbage on the worker side of jobs_out is dropped and counted; a real
+// worker beside it still gets its job.
+TEST_F(BusTest, GarbageOnTheWorkerSideOfJobsOutIsCountedAndHarmless) {
+  auto broker = start_broker();
+  auto junk = bus::connect_socket(context_, zmq::socket_type::dealer, bus_.config.bus.jobs_out,
+                                  bus_.config.bus);
+  ASSERT_TRUE(junk);
+  for (const std::string& frame : {std::string(""), std::string("NSJC"), std::string(16, '\xff'),
+                                   std::string(100000, 'x')}) {
+    (void)junk->send(zmq::buffer(frame), zmq::send_flags::none);
+  }
+  (void)junk->send(zmq::buffer(std::string("NSJC")), zmq::send_flags::sndmore);
+  (void)junk->send(zmq::buffer(std::string(12, '\0')), zmq::send_flags::none);
+  auto sender = bus::JobSender::connect(context_, bus_.config.bus, bus::self_source("test"));
+  auto receiver = bus::JobReceiver::connect(context_, bus_.config.bus);
+  ASSERT_TRUE(sender && receiver);
+  Job job;
+  job.key = {"run", "study", 1};
+  ASSERT_TRUE(sender->send(job, 5s));
+  auto got = receiver->receive(5s);
+  ASSERT_TRUE(got);
+  auto stats = broker_stats();
+  EXPECT_EQ(stats["devices"]["jobs"]["credit"]["dropped"], 5);
+  EXPECT_EQ(stats["errors"], 0);
+}
+
 TEST_F(BusTest, AResultFloodWaitsUpstreamInBoundedQueuesAndNoneIsLost) {
   bus_ = testing::make_test_bus("bus:\n  pipeline_hwm: 4\n");
   auto broker = start_broker();

@@ -74,7 +74,7 @@ horizons: [1, 3]
 num_workers: 2
 scheduler:
   trials_per_study: 12
-  lease_s: 10      # a result an attacker's PULL takes is lost; the lease re-sends the job
+  lease_s: 10      # a job an attacker takes from jobs_out is lost; the lease re-sends it
   grace_s: 5
 fetcher:
   source: synthetic

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -152,13 +153,13 @@ def check_refusals(setup):
     expect(got_good is not None, "a worker key subscribes and hears the head's events")
     expect(got_bad is None, "a stranger key cannot subscribe")
 
-    # Jobs: the stranger PULLs first; the job must wait for the worker.
-    bad_pull = setup.client(zmq.PULL, "jobs_out", "stranger")
+    # Jobs: the stranger asks first; the job must wait for the worker.
+    bad_pull = job_client(setup, "stranger")
     time.sleep(0.5)
     push = setup.client(zmq.PUSH, "jobs_in", "head")
     push.send_multipart([b"job", b"\x80"])
     expect(receive(bad_pull, 1500) is None, "a stranger key cannot pull a job")
-    good_pull = setup.client(zmq.PULL, "jobs_out", "worker")
+    good_pull = job_client(setup, "worker")
     expect(receive(good_pull, 5000) is not None, "the job waits for the worker key, who pulls it")
 
     # Results: stranger and telemetry keys push; the head's consumer hears neither.
@@ -198,8 +199,8 @@ def check_refusals(setup):
             f.write(f'from = "{fence}"\n')
         setup.nightshift("keys", "authorize", f"{setup.keys}/{name}.key")
     good_pull.close()  # the next job must have only `local` to go to
-    fenced = setup.client(zmq.PULL, "jobs_out", "fenced")
-    local = setup.client(zmq.PULL, "jobs_out", "local")
+    fenced = job_client(setup, "fenced")
+    local = job_client(setup, "local")
     time.sleep(0.5)
     push.send_multipart([b"job", b"\x81"])
     expect(receive(local, 5000) is not None and receive(fenced, 500) is None,
@@ -223,6 +224,14 @@ def check_refusals(setup):
     for s in (pub, good_sub, bad_sub, bad_pull, push, good_pull, consumer, worker_push, tele_pub,
               req, fenced, local, *pushers):
         s.close()
+
+
+def job_client(setup, key):
+    """A worker's end of jobs_out: a DEALER that announces one free slot
+    (broker/job_credit.h: "NSJC", u64 received, u32 free)."""
+    s = setup.client(zmq.DEALER, "jobs_out", key)
+    s.send(struct.pack("<4sQI", b"NSJC", 0, 1))
+    return s
 
 
 def check_garbage(setup):
